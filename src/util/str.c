@@ -1,0 +1,183 @@
+/* String helpers: strict parsing, bounded copies, URL coding, constant-time comparison. */
+#include "util/str.h"
+#include "util/buf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int str_to_int64(const char *s, int64_t *ret)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return -EINVAL;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (end == s || *end != '\0')
+        return -EINVAL;
+    *ret = (int64_t)v;
+    return 0;
+}
+
+int str_to_double(const char *s, double *ret)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return -EINVAL;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno == ERANGE)
+        return -ERANGE;
+    if (end == s || *end != '\0' || !isfinite(v))
+        return -EINVAL;
+    *ret = v;
+    return 0;
+}
+
+int str_copy(char *dst, size_t size, const char *src)
+{
+    if (size == 0)
+        return -E2BIG;
+    size_t n = strlen(src);
+    if (n >= size) {
+        memcpy(dst, src, size - 1);
+        dst[size - 1] = '\0';
+        return -E2BIG;
+    }
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+char *str_dup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+char *str_ndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+bool str_has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+bool str_eq_ci(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
+
+bool str_eq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+bool str_ct_eq(const void *a, size_t alen, const void *b, size_t blen)
+{
+    const unsigned char *x = a, *y = b;
+    unsigned char diff = alen != blen;
+    size_t n = alen < blen ? alen : blen;
+    for (size_t i = 0; i < n; i++)
+        diff |= x[i] ^ y[i];
+    return diff == 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long str_url_decode(const char *s, size_t n, char *out, bool plus)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n)
+                return -EINVAL;
+            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+            if (h < 0 || l < 0)
+                return -EINVAL;
+            c = (char)(h * 16 + l);
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (c == '\0')
+            return -EINVAL;
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return (long)o;
+}
+
+int str_url_encode(struct buf *b, const char *s, const char *safe)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int r = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++) {
+        if (isalnum(*p) || strchr("_.-~", *p) || (safe && *p < 0x80 && strchr(safe, *p))) {
+            r = buf_putc(b, (char)*p);
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            r = buf_append(b, esc, 3);
+        }
+    }
+    return r;
+}
+
+unsigned str_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 64 || m > 64)
+        return 1000;
+    unsigned row[65];
+    for (size_t j = 0; j <= m; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= n; i++) {
+        unsigned prev = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= m; j++) {
+            unsigned cur = row[j];
+            unsigned cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            unsigned best = prev + cost;
+            if (row[j] + 1 < best)
+                best = row[j] + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            prev = cur;
+        }
+    }
+    return row[m];
+}
+
+void str_lower(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
