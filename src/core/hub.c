@@ -1,0 +1,359 @@
+/* The hub's life cycle. Creation derives the URLs JupyterHub derives, opens and migrates the
+ * database and loads secrets; start listens; stop finishes requests and closes every handle so
+ * that the loop ends by itself. */
+#include "core/hub.h"
+#include "core/log.h"
+#include "core/options.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "http/routes.h"
+#include "http/server.h"
+#include "loop/fetch.h"
+#include "util/buf.h"
+#include "util/str.h"
+#include "util/time.h"
+#include "util/url.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const struct gm_option_class hub_jupyterhub_class;
+extern const struct gm_option_class hub_ganymede_class;
+
+static const struct gm_option_class *const option_classes[] = {
+    &hub_jupyterhub_class,
+    &hub_ganymede_class,
+    NULL,
+};
+
+const struct gm_option_class *const *hub_option_classes(void)
+{
+    return option_classes;
+}
+
+int hub_config_load(const struct config *cfg, struct hub_config *conf, char *err, size_t errlen)
+{
+    memset(conf, 0, sizeof(*conf));
+    if (options_init(&hub_jupyterhub_class, conf) < 0 ||
+        options_init(&hub_ganymede_class, conf) < 0) {
+        snprintf(err, errlen, "out of memory");
+        hub_config_release(conf);
+        return -ENOMEM;
+    }
+    const struct gm_option_class *jh[] = {&hub_jupyterhub_class};
+    const struct gm_option_class *gm[] = {&hub_ganymede_class};
+    void *confs[] = {conf};
+    int r = config_apply(cfg, jh, confs, 1, err, errlen);
+    if (r == 0)
+        r = config_apply(cfg, gm, confs, 1, err, errlen);
+    if (r < 0)
+        hub_config_release(conf);
+    return r;
+}
+
+void hub_config_release(struct hub_config *conf)
+{
+    options_release(&hub_jupyterhub_class, conf);
+    options_release(&hub_ganymede_class, conf);
+}
+
+/* "/" or "/x/y/": leading and trailing slash, as JupyterHub normalises base_url. */
+static char *normalise_base_url(const char *s)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    if (s[0] != '/')
+        buf_putc(&b, '/');
+    buf_puts(&b, s);
+    if (b.len == 0 || b.data[b.len - 1] != '/')
+        buf_putc(&b, '/');
+    return buf_steal(&b);
+}
+
+/* Derive base_url and the listening URLs from the settings, as JupyterHub's app.py does. */
+static int derive_urls(struct hub *hub, char *err, size_t errlen)
+{
+    struct hub_config *c = &hub->conf;
+    const struct config *cfg = hub->config;
+    struct url u;
+    if (url_parse(c->bind_url, &u) < 0) {
+        snprintf(err, errlen, "JupyterHub.bind_url (%s) is not a URL like http://:8000",
+                 config_origin(cfg, "JupyterHub", "bind_url"));
+        return -EINVAL;
+    }
+    const char *base = c->base_url;
+    if (!config_get(cfg, "JupyterHub", "base_url") && strcmp(u.path, "/") != 0)
+        base = u.path;
+    hub->base_url = normalise_base_url(base);
+    if (!hub->base_url || strlen(hub->base_url) > 1024 || strstr(hub->base_url, "//")) {
+        snprintf(err, errlen, "JupyterHub.base_url (%s) must be a path like /jupyter/",
+                 config_origin(cfg, "JupyterHub", "base_url"));
+        return -EINVAL;
+    }
+    struct buf b;
+    buf_init(&b, 4096);
+    buf_printf(&b, "%shub/", hub->base_url);
+    hub->hub_prefix = buf_steal(&b);
+    if (config_get(cfg, "JupyterHub", "ip") || config_get(cfg, "JupyterHub", "port")) {
+        buf_init(&b, 4096);
+        buf_printf(&b, "%s://%s:%d%s", u.scheme,
+                   config_get(cfg, "JupyterHub", "ip") ? c->ip : u.host,
+                   config_get(cfg, "JupyterHub", "port") ? (int)c->port : u.port, hub->base_url);
+        free(c->bind_url);
+        c->bind_url = buf_steal(&b);
+    }
+    if (!c->hub_bind_url[0]) {
+        buf_init(&b, 4096);
+        buf_printf(&b, "http://%s:%d", c->hub_ip, (int)c->hub_port);
+        free(c->hub_bind_url);
+        c->hub_bind_url = buf_steal(&b);
+    }
+    if (!c->hub_connect_url[0]) {
+        struct url hb;
+        if (url_parse(c->hub_bind_url, &hb) < 0) {
+            snprintf(err, errlen,
+                     "JupyterHub.hub_bind_url (%s) is not a URL like "
+                     "http://127.0.0.1:8081",
+                     config_origin(cfg, "JupyterHub", "hub_bind_url"));
+            return -EINVAL;
+        }
+        const char *host = c->hub_connect_ip[0] ? c->hub_connect_ip : hb.host;
+        if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
+            host = "127.0.0.1";
+        buf_init(&b, 4096);
+        buf_printf(&b, "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+                   strchr(host, ':') ? "]" : "", hb.port);
+        free(c->hub_connect_url);
+        c->hub_connect_url = buf_steal(&b);
+    }
+    return 0;
+}
+
+static int resolve_listen(const char *bind_url, const char *what, struct sockaddr_storage *ss,
+                          socklen_t *len, char *err, size_t errlen)
+{
+    struct url u;
+    if (url_parse(bind_url, &u) < 0 || strcmp(u.scheme, "http") != 0) {
+        snprintf(err, errlen, "%s (%s) must be an http:// URL with a host and port", what,
+                 bind_url);
+        return -EINVAL;
+    }
+    memset(ss, 0, sizeof(*ss));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (!u.host[0]) {
+        in4->sin_family = AF_INET;
+        in4->sin_addr.s_addr = htonl(INADDR_ANY);
+        in4->sin_port = htons((uint16_t)u.port);
+        *len = sizeof(*in4);
+        return 0;
+    }
+    if (inet_pton(AF_INET, u.host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)u.port);
+        *len = sizeof(*in4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, u.host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)u.port);
+        *len = sizeof(*in6);
+        return 0;
+    }
+    if (strcmp(u.host, "localhost") == 0) {
+        in4->sin_family = AF_INET;
+        in4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        in4->sin_port = htons((uint16_t)u.port);
+        *len = sizeof(*in4);
+        return 0;
+    }
+    snprintf(err, errlen, "%s (%s): give an IP address to listen on, not a host name", what,
+             bind_url);
+    return -EINVAL;
+}
+
+int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char *err,
+               size_t errlen)
+{
+    struct hub *hub = calloc(1, sizeof(*hub));
+    if (!hub)
+        return -ENOMEM;
+    hub->loop = loop;
+    hub->config = cfg;
+    hub->start_us = time_mono_us();
+    int r = hub_config_load(cfg, &hub->conf, err, errlen);
+    if (r < 0) {
+        free(hub);
+        return r;
+    }
+    r = derive_urls(hub, err, errlen);
+    if (r < 0)
+        goto fail;
+    r = auth_cookie_secret_load(hub->conf.cookie_secret, hub->conf.cookie_secret_file,
+                                &hub->cookie_secret, err, errlen);
+    if (r < 0)
+        goto fail;
+    struct db_location loc;
+    r = db_parse_url(hub->conf.db_url, &loc, err, errlen);
+    if (r < 0)
+        goto fail;
+    r = db_open(&loc, &hub->db, err, errlen);
+    if (r < 0)
+        goto fail;
+    struct db_migrate_result mig;
+    r = db_migrate(hub->db, hub->conf.upgrade_db, &mig, err, errlen);
+    if (r < 0)
+        goto fail;
+    if (mig.created)
+        gm_log_info("Created the database %s (JupyterHub 5.x schema)",
+                    loc.memory ? "in memory" : loc.path);
+    else if (mig.upgraded)
+        gm_log_info("Upgraded the database %s from %s; backup at %s", loc.path, mig.from,
+                    mig.backup[0] ? mig.backup : "(none)");
+    r = loop_fetch_create(loop, &hub->fetcher);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot start outgoing HTTP: %s", strerror(-r));
+        goto fail;
+    }
+    *ret = hub;
+    return 0;
+fail:
+    hub_free(hub);
+    return r;
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    struct hub *hub = s->data;
+    if (hub->stopping) {
+        gm_log_info("Received %s again; already stopping", strsignal(signum));
+        return;
+    }
+    gm_log_info("Received %s, stopping the hub", strsignal(signum));
+    hub_stop(hub, 0);
+}
+
+static void write_pid_file(struct hub *hub)
+{
+    if (!hub->conf.pid_file[0])
+        return;
+    int fd = open(hub->conf.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        gm_log_warn("Cannot write pid_file %s: %s", hub->conf.pid_file, strerror(errno));
+        return;
+    }
+    char text[32];
+    int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+    if (write(fd, text, (size_t)n) != n)
+        gm_log_warn("Cannot write pid_file %s: %s", hub->conf.pid_file, strerror(errno));
+    close(fd);
+}
+
+int hub_start(struct hub *hub, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int r =
+        resolve_listen(hub->conf.hub_bind_url, "JupyterHub.hub_bind_url", &ss, &sl, err, errlen);
+    if (r < 0)
+        return r;
+    struct buf csp;
+    buf_init(&csp, 4096);
+    buf_printf(&csp, "frame-ancestors 'none'; report-uri %ssecurity/csp-report", hub->hub_prefix);
+    hub->csp = buf_steal(&csp);
+    buf_init(&csp, 4096);
+    buf_printf(&csp, "%s; default-src 'none'", hub->csp);
+    hub->api_csp = buf_steal(&csp);
+    if (!hub->csp || !hub->api_csp) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    const char *page_headers[] = {"X-JupyterHub-Version", HUB_JUPYTERHUB_VERSION,
+                                  "Content-Security-Policy", hub->csp, NULL};
+    const char *api_headers[] = {"X-JupyterHub-Version", HUB_JUPYTERHUB_VERSION,
+                                 "Content-Security-Policy", hub->api_csp, NULL};
+    memcpy(hub->page_headers, page_headers, sizeof(page_headers));
+    memcpy(hub->api_headers, api_headers, sizeof(api_headers));
+    struct http_server_options opts = {
+        .base_url = hub->base_url,
+        .max_body = (size_t)hub->conf.max_body_size,
+        .max_url = (size_t)hub->conf.max_url_length,
+        .max_header = (size_t)hub->conf.max_header_size,
+        .max_json_depth = (unsigned)hub->conf.max_json_depth,
+        .connection_limit = (unsigned)hub->conf.max_connections,
+        .connection_timeout = (unsigned)hub->conf.connection_timeout,
+        .headers = hub->page_headers,
+        .api_headers = hub->api_headers,
+    };
+    r = http_server_create(hub->loop, (struct sockaddr *)&ss, sl, &opts, http_routes, hub,
+                           &hub->http, err, errlen);
+    if (r < 0)
+        return r;
+    uv_signal_init(hub->loop, &hub->sigterm);
+    uv_signal_init(hub->loop, &hub->sigint);
+    hub->sigterm.data = hub->sigint.data = hub;
+    uv_signal_start(&hub->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&hub->sigint, on_signal, SIGINT);
+    hub->started = true;
+    write_pid_file(hub);
+    struct url bound;
+    url_parse(hub->conf.hub_bind_url, &bound);
+    gm_log_info("Ganymede is listening on http://%s%s%s:%d%s (JupyterHub API %s)",
+                bound.ipv6 ? "[" : "", bound.host[0] ? bound.host : "0.0.0.0",
+                bound.ipv6 ? "]" : "", http_server_port(hub->http), hub->hub_prefix,
+                HUB_JUPYTERHUB_VERSION);
+    return 0;
+}
+
+static void on_http_closed(void *data)
+{
+    struct hub *hub = data;
+    hub->http = NULL;
+    loop_fetch_destroy(hub->fetcher);
+    hub->fetcher = NULL;
+    db_close(hub->db);
+    hub->db = NULL;
+    if (hub->conf.pid_file[0])
+        unlink(hub->conf.pid_file);
+    if (hub->started) {
+        uv_close((uv_handle_t *)&hub->sigterm, NULL);
+        uv_close((uv_handle_t *)&hub->sigint, NULL);
+    }
+    gm_log_info("Ganymede stopped");
+}
+
+void hub_stop(struct hub *hub, int exit_code)
+{
+    if (hub->stopping)
+        return;
+    hub->stopping = true;
+    hub->exit_code = exit_code;
+    if (!hub->http) {
+        on_http_closed(hub);
+        return;
+    }
+    http_server_shutdown(hub->http, (unsigned)(hub->conf.shutdown_timeout * 1000), on_http_closed,
+                         hub);
+}
+
+void hub_free(struct hub *hub)
+{
+    if (!hub)
+        return;
+    if (hub->fetcher)
+        loop_fetch_destroy(hub->fetcher);
+    db_close(hub->db);
+    free(hub->base_url);
+    free(hub->hub_prefix);
+    free(hub->csp);
+    free(hub->api_csp);
+    hub_config_release(&hub->conf);
+    free(hub);
+}

@@ -1,0 +1,89 @@
+/* The hub context: the one object that owns all state (configuration, loop handles, database,
+ * HTTP server, outgoing HTTP) and the hub's life cycle: create, start, stop on a signal or a
+ * shutdown request, free. */
+#pragma once
+
+#include "auth/cookie_secret.h"
+#include "core/config.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* JupyterHub.* and Ganymede.* settings (tables in core/hub_options.c). */
+struct hub_config {
+    char *bind_url;
+    char *base_url;
+    char *ip;
+    int64_t port;
+    char *hub_bind_url;
+    char *hub_ip;
+    int64_t hub_port;
+    char *hub_connect_url;
+    char *hub_connect_ip;
+    char *db_url;
+    bool upgrade_db;
+    char *cookie_secret;
+    char *cookie_secret_file;
+    char *pid_file;
+    json_t *log_level;
+    char *config_file;
+    /* Ganymede */
+    int64_t max_body_size;
+    int64_t max_url_length;
+    int64_t max_header_size;
+    int64_t max_json_depth;
+    int64_t max_connections;
+    int64_t connection_timeout;
+    double shutdown_timeout;
+};
+
+struct hub {
+    uv_loop_t *loop;
+    const struct config *config;
+    struct hub_config conf;
+    char *base_url;   /* normalised: "/" or "/prefix/" */
+    char *hub_prefix; /* base_url + "hub/" */
+    struct db *db;
+    struct http_server *http;
+    struct gm_fetcher *fetcher;
+    struct auth_cookie_secret cookie_secret;
+    char *csp;                   /* Content-Security-Policy of pages */
+    char *api_csp;               /* and of API responses */
+    const char *page_headers[5]; /* name, value pairs added to every page response */
+    const char *api_headers[5];  /* and to every API response */
+    uv_signal_t sigterm;
+    uv_signal_t sigint;
+    bool started;
+    bool stopping;
+    int exit_code;
+    int64_t start_us;
+};
+
+/** Every option class compiled into this build (NULL-terminated): the config registry. */
+const struct gm_option_class *const *hub_option_classes(void);
+
+/** Apply the JupyterHub and Ganymede settings of @cfg to @conf (filled with defaults first).
+ * Returns 0 or -EINVAL with a message in @err. Release with hub_config_release. */
+int hub_config_load(const struct config *cfg, struct hub_config *conf, char *err, size_t errlen);
+
+void hub_config_release(struct hub_config *conf);
+
+/** Create the hub from applied settings: derive URLs, open and migrate the database, load
+ * secrets. @cfg must outlive the hub. Returns 0 or a negative errno with a message in @err. */
+int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char *err,
+               size_t errlen);
+
+/** Start listening and watching signals. Returns 0 or a negative errno with a message. */
+int hub_start(struct hub *hub, char *err, size_t errlen);
+
+/** Begin a clean stop: stop accepting, finish or fail requests in flight, close the database
+ * and every handle; the loop then ends. @exit_code is what main returns. */
+void hub_stop(struct hub *hub, int exit_code);
+
+/** Free what is left after the loop ended (or after a failed create/start). Accepts NULL. */
+void hub_free(struct hub *hub);
+
+/** The JupyterHub REST API version Ganymede implements. */
+#define HUB_JUPYTERHUB_VERSION "5.5.1"

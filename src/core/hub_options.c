@@ -1,0 +1,107 @@
+/* The JupyterHub class settings that the core reads, and Ganymede's own limits. Names, types and
+ * defaults are JupyterHub 5.5's (see reference/jupyterhub.md §8.2). */
+#include "core/hub.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#define OPT(field) offsetof(struct hub_config, field)
+
+static int check_log_level(const json_t *v, const char **why)
+{
+    static const char *const names[] = {"DEBUG", "INFO", "WARN", "WARNING", "ERROR", "CRITICAL"};
+    *why = "a level: DEBUG, INFO, WARN, ERROR, CRITICAL or 0-50";
+    if (json_is_integer(v))
+        return json_integer_value(v) >= 0 && json_integer_value(v) <= 50 ? 0 : -EINVAL;
+    if (!json_is_string(v))
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
+        if (strcasecmp(json_string_value(v), names[i]) == 0)
+            return 0;
+    return -EINVAL;
+}
+
+static int check_positive(const json_t *v, const char **why)
+{
+    *why = "a positive number";
+    return json_number_value(v) > 0 ? 0 : -EINVAL;
+}
+
+static const struct gm_option jupyterhub_options[] = {
+    GM_OPTION(
+        "bind_url", GM_OPTION_STRING, OPT(bind_url), "\"http://:8000\"",
+        "The public URL of the whole hub, where the proxy listens; a path in it sets base_url."),
+    GM_OPTION("base_url", GM_OPTION_STRING, OPT(base_url), "\"/\"",
+              "The URL prefix of the hub and every user server (e.g. /jupyter/)."),
+    GM_OPTION("ip", GM_OPTION_STRING, OPT(ip), "\"\"",
+              "Deprecated: the public IP address; use bind_url. Only read when set."),
+    GM_OPTION("port", GM_OPTION_INT, OPT(port), "8000",
+              "Deprecated: the public port; use bind_url. Only read when set."),
+    GM_OPTION("hub_bind_url", GM_OPTION_STRING, OPT(hub_bind_url), "\"\"",
+              "The URL the hub itself listens on; default http://hub_ip:hub_port."),
+    GM_OPTION("hub_ip", GM_OPTION_STRING, OPT(hub_ip), "\"127.0.0.1\"",
+              "The IP address the hub listens on (when hub_bind_url is not set)."),
+    GM_OPTION("hub_port", GM_OPTION_INT, OPT(hub_port), "8081",
+              "The port the hub listens on (when hub_bind_url is not set)."),
+    GM_OPTION(
+        "hub_connect_url", GM_OPTION_STRING, OPT(hub_connect_url), "\"\"",
+        "The URL servers and the proxy use to reach the hub; default derived from hub_bind_url."),
+    GM_OPTION(
+        "hub_connect_ip", GM_OPTION_STRING, OPT(hub_connect_ip), "\"\"",
+        "The IP address servers and the proxy use to reach the hub (when hub_connect_url is not "
+        "set)."),
+    GM_OPTION(
+        "db_url", GM_OPTION_STRING, OPT(db_url), "\"sqlite:///jupyterhub.sqlite\"",
+        "The database: sqlite:///relative/path, sqlite:////absolute/path or sqlite:// (memory)."),
+    GM_OPTION("upgrade_db", GM_OPTION_BOOL, OPT(upgrade_db), "false",
+              "Upgrade a database made by JupyterHub 3.x or 4.x at start (a backup copy is written "
+              "first)."),
+    GM_OPTION("cookie_secret", GM_OPTION_STRING, OPT(cookie_secret), "\"\"",
+              "The secret that signs cookies, hex-encoded; prefer cookie_secret_file."),
+    GM_OPTION(
+        "cookie_secret_file", GM_OPTION_STRING, OPT(cookie_secret_file),
+        "\"jupyterhub_cookie_secret\"",
+        "File holding the cookie secret (64 hex characters, mode 0600); created when missing."),
+    GM_OPTION("pid_file", GM_OPTION_STRING, OPT(pid_file), "\"\"",
+              "File to write the hub's process id to, if set."),
+    GM_OPTION_X("log_level", GM_OPTION_JSON, OPT(log_level), "\"INFO\"",
+                "The lowest level of log lines written: DEBUG, INFO, WARN, ERROR or CRITICAL.",
+                .check = check_log_level),
+    GM_OPTION("config_file", GM_OPTION_STRING, OPT(config_file), "\"jupyterhub_config.py\"",
+              "The config file read at start when -f is not given (if it exists)."),
+    GM_OPTION_END,
+};
+
+static const struct gm_option ganymede_options[] = {
+    GM_OPTION_X("max_body_size", GM_OPTION_INT, OPT(max_body_size), "10485760",
+                "Largest request body accepted, in bytes; larger ones get 413 without being read.",
+                .check = check_positive),
+    GM_OPTION_X("max_url_length", GM_OPTION_INT, OPT(max_url_length), "8192",
+                "Longest request URL accepted, in bytes; longer ones get 414.",
+                .check = check_positive),
+    GM_OPTION_X("max_header_size", GM_OPTION_INT, OPT(max_header_size), "65536",
+                "Largest total size of a request's headers, in bytes.", .check = check_positive),
+    GM_OPTION_X("max_json_depth", GM_OPTION_INT, OPT(max_json_depth), "32",
+                "Deepest nesting accepted in JSON request bodies.", .check = check_positive),
+    GM_OPTION_X("max_connections", GM_OPTION_INT, OPT(max_connections), "4096",
+                "Most HTTP connections open at once.", .check = check_positive),
+    GM_OPTION_X("connection_timeout", GM_OPTION_INT, OPT(connection_timeout), "120",
+                "Seconds an idle HTTP connection stays open.", .check = check_positive),
+    GM_OPTION_X("shutdown_timeout", GM_OPTION_FLOAT, OPT(shutdown_timeout), "5",
+                "Seconds requests in progress get to finish when the hub stops.",
+                .check = check_positive),
+    GM_OPTION_END,
+};
+
+const struct gm_option_class hub_jupyterhub_class = {
+    .name = "JupyterHub",
+    .help = "The hub: where it listens, its database, its secrets and its limits.",
+    .options = jupyterhub_options,
+};
+
+const struct gm_option_class hub_ganymede_class = {
+    .name = "Ganymede",
+    .help = "Settings of Ganymede that JupyterHub does not have.",
+    .options = ganymede_options,
+};
