@@ -1,0 +1,238 @@
+/* Reading requests (headers, query, body) and building responses, including JupyterHub's error
+ * bodies. */
+#include "core/errors.h"
+#include "http/server.h"
+#include "util/str.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http_query_param {
+    const char *name;
+    const char *value; /* "" when the parameter has no '=' */
+    bool has_value;
+    struct http_query_param *next;
+};
+
+const char *http_header(struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static void parse_query(struct http_request *req)
+{
+    req->query_parsed = true;
+    struct http_query_param **tail = &req->query_params;
+    const char *p = req->query;
+    while (*p) {
+        size_t n = strcspn(p, "&;");
+        if (n) {
+            const char *eq = memchr(p, '=', n);
+            size_t klen = eq ? (size_t)(eq - p) : n;
+            size_t vlen = eq ? n - klen - 1 : 0;
+            struct http_query_param *q = arena_calloc(&req->arena, sizeof(*q));
+            char *k = arena_alloc(&req->arena, klen + 1);
+            char *v = arena_alloc(&req->arena, vlen + 1);
+            if (!q || !k || !v)
+                return;
+            /* A parameter that does not decode is dropped, as Python's parse_qs does. */
+            if (str_url_decode(p, klen, k, true) >= 0 &&
+                str_url_decode(eq ? eq + 1 : "", vlen, v, true) >= 0) {
+                q->name = k;
+                q->value = v;
+                q->has_value = eq != NULL;
+                *tail = q;
+                tail = &q->next;
+            }
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+}
+
+const char *http_query(struct http_request *req, const char *name)
+{
+    if (!req->query_parsed)
+        parse_query(req);
+    for (struct http_query_param *q = req->query_params; q; q = q->next)
+        if (strcmp(q->name, name) == 0)
+            return q->value;
+    return NULL;
+}
+
+bool http_query_has(struct http_request *req, const char *name)
+{
+    return http_query(req, name) != NULL;
+}
+
+const char *http_client_ip(struct http_request *req)
+{
+    const union MHD_ConnectionInfo *info =
+        req->conn ? MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS) : NULL;
+    if (!info || !info->client_addr)
+        return "";
+    char *out = arena_alloc(&req->arena, INET6_ADDRSTRLEN);
+    if (!out)
+        return "";
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, INET6_ADDRSTRLEN);
+    else if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, INET6_ADDRSTRLEN);
+    else
+        out[0] = '\0';
+    return out;
+}
+
+/* Nesting depth of JSON text, counted outside strings, so that deep documents are refused
+ * before the parser recurses into them. */
+static unsigned json_depth(const char *s, size_t n)
+{
+    unsigned depth = 0, max = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                max = depth;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
+int http_body_json(struct http_request *req, json_t **ret)
+{
+    *ret = NULL;
+    if (req->body.len == 0)
+        return 0;
+    unsigned max = http_server_options(req->server)->max_json_depth;
+    if (json_depth(req->body.data, req->body.len) > max) {
+        http_error(req, 400, "Invalid JSON in body of request: nested more than %u levels", max);
+        return -EBADMSG;
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(req->body.data, req->body.len, JSON_DECODE_ANY, &jerr);
+    if (!v) {
+        http_error(req, 400, "Invalid JSON in body of request: %s", jerr.text);
+        return -EBADMSG;
+    }
+    *ret = v;
+    return 0;
+}
+
+int http_set_header(struct http_request *req, const char *name, const char *value)
+{
+    struct http_header *h = arena_alloc(&req->arena, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->name = arena_strdup(&req->arena, name);
+    h->value = arena_strdup(&req->arena, value);
+    if (!h->name || !h->value)
+        return -ENOMEM;
+    h->next = req->resp_headers;
+    req->resp_headers = h;
+    return 0;
+}
+
+int http_respond_owned(struct http_request *req, int status, const char *content_type, char *body,
+                       size_t len)
+{
+    free(req->resp_body);
+    req->resp_body = body;
+    req->resp_len = body ? len : 0;
+    req->status = status;
+    req->content_type = content_type;
+    req->responded = true;
+    return 0;
+}
+
+int http_respond(struct http_request *req, int status, const char *content_type, const void *body,
+                 size_t len)
+{
+    char *copy = NULL;
+    if (len) {
+        copy = malloc(len);
+        if (!copy)
+            return http_respond_owned(req, 500, NULL, NULL, 0);
+        memcpy(copy, body, len);
+    }
+    return http_respond_owned(req, status, content_type, copy, len);
+}
+
+int http_respond_empty(struct http_request *req, int status)
+{
+    return http_respond_owned(req, status, NULL, NULL, 0);
+}
+
+int http_respond_json(struct http_request *req, int status, json_t *value)
+{
+    if (!value)
+        return http_error(req, 500, "Out of memory");
+    char *s = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(value);
+    if (!s)
+        return http_error(req, 500, "Out of memory");
+    return http_respond_owned(req, status, "application/json", s, strlen(s));
+}
+
+int http_redirect(struct http_request *req, int status, const char *location)
+{
+    http_set_header(req, "Location", location);
+    return http_respond_owned(req, status ? status : 302, NULL, NULL, 0);
+}
+
+static bool is_api(struct http_request *req)
+{
+    if (req->route)
+        return req->route->flags & HTTP_ROUTE_API;
+    const char *base = http_server_options(req->server)->base_url;
+    size_t n = strlen(base);
+    return strncmp(req->path, base, n) == 0 && str_has_prefix(req->path + n, "hub/api");
+}
+
+int http_error(struct http_request *req, int status, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (is_api(req)) {
+        json_t *body = json_pack("{s:i,s:s}", "status", status, "message", msg);
+        return http_respond_json(req, status, body);
+    }
+    const struct http_server_options *opts = http_server_options(req->server);
+    char *html = opts->render_error ? opts->render_error(req, status, msg) : NULL;
+    if (html)
+        return http_respond_owned(req, status, "text/html; charset=UTF-8", html, strlen(html));
+    struct buf b;
+    buf_init(&b, 64 << 10);
+    buf_printf(&b,
+               "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%d %s</title>"
+               "</head><body><h1>%d %s</h1><p>",
+               status, errors_http_reason(status), status, errors_http_reason(status));
+    buf_html_escape(&b, msg);
+    buf_puts(&b, "</p></body></html>\n");
+    size_t len = b.len;
+    return http_respond_owned(req, status, "text/html; charset=UTF-8", buf_steal(&b), len);
+}
+
+int http_error_errno(struct http_request *req, int err)
+{
+    return http_error(req, errors_http_status(err), "%s", errors_message(err));
+}

@@ -1,0 +1,211 @@
+/* The hub's HTTP server: libmicrohttpd driven by the hub's loop, a route table, and the request
+ * object handlers work with. Handlers run on the loop thread. A handler either sets a response
+ * before it returns, or suspends the request (with a timeout) and completes it later from a
+ * callback with http_resume().
+ *
+ *     static int api_info_get(struct http_request *req)
+ *     {
+ *         return http_respond_json(req, 200, json_pack("{s:s}", "version", "5.5.1"));
+ *     }
+ */
+#pragma once
+
+#include "util/arena.h"
+#include "util/buf.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+struct hub;
+struct http_server;
+struct http_request;
+struct MHD_Connection;
+
+enum http_method {
+    HTTP_GET = 1 << 0,
+    HTTP_HEAD = 1 << 1,
+    HTTP_POST = 1 << 2,
+    HTTP_PUT = 1 << 3,
+    HTTP_PATCH = 1 << 4,
+    HTTP_DELETE = 1 << 5,
+    HTTP_OPTIONS = 1 << 6,
+    HTTP_OTHER = 1 << 7,
+};
+
+/** Returned by a handler that suspended its request. */
+#define HTTP_SUSPENDED 1
+
+/** A handler returns 0 after setting a response, HTTP_SUSPENDED, or a negative errno (answered
+ * with the status and message of core/errors.h). */
+typedef int (*http_handler_fn)(struct http_request *req);
+
+enum http_route_flags {
+    HTTP_ROUTE_API = 1 << 0,         /* JSON errors, OPTIONS answered, CORS headers */
+    HTTP_ROUTE_QUIET = 1 << 1,       /* successful requests logged at debug level (health) */
+    HTTP_ROUTE_HEAD_AS_GET = 1 << 2, /* HEAD runs the GET handler (body dropped) */
+};
+
+#define HTTP_MAX_PARAMS 4
+
+/* A route pattern is relative to base_url and made of '/'-separated segments: literal text,
+ * "{}" (one non-empty segment, captured and percent-decoded), "{?}" (one possibly empty
+ * segment, captured) or a final "**" (the rest of the path, captured raw, possibly empty). */
+struct http_route {
+    const char *pattern;
+    unsigned methods; /* enum http_method mask */
+    http_handler_fn handler;
+    unsigned flags; /* enum http_route_flags */
+};
+
+struct http_header {
+    const char *name;
+    const char *value;
+    struct http_header *next;
+};
+
+struct http_request {
+    struct http_server *server;
+    struct hub *hub;
+    struct MHD_Connection *conn;
+    struct arena arena;
+    enum http_method method;
+    const char *method_name;
+    const char *uri;   /* as received: raw path and query */
+    const char *path;  /* raw (percent-encoded) path */
+    const char *query; /* raw query string without '?', "" when none */
+    const struct http_route *route;
+    const char *params[HTTP_MAX_PARAMS]; /* captures of the route, decoded */
+    struct buf body;
+    int64_t start_us;
+    const char *user; /* who made the request, for the access log (set by auth) */
+    void *auth;       /* the authenticated identity (auth/), NULL when anonymous */
+
+    /* The response being built. */
+    int status;
+    const char *content_type;
+    char *resp_body; /* malloc'd, handed to MHD */
+    size_t resp_len;
+    struct http_header *resp_headers;
+    bool responded; /* a response is set */
+    bool queued;    /* and handed to MHD */
+
+    /* Suspension. */
+    bool suspended;
+    bool timer_started;
+    uv_timer_t timer;
+    /** Called once when the request stops waiting for whatever it waits on (timeout, shutdown,
+     * or the connection is done): the owner must forget the request. Cleared by owners that
+     * complete the request themselves. */
+    void (*detach)(struct http_request *req);
+    /** Called when the suspension times out, after detach; must set a response. NULL answers
+     * 504. */
+    void (*on_timeout)(struct http_request *req);
+    void *wait_data;                            /* for the owner of the wait */
+    struct http_request *wait_prev, *wait_next; /* list of suspended requests */
+
+    /* Parsed lazily. */
+    struct http_query_param *query_params;
+    bool query_parsed;
+    bool too_large;
+    bool bad_uri;
+    bool first_call_done;
+    char arena_initial[1536];
+};
+
+struct http_server_options {
+    const char *base_url;           /* "/" or "/prefix/" */
+    size_t max_body;                /* bytes; larger bodies get 413 without being read */
+    size_t max_url;                 /* bytes; longer URLs get 414 */
+    size_t max_header;              /* bytes of request headers */
+    unsigned max_json_depth;        /* nesting of JSON bodies */
+    unsigned connection_limit;      /* open connections */
+    unsigned connection_timeout;    /* seconds of idleness before a connection is closed */
+    const char *const *headers;     /* NULL-terminated name, value pairs for non-API responses */
+    const char *const *api_headers; /* the same for API routes (HTTP_ROUTE_API) */
+    /** Renders an error page for non-API routes (body HTML, malloc'd), or NULL for a plain one. */
+    char *(*render_error)(struct http_request *req, int status, const char *message);
+};
+
+/** Listen on @addr and serve @routes (NULL-pattern terminated; copied by reference, must
+ * outlive the server). @hub is handed to every request. Returns 0, or a negative errno with a
+ * message in @err. */
+int http_server_create(uv_loop_t *loop, const struct sockaddr *addr, socklen_t addrlen,
+                       const struct http_server_options *opts, const struct http_route *routes,
+                       struct hub *hub, struct http_server **ret, char *err, size_t errlen);
+
+/** The options the server was created with. */
+const struct http_server_options *http_server_options(const struct http_server *s);
+
+/** The port actually bound (useful when asked for port 0). */
+int http_server_port(const struct http_server *s);
+
+/** Number of requests in progress. */
+size_t http_server_active(const struct http_server *s);
+
+typedef void (*http_server_closed_cb)(void *data);
+
+/** Stop accepting connections, answer suspended requests with 503, let requests in progress
+ * finish for up to @grace_ms, then close everything and free @s; @cb runs after that. */
+void http_server_shutdown(struct http_server *s, unsigned grace_ms, http_server_closed_cb cb,
+                          void *data);
+
+/* Requests: reading. */
+
+/** A request header (case-insensitive), or NULL. */
+const char *http_header(struct http_request *req, const char *name);
+
+/** The first value of a query parameter, decoded, or NULL. */
+const char *http_query(struct http_request *req, const char *name);
+
+/** Whether the query has parameter @name (with or without a value). */
+bool http_query_has(struct http_request *req, const char *name);
+
+/** The client's address as text ("127.0.0.1"), in request memory. */
+const char *http_client_ip(struct http_request *req);
+
+/** Parse the body as JSON. An empty body gives 0 and NULL. On bad JSON, too deep nesting or
+ * a wrong content type it sets a 400 response and returns -EBADMSG. @ret is a new reference. */
+int http_body_json(struct http_request *req, json_t **ret);
+
+/* Requests: responding. */
+
+/** Add a response header (copied). */
+int http_set_header(struct http_request *req, const char *name, const char *value);
+
+/** Respond with a body copied from @body. */
+int http_respond(struct http_request *req, int status, const char *content_type, const void *body,
+                 size_t len);
+
+/** Respond with a malloc'd body (stolen, even on failure). */
+int http_respond_owned(struct http_request *req, int status, const char *content_type, char *body,
+                       size_t len);
+
+/** Respond with @value serialised compactly (stolen; NULL responds 500). */
+int http_respond_json(struct http_request *req, int status, json_t *value);
+
+/** Respond with no body. */
+int http_respond_empty(struct http_request *req, int status);
+
+/** Redirect (302 unless @status says otherwise) to @location. */
+int http_redirect(struct http_request *req, int status, const char *location);
+
+/** An error in JupyterHub's form: JSON {"status", "message"} on API routes, an HTML page on
+ * others. */
+int http_error(struct http_request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** Answer for a negative errno from core/errors.h with its default message. */
+int http_error_errno(struct http_request *req, int err);
+
+/* Requests: waiting. */
+
+/** Suspend the request from inside its handler (which then returns HTTP_SUSPENDED). After
+ * @timeout_ms, detach and on_timeout run. Returns 0 or a negative errno (not suspended). */
+int http_suspend(struct http_request *req, uint64_t timeout_ms);
+
+/** Hand a suspended request whose response is now set back to the server. */
+void http_resume(struct http_request *req);
