@@ -1,0 +1,179 @@
+"""Fixtures that run the real ganymede binary on a free loopback port with a temporary state
+directory, wait until it answers, and stop it, checking that it exited cleanly and that the
+sanitizers found nothing."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("GANYMEDE_BIN", str(ROOT / "build-test" / "ganymede"))
+OUTPUT = Path(os.environ.get("GANYMEDE_TEST_OUTPUT", ROOT / ".test-output"))
+START_TIMEOUT = 30  # seconds; sanitizer builds start slower
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def sanitizer_env():
+    env = dict(os.environ)
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1")
+    env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
+    for k in ("JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "JUPYTERHUB_CRYPT_KEY"):
+        env.pop(k, None)
+    return env
+
+
+def run_ganymede(args, cwd, env=None, timeout=60):
+    """Run ganymede to completion (for --help, upgrade-db, refused starts)."""
+    p = subprocess.run([BIN] + list(args), cwd=cwd, env=env or sanitizer_env(),
+                       capture_output=True, text=True, timeout=timeout)
+    check_sanitizers(p.stdout + p.stderr)
+    return p
+
+
+def check_sanitizers(text):
+    for mark in SANITIZER_MARKS:
+        assert mark not in text, f"sanitizer report in hub output:\n{text[-4000:]}"
+
+
+class Hub:
+    """A running ganymede. `url` is the hub's own address (http://127.0.0.1:PORT)."""
+
+    def __init__(self, state_dir, args=(), config=None, config_name="jupyterhub_config.json",
+                 env=None, name="hub"):
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.args = list(args)
+        self.env = sanitizer_env()
+        self.env.update(env or {})
+        self.name = name
+        if config is not None:
+            path = self.state_dir / config_name
+            if isinstance(config, str):
+                path.write_text(config)
+            else:
+                path.write_text(json.dumps(config))
+            self.args = ["-f", config_name] + self.args  # relative: cwd is state_dir
+        self.proc = None
+        self.log_path = None
+        self.url = None
+        self.port = None
+
+    def start(self, wait=True):
+        self.log_path = self.state_dir / f"{self.name}-{int(time.time() * 1000)}.log"
+        self.log_file = open(self.log_path, "w")
+        cmd = [BIN, "--JupyterHub.hub_bind_url=http://127.0.0.1:0"] + self.args
+        self.proc = subprocess.Popen(cmd, cwd=self.state_dir, env=self.env,
+                                     stdout=self.log_file, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def wait_ready(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            m = re.search(r"listening on http://[^ ]+:(\d+)(/\S*)hub/ ", self.log())
+            if m:
+                self.port = int(m.group(1))
+                self.base_url = m.group(2)
+                self.url = f"http://127.0.0.1:{self.port}"
+                break
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hub exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.02)
+        else:
+            raise AssertionError(f"hub did not start in {START_TIMEOUT}s:\n{self.log()}")
+        while time.monotonic() < deadline:
+            try:
+                r = requests.get(self.url + self.base_url + "hub/health", timeout=2)
+                if r.status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.02)
+        raise AssertionError(f"hub did not answer /hub/health:\n{self.log()}")
+
+    def get(self, path, **kw):
+        kw.setdefault("timeout", 10)
+        kw.setdefault("allow_redirects", False)
+        return requests.get(self.url + path, **kw)
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", 10)
+        kw.setdefault("allow_redirects", False)
+        return requests.request(method, self.url + path, **kw)
+
+    def signal(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout=20):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"hub did not exit within {timeout}s:\n{self.log()}")
+
+    def stop(self, expect_code=0):
+        """SIGTERM (if still running), wait, and check the exit code and the sanitizers."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.signal(signal.SIGTERM)
+        code = self.wait()
+        if not self.log_file.closed:
+            self.log_file.close()
+        text = self.log()
+        check_sanitizers(text)
+        if expect_code is not None:
+            assert code == expect_code, f"hub exited with {code}:\n{text[-4000:]}"
+        return code
+
+
+@pytest.fixture
+def hub_factory(tmp_path, request):
+    """Make hubs in a temporary state directory; each is stopped (exit 0 checked) at the end."""
+    hubs = []
+
+    def make(config=None, args=(), env=None, state_dir=None, start=True, **kw):
+        h = Hub(state_dir or tmp_path, args=args, config=config, env=env, **kw)
+        hubs.append(h)
+        if start:
+            h.start()
+        return h
+
+    yield make
+    for h in hubs:
+        if h.proc is not None and h.proc.poll() is None:
+            h.stop()
+        elif h.proc is not None:
+            check_sanitizers(h.log())
+    # Keep the logs of failed tests with the test output.
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        dest = OUTPUT / "failed" / request.node.name
+        dest.mkdir(parents=True, exist_ok=True)
+        for h in hubs:
+            if h.log_path and h.log_path.exists():
+                (dest / h.log_path.name).write_text(h.log())
+
+
+@pytest.fixture
+def hub(hub_factory):
+    """A hub with the built-in defaults."""
+    return hub_factory()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
