@@ -16,7 +16,7 @@ struct db_migrate_result {
     bool created;      /* the database was empty */
     bool upgraded;     /* migrations ran on an existing database */
     char backup[4200]; /* the backup copy written before upgrading, or "" */
-    char from[160];     /* what the database was ("JupyterHub 3.x (651f5419b74d)", ...) */
+    char from[160];    /* what the database was ("JupyterHub 3.x (651f5419b74d)", ...) */
     int version;       /* Ganymede schema version after the call */
 };
 

@@ -44,12 +44,10 @@ static const struct gm_option sibling_opts[] = {
     GM_OPTION_END,
 };
 static const struct gm_option_class base_cls = {"Spawner", NULL, "Base.", base_opts};
-static const struct gm_option_class sub_cls = {"LocalProcessSpawner", "Spawner", "Sub.",
-                                               sub_opts};
+static const struct gm_option_class sub_cls = {"LocalProcessSpawner", "Spawner", "Sub.", sub_opts};
 static const struct gm_option_class sibling_cls = {"DockerSpawner", "Spawner", "Sibling.",
                                                    sibling_opts};
-static const struct gm_option_class *const registry[] = {&base_cls, &sub_cls, &sibling_cls,
-                                                         NULL};
+static const struct gm_option_class *const registry[] = {&base_cls, &sub_cls, &sibling_cls, NULL};
 
 static char *write_temp(const char *suffix, const char *text)
 {
@@ -208,11 +206,10 @@ static void test_choices_and_env(void **state)
     assert_int_equal(b.port, 1234); /* the config wins over the environment */
     release(&b, &s);
     unsetenv("GM_TEST_PORT");
-    assert_int_equal(
-        config_set_arg(&cfg, registry, "Spawner.port", "many", err, sizeof(err)), -EINVAL);
+    assert_int_equal(config_set_arg(&cfg, registry, "Spawner.port", "many", err, sizeof(err)),
+                     -EINVAL);
     assert_non_null(strstr(err, "is not an integer"));
-    assert_int_equal(
-        config_set_arg(&cfg, registry, "Spawner.args", "--one", err, sizeof(err)), 0);
+    assert_int_equal(config_set_arg(&cfg, registry, "Spawner.args", "--one", err, sizeof(err)), 0);
     assert_int_equal(json_array_size(config_get(&cfg, "Spawner", "args")), 1);
     assert_int_equal(config_set_arg(&cfg, registry, "Spawner.debug", "yes", err, sizeof(err)), 0);
     assert_true(json_is_true(config_get(&cfg, "Spawner", "debug")));

@@ -91,8 +91,9 @@ static void test_multiline(void **state)
                          "c.A.b = 1; c.A.c = 2\n"
                          "c.A.d = \\\n"
                          "    3\n");
-    assert_json(t, "JupyterHub", "services",
-                "[{\"name\":\"culler\",\"command\":[\"python3\",\"-m\",\"jupyterhub_idle_culler\"]}]");
+    assert_json(
+        t, "JupyterHub", "services",
+        "[{\"name\":\"culler\",\"command\":[\"python3\",\"-m\",\"jupyterhub_idle_culler\"]}]");
     assert_json(t, "JupyterHub", "template_vars", "{\"motd\":\"line one\\nline two\"}");
     assert_json(t, "A", "c", "2");
     assert_json(t, "A", "d", "3");
@@ -102,7 +103,9 @@ static void test_multiline(void **state)
 static void test_escapes(void **state)
 {
     json_t *t = parse_ok("c.A.s = 'tab\\tnl\\nq\\'u\\u00e9x\\x41'\n");
-    assert_json(t, "A", "s", "\"tab\\tnl\\nq'u\xc3\xa9x" "A\"");
+    assert_json(t, "A", "s",
+                "\"tab\\tnl\\nq'u\xc3\xa9x"
+                "A\"");
     json_decref(t);
 }
 
@@ -118,8 +121,7 @@ static void test_origins(void **state)
         json_string_value(json_object_get(json_object_get(origins, "JupyterHub"), "port")),
         "f.py:3");
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(origins, "Spawner"), "args")),
-        "f.py:7");
+        json_string_value(json_object_get(json_object_get(origins, "Spawner"), "args")), "f.py:7");
     json_decref(tree);
     json_decref(origins);
 }
@@ -140,10 +142,11 @@ static void test_errors(void **state)
     parse_err("c.A.b = {1: 2}\n", "dict keys must be strings");
     parse_err("c.A.b = 1 / 0\n", "division by zero");
     parse_err("c.A.b = lambda x: x\n", "'lambda' is not a literal");
-    parse_err("c.A.b = " /* deep nesting is bounded */
-              "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]"
-              "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
-              "nested more than");
+    parse_err(
+        "c.A.b = " /* deep nesting is bounded */
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]"
+        "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+        "nested more than");
 }
 
 static void test_literal_cli(void **state)

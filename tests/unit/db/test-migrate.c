@@ -122,9 +122,9 @@ static void test_jupyterhub_3(void **state)
     assert_int_equal(columns(db, "shares", "spawner_id"), 1);
     /* The data survived and the backup is a copy of the old database. */
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db_handle(db),
-                                        "SELECT name FROM users WHERE id = 1", -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db_handle(db), "SELECT name FROM users WHERE id = 1", -1, &st, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(st, 0), "alice");
     sqlite3_finalize(st);

@@ -91,8 +91,8 @@ static void fetch(int i, const char *method, const char *path, const char *body,
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", g->port, path);
     const char *headers[] = {"Content-Type: application/json", NULL};
-    struct gm_fetch_request r = {.method = method, .url = url, .body = body, .body_len = len,
-                                 .headers = headers};
+    struct gm_fetch_request r = {
+        .method = method, .url = url, .body = body, .body_len = len, .headers = headers};
     assert_int_equal(gm_fetch_start(g->fetcher, &r, on_response, (void *)(intptr_t)i, NULL), 0);
     g->pending++;
 }
@@ -109,14 +109,18 @@ static int setup(void **state)
     g = calloc(1, sizeof(*g));
     uv_loop_init(&g->loop);
     uv_timer_init(&g->loop, &g->slow_timer);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0,
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct http_server_options opts = {
-        .base_url = "/", .max_body = 1024, .max_url = 512, .max_header = 8192,
-        .max_json_depth = 4, .connection_limit = 100, .connection_timeout = 10};
+    struct sockaddr_in sin = {
+        .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct http_server_options opts = {.base_url = "/",
+                                       .max_body = 1024,
+                                       .max_url = 512,
+                                       .max_header = 8192,
+                                       .max_json_depth = 4,
+                                       .connection_limit = 100,
+                                       .connection_timeout = 10};
     char err[256];
-    int r = http_server_create(&g->loop, (struct sockaddr *)&sin, sizeof(sin), &opts, routes,
-                               NULL, &g->server, err, sizeof(err));
+    int r = http_server_create(&g->loop, (struct sockaddr *)&sin, sizeof(sin), &opts, routes, NULL,
+                               &g->server, err, sizeof(err));
     if (r < 0)
         fail_msg("%s", err);
     g->port = http_server_port(g->server);
