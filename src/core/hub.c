@@ -30,6 +30,7 @@ extern const struct gm_option_class hub_ganymede_class;
 static const struct gm_option_class *const option_classes[] = {
     &hub_jupyterhub_class,
     &hub_ganymede_class,
+    &auth_authenticator_class,
     NULL,
 };
 
@@ -188,6 +189,7 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     hub->loop = loop;
     hub->config = cfg;
     hub->start_us = time_mono_us();
+    hub->started_wall_us = time_now_us();
     int r = hub_config_load(cfg, &hub->conf, err, errlen);
     if (r < 0) {
         free(hub);
@@ -217,6 +219,21 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     else if (mig.upgraded)
         gm_log_info("Upgraded the database %s from %s; backup at %s", loc.path, mig.from,
                     mig.backup[0] ? mig.backup : "(none)");
+    r = options_init(&auth_authenticator_class, &hub->auth);
+    if (r == 0) {
+        const struct gm_option_class *chain[] = {&auth_authenticator_class};
+        void *confs[] = {&hub->auth};
+        r = config_apply(cfg, chain, confs, 1, err, errlen);
+    } else {
+        snprintf(err, errlen, "out of memory");
+    }
+    if (r < 0)
+        goto fail;
+    hub->authenticator_class = "ganymede.auth.Authenticator";
+    hub->spawner_class = "ganymede.spawner.LocalProcessSpawner";
+    r = hub_state_init(hub, err, errlen);
+    if (r < 0)
+        goto fail;
     r = loop_fetch_create(loop, &hub->fetcher);
     if (r < 0) {
         snprintf(err, errlen, "cannot start outgoing HTTP: %s", strerror(-r));
@@ -227,6 +244,29 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
 fail:
     hub_free(hub);
     return r;
+}
+
+/* Request durations by method, route and status, as jupyterhub_request_duration_seconds. */
+static void observe_request(struct http_request *req, double seconds)
+{
+    char labels[512];
+    snprintf(labels, sizeof(labels), "code=\"%d\",handler=\"%s\",method=\"%s\"",
+             req->status ? req->status : 499, req->route ? req->route->pattern : "unknown",
+             req->method_name ? req->method_name : "?");
+    metrics_observe(&req->hub->request_metrics, labels, seconds);
+}
+
+static void on_stop_timer(uv_timer_t *t)
+{
+    struct hub *hub = t->data;
+    hub_stop(hub, hub->exit_code);
+}
+
+void hub_stop_soon(struct hub *hub, int exit_code)
+{
+    hub->exit_code = exit_code;
+    if (hub->started)
+        uv_timer_start(&hub->stop_timer, on_stop_timer, 0, 0);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -289,6 +329,7 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         .max_json_depth = (unsigned)hub->conf.max_json_depth,
         .connection_limit = (unsigned)hub->conf.max_connections,
         .connection_timeout = (unsigned)hub->conf.connection_timeout,
+        .observe = observe_request,
         .headers = hub->page_headers,
         .api_headers = hub->api_headers,
     };
@@ -296,6 +337,8 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
                            &hub->http, err, errlen);
     if (r < 0)
         return r;
+    uv_timer_init(hub->loop, &hub->stop_timer);
+    hub->stop_timer.data = hub;
     uv_signal_init(hub->loop, &hub->sigterm);
     uv_signal_init(hub->loop, &hub->sigint);
     hub->sigterm.data = hub->sigint.data = hub;
@@ -325,6 +368,7 @@ static void on_http_closed(void *data)
     if (hub->started) {
         uv_close((uv_handle_t *)&hub->sigterm, NULL);
         uv_close((uv_handle_t *)&hub->sigint, NULL);
+        uv_close((uv_handle_t *)&hub->stop_timer, NULL);
     }
     gm_log_info("Ganymede stopped");
 }
@@ -354,6 +398,10 @@ void hub_free(struct hub *hub)
     free(hub->hub_prefix);
     free(hub->csp);
     free(hub->api_csp);
+    hub_state_release(hub);
+    metrics_release(&hub->request_metrics);
+    metrics_release(&hub->spawn_metrics);
+    options_release(&auth_authenticator_class, &hub->auth);
     hub_config_release(&hub->conf);
     free(hub);
 }

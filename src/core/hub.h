@@ -3,8 +3,13 @@
  * shutdown request, free. */
 #pragma once
 
+#include "auth/authenticator.h"
 #include "auth/cookie_secret.h"
+#include "auth/scopes.h"
+#include "auth/usernames.h"
 #include "core/config.h"
+#include "core/store.h"
+#include "http/metrics.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -29,6 +34,21 @@ struct hub_config {
     char *pid_file;
     json_t *log_level;
     char *config_file;
+    int64_t api_page_default_limit;
+    int64_t api_page_max_limit;
+    double activity_resolution;
+    int64_t token_expires_in_max_seconds;
+    json_t *load_roles;
+    json_t *load_groups;
+    json_t *custom_scopes;
+    json_t *services;
+    json_t *api_tokens;
+    json_t *service_tokens;
+    char **admin_users; /* deprecated: Authenticator.admin_users */
+    bool trust_user_provided_tokens;
+    bool authenticate_prometheus;
+    bool cleanup_servers;
+    bool cleanup_proxy;
     /* Ganymede */
     int64_t max_body_size;
     int64_t max_url_length;
@@ -49,6 +69,16 @@ struct hub {
     struct http_server *http;
     struct gm_fetcher *fetcher;
     struct auth_cookie_secret cookie_secret;
+    struct auth_config auth;         /* Authenticator.* settings */
+    struct auth_usernames usernames; /* compiled name rules */
+    struct scope_registry scopes;
+    struct hub_store store;
+    struct http_metrics request_metrics;
+    struct http_metrics spawn_metrics;
+    const char *authenticator_class;
+    const char *spawner_class;
+    int64_t started_wall_us;
+    uv_timer_t stop_timer;
     char *csp;                   /* Content-Security-Policy of pages */
     char *api_csp;               /* and of API responses */
     const char *page_headers[5]; /* name, value pairs added to every page response */
@@ -81,6 +111,14 @@ int hub_start(struct hub *hub, char *err, size_t errlen);
 /** Begin a clean stop: stop accepting, finish or fail requests in flight, close the database
  * and every handle; the loop then ends. @exit_code is what main returns. */
 void hub_stop(struct hub *hub, int exit_code);
+
+/** hub_stop from a timer, so that the request asking for it is answered first. */
+void hub_stop_soon(struct hub *hub, int exit_code);
+
+/** Load the objects from the database and apply the configuration to them (users, groups,
+ * services, roles, config tokens). core/hub_state.c. */
+int hub_state_init(struct hub *hub, char *err, size_t errlen);
+void hub_state_release(struct hub *hub);
 
 /** Free what is left after the loop ended (or after a failed create/start). Accepts NULL. */
 void hub_free(struct hub *hub);

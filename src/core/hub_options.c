@@ -28,6 +28,105 @@ static int check_positive(const json_t *v, const char **why)
     return json_number_value(v) > 0 ? 0 : -EINVAL;
 }
 
+static int check_roles(const json_t *v, const char **why)
+{
+    *why = "a list of role dicts: {\"name\": str, \"description\": str, \"scopes\": [str], "
+           "\"users\": [str], \"groups\": [str], \"services\": [str]}";
+    if (!json_is_array(v))
+        return -EINVAL;
+    size_t i;
+    json_t *role;
+    json_array_foreach(v, i, role)
+    {
+        if (!json_is_object(role) || !json_is_string(json_object_get(role, "name")))
+            return -EINVAL;
+        const char *k;
+        json_t *x;
+        json_object_foreach(role, k, x)
+        {
+            if (strcmp(k, "name") == 0 || (strcmp(k, "description") == 0 && json_is_string(x)))
+                continue;
+            if (strcmp(k, "scopes") != 0 && strcmp(k, "users") != 0 && strcmp(k, "groups") != 0 &&
+                strcmp(k, "services") != 0)
+                return -EINVAL;
+            if (!json_is_array(x))
+                return -EINVAL;
+            size_t j;
+            json_t *item;
+            json_array_foreach(x, j, item)
+            {
+                if (!json_is_string(item))
+                    return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_groups(const json_t *v, const char **why)
+{
+    *why = "a dict of groups: {\"name\": {\"users\": [str], \"properties\": {...}}}";
+    if (!json_is_object(v))
+        return -EINVAL;
+    const char *name;
+    json_t *g;
+    json_object_foreach((json_t *)v, name, g)
+    {
+        json_t *users = json_is_array(g) ? g : json_object_get(g, "users");
+        if (!json_is_array(g) && !json_is_object(g))
+            return -EINVAL;
+        if (users && !json_is_array(users))
+            return -EINVAL;
+        json_t *props = json_is_object(g) ? json_object_get(g, "properties") : NULL;
+        if (props && !json_is_object(props))
+            return -EINVAL;
+        size_t i;
+        json_t *u;
+        json_array_foreach(users, i, u)
+        {
+            if (!json_is_string(u))
+                return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int check_services(const json_t *v, const char **why)
+{
+    *why = "a list of service dicts, each with a \"name\"";
+    if (!json_is_array(v))
+        return -EINVAL;
+    size_t i;
+    json_t *svc;
+    json_array_foreach(v, i, svc)
+    {
+        if (!json_is_object(svc) || !json_is_string(json_object_get(svc, "name")))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_token_dict(const json_t *v, const char **why)
+{
+    *why = "a dict of {token: name}";
+    if (!json_is_object(v))
+        return -EINVAL;
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x)
+    {
+        if (!json_is_string(x))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static int check_dict(const json_t *v, const char **why)
+{
+    *why = "a dict";
+    return json_is_object(v) ? 0 : -EINVAL;
+}
+
 static const struct gm_option jupyterhub_options[] = {
     GM_OPTION(
         "bind_url", GM_OPTION_STRING, OPT(bind_url), "\"http://:8000\"",
@@ -68,6 +167,43 @@ static const struct gm_option jupyterhub_options[] = {
     GM_OPTION_X("log_level", GM_OPTION_JSON, OPT(log_level), "\"INFO\"",
                 "The lowest level of log lines written: DEBUG, INFO, WARN, ERROR or CRITICAL.",
                 .check = check_log_level),
+    GM_OPTION_X("api_page_default_limit", GM_OPTION_INT, OPT(api_page_default_limit), "50",
+                "Page size of paginated API lists when the request gives no limit.",
+                .check = check_positive),
+    GM_OPTION_X("api_page_max_limit", GM_OPTION_INT, OPT(api_page_max_limit), "200",
+                "Largest page of API lists; unpaginated lists are cut at this many items.",
+                .check = check_positive),
+    GM_OPTION("activity_resolution", GM_OPTION_FLOAT, OPT(activity_resolution), "30",
+              "Seconds between writes of a token's or user's last_activity."),
+    GM_OPTION("token_expires_in_max_seconds", GM_OPTION_INT, OPT(token_expires_in_max_seconds), "0",
+              "Longest lifetime of API tokens requested through the API (0: no limit)."),
+    GM_OPTION_X("load_roles", GM_OPTION_JSON, OPT(load_roles), "[]",
+                "Roles to create at start, with their scopes and members.", .check = check_roles),
+    GM_OPTION_X("load_groups", GM_OPTION_JSON, OPT(load_groups), "{}",
+                "Groups to create at start, with their users and properties.",
+                .check = check_groups),
+    GM_OPTION_X("custom_scopes", GM_OPTION_JSON, OPT(custom_scopes), "{}",
+                "Extra scopes named custom:..., each with a description and optional subscopes.",
+                .check = check_dict),
+    GM_OPTION_X("services", GM_OPTION_JSON, OPT(services), "[]",
+                "Services: dicts with name, url, api_token, admin, oauth_* fields and roles.",
+                .check = check_services),
+    GM_OPTION_X("api_tokens", GM_OPTION_JSON, OPT(api_tokens), "{}",
+                "Tokens for users, as {token: username}, hashed with 16384 rounds.",
+                .check = check_token_dict),
+    GM_OPTION_X("service_tokens", GM_OPTION_JSON, OPT(service_tokens), "{}",
+                "Tokens for services, as {token: service name}, hashed with 16384 rounds.",
+                .check = check_token_dict),
+    GM_OPTION("admin_users", GM_OPTION_STRINGS, OPT(admin_users), NULL,
+              "Deprecated alias of Authenticator.admin_users."),
+    GM_OPTION("trust_user_provided_tokens", GM_OPTION_BOOL, OPT(trust_user_provided_tokens),
+              "false", "Hash tokens from the config with one round instead of 16384."),
+    GM_OPTION("authenticate_prometheus", GM_OPTION_BOOL, OPT(authenticate_prometheus), "true",
+              "Require the read:metrics scope for /hub/metrics."),
+    GM_OPTION("cleanup_servers", GM_OPTION_BOOL, OPT(cleanup_servers), "true",
+              "Stop user servers when the hub stops."),
+    GM_OPTION("cleanup_proxy", GM_OPTION_BOOL, OPT(cleanup_proxy), "true",
+              "Stop the proxy the hub started when the hub stops."),
     GM_OPTION("config_file", GM_OPTION_STRING, OPT(config_file), "\"jupyterhub_config.py\"",
               "The config file read at start when -f is not given (if it exists)."),
     GM_OPTION_END,

@@ -1,6 +1,8 @@
 /* SQLite connection, statement cache and transactions. */
 #include "db/db.h"
+#include "db/rows.h"
 #include "util/str.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,4 +195,44 @@ void db_rollback(struct db *db)
 const char *db_errmsg(struct db *db)
 {
     return sqlite3_errmsg(db->handle);
+}
+
+/* Column helpers shared by the table files (declared in db/rows.h). */
+
+int64_t db_column_time(sqlite3_stmt *st, int col)
+{
+    const unsigned char *text = sqlite3_column_text(st, col);
+    int64_t us = 0;
+    if (text && time_parse((const char *)text, &us) == 0)
+        return us;
+    return 0;
+}
+
+void db_bind_time(sqlite3_stmt *st, int col, int64_t us)
+{
+    if (!us) {
+        sqlite3_bind_null(st, col);
+        return;
+    }
+    char text[32];
+    time_format_db(us, text);
+    sqlite3_bind_text(st, col, text, -1, SQLITE_TRANSIENT);
+}
+
+void db_bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, col);
+}
+
+int db_step_done(sqlite3_stmt *st)
+{
+    if (!st)
+        return -EIO;
+    int rc = sqlite3_step(st);
+    int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
+    sqlite3_reset(st);
+    return r;
 }

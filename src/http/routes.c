@@ -4,18 +4,49 @@
 #include "api/api.h"
 #include "pages/pages.h"
 
-#define GET HTTP_GET
-#define API HTTP_ROUTE_API
+#define GET    HTTP_GET
+#define POST   HTTP_POST
+#define PUT    HTTP_PUT
+#define PATCH  HTTP_PATCH
+#define DELETE HTTP_DELETE
+#define API    HTTP_ROUTE_API
 
 const struct http_route http_routes[] = {
-    {"hub/health", HTTP_GET | HTTP_HEAD, api_health_get, HTTP_ROUTE_QUIET},
-    {"hub/api/health", HTTP_GET | HTTP_HEAD, api_health_get, API | HTTP_ROUTE_QUIET},
+    {"hub/health", GET | HTTP_HEAD, api_health_get, HTTP_ROUTE_QUIET},
+    {"hub/api/health", GET | HTTP_HEAD, api_health_get, API | HTTP_ROUTE_QUIET},
+    {"hub/metrics", GET, api_metrics_get, HTTP_ROUTE_QUIET},
+    {"hub/api/metrics", GET, api_metrics_get, API | HTTP_ROUTE_QUIET},
     {"hub/api", GET, api_root_get, API},
     {"hub/api/", GET, api_root_get, API},
-    {"hub/api/**", HTTP_GET | HTTP_HEAD | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE,
-     api_not_found, API},
-    {"hub", HTTP_GET | HTTP_HEAD, page_add_slash, 0},
-    {"hub/**", HTTP_GET | HTTP_HEAD | HTTP_POST, page_not_found, 0},
-    {"**", HTTP_GET | HTTP_HEAD, page_prefix_redirect, 0},
+    {"hub/api/info", GET, api_info_get, API},
+    {"hub/api/shutdown", POST, api_shutdown_post, API},
+    {"hub/api/user", GET, api_self_get, API},
+    {"hub/api/users", GET, api_users_get, API},
+    {"hub/api/users", POST, api_users_post, API},
+    {"hub/api/users/{}", GET, api_user_get, API},
+    {"hub/api/users/{}", POST, api_user_post, API},
+    {"hub/api/users/{}", PATCH, api_user_patch, API},
+    {"hub/api/users/{}", DELETE, api_user_delete, API},
+    {"hub/api/users/{}/activity", POST, api_user_activity_post, API},
+    {"hub/api/users/{}/tokens", GET, api_tokens_get, API},
+    {"hub/api/users/{}/tokens", POST, api_tokens_post, API},
+    {"hub/api/users/{}/tokens/{?}", GET, api_token_get, API},
+    {"hub/api/users/{}/tokens/{?}", DELETE, api_token_delete, API},
+    {"hub/api/groups", GET, api_groups_get, API},
+    {"hub/api/groups", POST, api_groups_post, API},
+    {"hub/api/groups/{}", GET, api_group_get, API},
+    {"hub/api/groups/{}", POST, api_group_post, API},
+    {"hub/api/groups/{}", DELETE, api_group_delete, API},
+    {"hub/api/groups/{}/users", POST, api_group_users_post, API},
+    {"hub/api/groups/{}/users", DELETE, api_group_users_delete, API},
+    {"hub/api/groups/{}/properties", PUT, api_group_properties_put, API},
+    {"hub/api/services", GET, api_services_get, API},
+    {"hub/api/services/{}", GET, api_service_get, API},
+    {"hub/api/services/{}", POST, api_service_post, API},
+    {"hub/api/services/{}", DELETE, api_service_delete, API},
+    {"hub/api/**", GET | HTTP_HEAD | POST | PUT | PATCH | DELETE, api_not_found, API},
+    {"hub", GET | HTTP_HEAD, page_add_slash, 0},
+    {"hub/**", GET | HTTP_HEAD | POST, page_not_found, 0},
+    {"**", GET | HTTP_HEAD, page_prefix_redirect, 0},
     {NULL, 0, NULL, 0},
 };

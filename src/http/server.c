@@ -346,8 +346,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
     if (!req)
         return;
-    if (req->first_call_done || req->bad_uri)
+    if (req->first_call_done || req->bad_uri) {
         log_access(req);
+        if (s->opts.observe)
+            s->opts.observe(req, (double)(time_mono_us() - req->start_us) / 1e6);
+    }
     if (req->detach) {
         void (*detach)(struct http_request *) = req->detach;
         req->detach = NULL;

@@ -126,6 +126,8 @@ struct http_server_options {
     unsigned connection_timeout;    /* seconds of idleness before a connection is closed */
     const char *const *headers;     /* NULL-terminated name, value pairs for non-API responses */
     const char *const *api_headers; /* the same for API routes (HTTP_ROUTE_API) */
+    /** Called once per completed request with its duration (metrics). */
+    void (*observe)(struct http_request *req, double seconds);
     /** Renders an error page for non-API routes (body HTML, malloc'd), or NULL for a plain one. */
     char *(*render_error)(struct http_request *req, int status, const char *message);
 };

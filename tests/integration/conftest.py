@@ -177,3 +177,51 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+
+
+# A hub set up for the REST API tests: an admin token from the config, a service with a role
+# (the idle culler's scopes), a group.
+ADMIN_TOKEN = "admin-token-0123456789abcdef"
+CULLER_TOKEN = "culler-token-0123456789abcdef"
+
+API_CONFIG = {
+    "JupyterHub": {
+        "api_tokens": {ADMIN_TOKEN: "admin"},
+        "services": [{"name": "culler", "api_token": CULLER_TOKEN}],
+        "load_roles": [{
+            "name": "culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["culler"],
+        }],
+        "load_groups": {"staff": {"users": ["alice"], "properties": {"floor": 3}}},
+    },
+    "Authenticator": {"admin_users": ["admin"]},
+}
+
+
+class Api:
+    """Calls to /hub/api with a token."""
+
+    def __init__(self, hub, token=ADMIN_TOKEN):
+        self.hub = hub
+        self.token = token
+
+    def __call__(self, method, path, token=None, **kw):
+        headers = kw.pop("headers", {})
+        tok = self.token if token is None else token
+        if tok:
+            headers["Authorization"] = f"token {tok}"
+        return self.hub.request(method, "/hub/api" + path, headers=headers, **kw)
+
+    def token_for(self, user, **body):
+        """A new token for @user (made by the admin), with optional scopes/roles/note."""
+        r = self("POST", f"/users/{user}/tokens", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()["token"]
+
+
+@pytest.fixture
+def api_hub(hub_factory):
+    h = hub_factory(config=API_CONFIG)
+    h.api = Api(h)
+    return h

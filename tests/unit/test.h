@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 
 /* cmocka compares strings with assert_string_equal; these print both sides for other types. */

@@ -1,0 +1,347 @@
+/* The JSON models of the REST API (JupyterHub's apihandlers/base.py user_model, server_model,
+ * group_model, service_model, token_model), written straight into a buffer and filtered by the
+ * caller's scopes with the same access map as JupyterHub. */
+#include "api/api.h"
+#include "auth/rbac.h"
+#include "core/hub.h"
+#include "util/str.h"
+#include "util/time.h"
+
+#include <errno.h>
+#include <string.h>
+
+void api_view_init(struct api_view *v, struct http_request *req)
+{
+    const struct auth_identity *id = auth_identify(req);
+    v->hub = req->hub;
+    v->scopes = id ? id->scopes : NULL;
+    v->membership = store_membership(&req->hub->store);
+    const char *stopped = http_query(req, "include_stopped_servers");
+    v->include_stopped = stopped && !str_eq_ci(stopped, "0") && !str_eq_ci(stopped, "false");
+}
+
+bool api_view_covers(const struct api_view *v, int id, enum scope_kind kind, const char *value)
+{
+    if (!v->scopes || id < 0 || (size_t)id >= v->scopes->n)
+        return false;
+    return scope_grant_covers(v->scopes->g[id], kind, value, &v->membership);
+}
+
+int api_write_time(struct buf *b, int64_t us)
+{
+    if (!us)
+        return buf_puts(b, "null");
+    char text[32];
+    time_format_iso(us, text);
+    buf_putc(b, '"');
+    buf_puts(b, text);
+    return buf_putc(b, '"');
+}
+
+static void key(struct buf *b, bool *first, const char *name)
+{
+    if (!*first)
+        buf_putc(b, ',');
+    *first = false;
+    buf_putc(b, '"');
+    buf_puts(b, name);
+    buf_puts(b, "\":");
+}
+
+static void write_role_names(struct buf *b, const struct ptrvec *roles)
+{
+    buf_putc(b, '[');
+    for (size_t i = 0; i < roles->n; i++) {
+        if (i)
+            buf_putc(b, ',');
+        buf_json_string(b, ((const struct hub_role *)roles->v[i])->name);
+    }
+    buf_putc(b, ']');
+}
+
+static void write_json(struct buf *b, const json_t *v, const char *fallback)
+{
+    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    buf_puts(b, s ? s : fallback);
+    free(s);
+}
+
+int api_server_url(struct hub *hub, struct buf *b, const char *user, const char *server)
+{
+    buf_puts(b, hub->base_url);
+    buf_puts(b, "user/");
+    str_url_encode(b, user, "@~");
+    buf_putc(b, '/');
+    if (server && server[0]) {
+        str_url_encode(b, server, "@~");
+        buf_putc(b, '/');
+    }
+    return 0;
+}
+
+static void write_progress_url(struct hub *hub, struct buf *b, const char *user, const char *server)
+{
+    buf_putc(b, '"');
+    buf_puts(b, hub->hub_prefix);
+    buf_puts(b, "api/users/");
+    str_url_encode(b, user, "@~");
+    if (server && server[0]) {
+        buf_puts(b, "/servers/");
+        str_url_encode(b, server, "@~");
+        buf_puts(b, "/progress\"");
+    } else {
+        buf_puts(b, "/server/progress\"");
+    }
+}
+
+/* The server model of one spawner row. Until the spawning code tracks servers at run time, a
+ * server with an address in the database is reported as ready. */
+static void write_server(const struct api_view *v, struct buf *b, struct hub_spawner *sp)
+{
+    struct hub *hub = v->hub;
+    bool active = sp->server != NULL;
+    buf_puts(b, "{\"name\":");
+    buf_json_string(b, sp->name);
+    char full_name[1024];
+    snprintf(full_name, sizeof(full_name), "%s/%s", sp->user->name, sp->name);
+    buf_puts(b, ",\"full_name\":");
+    buf_json_string(b, full_name);
+    buf_puts(b, ",\"last_activity\":");
+    api_write_time(b, sp->last_activity);
+    buf_puts(b, ",\"started\":");
+    api_write_time(b, sp->started);
+    buf_puts(b, ",\"pending\":null");
+    buf_printf(b, ",\"ready\":%s,\"stopped\":%s", active ? "true" : "false",
+               active ? "false" : "true");
+    buf_puts(b, ",\"url\":\"");
+    api_server_url(hub, b, sp->user->name, sp->name);
+    buf_puts(b, "\",\"user_options\":");
+    write_json(b, sp->user_options, "{}");
+    buf_puts(b, ",\"progress_url\":");
+    write_progress_url(hub, b, sp->user->name, sp->name);
+    buf_puts(b, ",\"full_url\":null,\"full_progress_url\":null");
+    if (api_view_covers(v, SCOPE_ADMIN_SERVER_STATE, SCOPE_KIND_SERVER, full_name)) {
+        buf_puts(b, ",\"state\":");
+        write_json(b, sp->state, "{}");
+    }
+    buf_putc(b, '}');
+}
+
+enum user_field {
+    UF_KIND = 1 << 0,
+    UF_NAME = 1 << 1,
+    UF_ADMIN = 1 << 2,
+    UF_ROLES = 1 << 3,
+    UF_GROUPS = 1 << 4,
+    UF_SERVER = 1 << 5,
+    UF_PENDING = 1 << 6,
+    UF_CREATED = 1 << 7,
+    UF_ACTIVITY = 1 << 8,
+    UF_SERVERS = 1 << 9,
+    UF_AUTH_STATE = 1 << 10,
+};
+
+int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
+                   const char *auth_state)
+{
+    static const struct {
+        int scope;
+        unsigned fields;
+    } access[] = {
+        {SCOPE_READ_USERS, UF_KIND | UF_NAME | UF_ADMIN | UF_ROLES | UF_GROUPS | UF_SERVER |
+                               UF_PENDING | UF_CREATED | UF_ACTIVITY},
+        {SCOPE_READ_USERS_NAME, UF_KIND | UF_NAME | UF_ADMIN},
+        {SCOPE_READ_USERS_GROUPS, UF_KIND | UF_NAME | UF_GROUPS},
+        {SCOPE_READ_USERS_ACTIVITY, UF_KIND | UF_NAME | UF_ACTIVITY},
+        {SCOPE_READ_SERVERS, UF_KIND | UF_NAME | UF_SERVERS},
+        {SCOPE_READ_ROLES_USERS, UF_KIND | UF_NAME | UF_ROLES | UF_ADMIN},
+        {SCOPE_ADMIN_AUTH_STATE, UF_KIND | UF_NAME | UF_AUTH_STATE},
+    };
+    unsigned f = 0;
+    for (size_t i = 0; i < sizeof(access) / sizeof(*access); i++)
+        if (api_view_covers(v, access[i].scope, SCOPE_KIND_USER, u->name))
+            f |= access[i].fields;
+    if (!f)
+        return 1;
+    struct hub_spawner *def = store_spawner_find(u, "");
+    bool running = def && def->server;
+    bool first = true;
+    buf_putc(b, '{');
+    if (f & UF_KIND) {
+        key(b, &first, "kind");
+        buf_puts(b, "\"user\"");
+    }
+    if (f & UF_NAME) {
+        key(b, &first, "name");
+        buf_json_string(b, u->name);
+    }
+    if (f & UF_ADMIN) {
+        key(b, &first, "admin");
+        buf_puts(b, u->admin ? "true" : "false");
+    }
+    if (f & UF_ROLES) {
+        key(b, &first, "roles");
+        write_role_names(b, &u->roles);
+    }
+    if (f & UF_GROUPS) {
+        key(b, &first, "groups");
+        buf_putc(b, '[');
+        for (size_t i = 0; i < u->groups.n; i++) {
+            if (i)
+                buf_putc(b, ',');
+            buf_json_string(b, ((struct hub_group *)u->groups.v[i])->name);
+        }
+        buf_putc(b, ']');
+    }
+    if (f & UF_SERVER) {
+        key(b, &first, "server");
+        if (running) {
+            buf_putc(b, '"');
+            api_server_url(v->hub, b, u->name, "");
+            buf_putc(b, '"');
+        } else {
+            buf_puts(b, "null");
+        }
+    }
+    if (f & UF_PENDING) {
+        key(b, &first, "pending");
+        buf_puts(b, "null");
+    }
+    if (f & UF_CREATED) {
+        key(b, &first, "created");
+        api_write_time(b, u->created);
+    }
+    if (f & UF_ACTIVITY) {
+        key(b, &first, "last_activity");
+        api_write_time(b, u->last_activity);
+    }
+    if (f & UF_AUTH_STATE) {
+        key(b, &first, "auth_state");
+        buf_puts(b, auth_state ? auth_state : "null");
+    }
+    /* Servers the caller may read: active ones, or all with include_stopped_servers. */
+    bool any = false;
+    for (size_t i = 0; i < u->spawners.n; i++) {
+        struct hub_spawner *sp = u->spawners.v[i];
+        if (!sp->server && !v->include_stopped)
+            continue;
+        char server[1024];
+        snprintf(server, sizeof(server), "%s/%s", u->name, sp->name);
+        if (!api_view_covers(v, SCOPE_READ_SERVERS, SCOPE_KIND_SERVER, server))
+            continue;
+        if (!any) {
+            key(b, &first, "servers");
+            buf_putc(b, '{');
+        } else {
+            buf_putc(b, ',');
+        }
+        any = true;
+        buf_json_string(b, sp->name);
+        buf_putc(b, ':');
+        write_server(v, b, sp);
+    }
+    if (any)
+        buf_putc(b, '}');
+    else if (f & UF_SERVERS) {
+        key(b, &first, "servers");
+        buf_puts(b, "{}");
+    }
+    return buf_putc(b, '}');
+}
+
+int api_write_group(const struct api_view *v, struct buf *b, struct hub_group *g)
+{
+    bool full = api_view_covers(v, SCOPE_READ_GROUPS, SCOPE_KIND_GROUP, g->name);
+    bool name = full || api_view_covers(v, SCOPE_READ_GROUPS_NAME, SCOPE_KIND_GROUP, g->name);
+    bool roles = api_view_covers(v, SCOPE_READ_ROLES_GROUPS, SCOPE_KIND_GROUP, g->name);
+    if (!name && !roles)
+        return 1;
+    buf_puts(b, "{\"kind\":\"group\",\"name\":");
+    buf_json_string(b, g->name);
+    if (roles) {
+        buf_puts(b, ",\"roles\":");
+        write_role_names(b, &g->roles);
+    }
+    if (full) {
+        buf_puts(b, ",\"users\":[");
+        for (size_t i = 0; i < g->users.n; i++) {
+            if (i)
+                buf_putc(b, ',');
+            buf_json_string(b, ((struct hub_user *)g->users.v[i])->name);
+        }
+        buf_puts(b, "],\"properties\":");
+        write_json(b, g->properties, "{}");
+    }
+    return buf_putc(b, '}');
+}
+
+int api_write_service(const struct api_view *v, struct buf *b, struct hub_service *svc)
+{
+    bool full = api_view_covers(v, SCOPE_READ_SERVICES, SCOPE_KIND_SERVICE, svc->name);
+    bool name = full || api_view_covers(v, SCOPE_READ_SERVICES_NAME, SCOPE_KIND_SERVICE, svc->name);
+    bool roles = api_view_covers(v, SCOPE_READ_ROLES_SERVICES, SCOPE_KIND_SERVICE, svc->name);
+    if (!name && !roles)
+        return 1;
+    buf_puts(b, "{\"kind\":\"service\",\"name\":");
+    buf_json_string(b, svc->name);
+    buf_printf(b, ",\"admin\":%s", svc->admin ? "true" : "false");
+    if (roles) {
+        buf_puts(b, ",\"roles\":");
+        write_role_names(b, &svc->roles);
+    }
+    if (full) {
+        buf_puts(b, ",\"url\":");
+        buf_json_string(b, svc->url);
+        buf_puts(b, ",\"prefix\":");
+        if (svc->url[0]) {
+            buf_putc(b, '"');
+            buf_puts(b, v->hub->base_url);
+            buf_puts(b, "services/");
+            str_url_encode(b, svc->name, "@~");
+            buf_puts(b, "/\"");
+        } else {
+            buf_puts(b, "\"\"");
+        }
+        buf_puts(b, ",\"command\":");
+        write_json(b, svc->command, "[]");
+        buf_printf(b, ",\"pid\":%d,\"info\":", svc->pid);
+        write_json(b, svc->info, "{}");
+        buf_printf(b, ",\"display\":%s", svc->display ? "true" : "false");
+    }
+    return buf_putc(b, '}');
+}
+
+int api_write_token(const struct api_view *v, struct buf *b, struct hub_token *t)
+{
+    struct hub_store *s = &v->hub->store;
+    buf_putc(b, '{');
+    buf_puts(b, t->user ? "\"user\":" : "\"service\":");
+    buf_json_string(b, t->user ? t->user->name : t->service->name);
+    buf_printf(
+        b, ",\"id\":\"a%lld\",\"kind\":\"api_token\",\"roles\":[],\"scopes\":", (long long)t->id);
+    const struct scope_set *eff = rbac_token_scopes(s, t);
+    if (eff)
+        scope_set_write_json(eff, s->scopes, b);
+    else
+        buf_puts(b, "[]");
+    buf_puts(b, ",\"created\":");
+    api_write_time(b, t->created);
+    buf_puts(b, ",\"last_activity\":");
+    api_write_time(b, t->last_activity);
+    buf_puts(b, ",\"expires_at\":");
+    api_write_time(b, t->expires_at);
+    buf_puts(b, ",\"note\":");
+    buf_json_string(b, t->note);
+    buf_puts(b, ",\"session_id\":");
+    if (t->session_id)
+        buf_json_string(b, t->session_id);
+    else
+        buf_puts(b, "null");
+    buf_puts(b, ",\"oauth_client\":");
+    const struct hub_oauth_client *c = t->client_id ? store_client_find(s, t->client_id) : NULL;
+    if (c)
+        buf_json_string(b, c->description[0] ? c->description : c->identifier);
+    else
+        buf_json_string(b, t->client_id ? t->client_id : "jupyterhub");
+    return buf_putc(b, '}');
+}

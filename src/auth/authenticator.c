@@ -1,0 +1,43 @@
+/* The Authenticator base settings (names and defaults of JupyterHub 5.5's auth.py). */
+#include "auth/authenticator.h"
+
+#include <errno.h>
+#include <stddef.h>
+
+#define OPT(field) offsetof(struct auth_config, field)
+
+static int check_str_dict(const json_t *v, const char **why)
+{
+    *why = "a dict of strings";
+    if (!json_is_object(v))
+        return -EINVAL;
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x)
+    {
+        if (!json_is_string(x))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+static const struct gm_option authenticator_options[] = {
+    GM_OPTION("admin_users", GM_OPTION_STRINGS, OPT(admin_users), NULL,
+              "Users who are made admins (and created if missing) at start."),
+    GM_OPTION("allowed_users", GM_OPTION_STRINGS, OPT(allowed_users), NULL,
+              "Users allowed to log in; they are created at start and get the user role."),
+    GM_OPTION("blocked_users", GM_OPTION_STRINGS, OPT(blocked_users), NULL,
+              "Users who may never log in, even if allowed otherwise."),
+    GM_OPTION("username_pattern", GM_OPTION_STRING, OPT(username_pattern), "\"\"",
+              "Regular expression that valid user names must match from their start."),
+    GM_OPTION_X("username_map", GM_OPTION_JSON, OPT(username_map), "{}",
+                "Dict mapping normalised user names to the names used in the hub.",
+                .check = check_str_dict),
+    GM_OPTION_END,
+};
+
+const struct gm_option_class auth_authenticator_class = {
+    .name = "Authenticator",
+    .help = "Settings shared by every authenticator: admins, allowed and blocked users, names.",
+    .options = authenticator_options,
+};

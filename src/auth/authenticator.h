@@ -1,0 +1,17 @@
+/* The Authenticator settings every authenticator shares (JupyterHub's Authenticator class):
+ * who is an admin, who may log in, and how names are normalised. The authenticator plugin
+ * interface builds on this. */
+#pragma once
+
+#include <ganymede/plugin.h>
+#include <stdbool.h>
+
+struct auth_config {
+    char **admin_users;
+    char **allowed_users;
+    char **blocked_users;
+    char *username_pattern;
+    json_t *username_map;
+};
+
+extern const struct gm_option_class auth_authenticator_class;
