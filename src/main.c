@@ -221,6 +221,10 @@ static int load_config(const struct cli *cli, const struct config *flags, struct
         gm_log_info("No config file (%s not found): using the built-in defaults", path);
     }
     merge_flags(cfg, flags);
+    if (hub_builtin_defaults(cfg, err, sizeof(err)) < 0) {
+        gm_log_error("%s", err);
+        return 1;
+    }
     if (config_check(cfg, hub_option_classes(), err, sizeof(err)) < 0) {
         gm_log_error("%s", err);
         return 1;

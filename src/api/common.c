@@ -1,6 +1,7 @@
 /* What every API handler shares: the scope check with JupyterHub's 403/404 rules, pagination,
  * and small response helpers. */
 #include "api/api.h"
+#include "auth/session.h"
 #include "core/hub.h"
 #include "util/str.h"
 
@@ -13,9 +14,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A cookie-authenticated POST must be JSON (or have no body type): a cross-site form post
+ * cannot send that, as in JupyterHub's check_post_content_type. */
+static bool json_content_type(struct http_request *req)
+{
+    const char *ct = http_header(req, "Content-Type");
+    if (!ct || !ct[0])
+        return true;
+    return strncasecmp(ct, "application/json", 16) == 0 || strcasestr(ct, "application/json");
+}
+
 const struct auth_identity *api_caller(struct http_request *req)
 {
     const struct auth_identity *id = auth_identify(req);
+    if (id && !id->token && req->route && (req->route->flags & HTTP_ROUTE_API)) {
+        const char *why = NULL;
+        if ((req->method & HTTP_POST) && !json_content_type(req)) {
+            gm_log_warn("Not allowing POST with content-type: %s",
+                        http_header(req, "Content-Type"));
+            id = NULL;
+        } else if (auth_xsrf_needed(req) && !auth_xsrf_check(req, id->user, &why)) {
+            http_error(req, 403, "%s", why);
+            return NULL;
+        }
+    }
     if (!id)
         http_error(req, 403, "Missing or invalid credentials.");
     return id;

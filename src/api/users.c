@@ -1,5 +1,6 @@
 /* /hub/api/user and /hub/api/users[/{name}[/activity]] (JupyterHub's apihandlers/users.py). */
 #include "api/api.h"
+#include "auth/login.h"
 #include "auth/rbac.h"
 #include "auth/usernames.h"
 #include "core/hub.h"
@@ -17,9 +18,9 @@
 /* GET /hub/api/user: whoami for any valid credential. */
 int api_self_get(struct http_request *req)
 {
-    const struct auth_identity *id = auth_identify(req);
+    const struct auth_identity *id = api_caller(req);
     if (!id)
-        return http_error(req, 403, "Forbidden");
+        return 0;
     struct hub_store *s = &req->hub->store;
     /* The caller may always identify themselves: add the identify scopes for the model. */
     struct scope_set *view_scopes = scope_set_new(s->scopes);
@@ -377,19 +378,21 @@ static int respond_user(struct http_request *req, int status, struct hub_user *u
     api_view_init(&v, req);
     struct buf b;
     buf_init(&b, MAX_LIST);
-    int r = api_write_user(&v, &b, u, NULL);
-    if (r < 0) {
+    /* auth_state is decrypted only for one user and only for callers who may read it. */
+    char *state = NULL;
+    if (with_auth_state || api_view_covers(&v, SCOPE_ADMIN_AUTH_STATE, SCOPE_KIND_USER, u->name))
+        state = auth_state_text(req->hub, u);
+    int r = api_write_user(&v, &b, u, state);
+    if (r < 0 || r == 1) {
+        free(state);
         buf_free(&b);
-        return -ENOMEM;
-    }
-    if (r == 1) {
-        buf_free(&b);
-        return http_error(req, 404, "Not Found");
+        return r < 0 ? -ENOMEM : http_error(req, 404, "Not Found");
     }
     if (with_auth_state && !strstr(b.data, "\"auth_state\":")) {
         b.len--;
-        buf_puts(&b, ",\"auth_state\":null}");
+        buf_printf(&b, ",\"auth_state\":%s}", state ? state : "null");
     }
+    free(state);
     return api_respond_buf(req, status, &b);
 }
 
@@ -480,10 +483,11 @@ int api_user_patch(struct http_request *req)
             goto out;
         }
     }
-    if (json_object_get(body, "auth_state")) {
+    json_t *auth_state = json_object_get(body, "auth_state");
+    if (auth_state && !auth_crypt_available(&hub->crypt)) {
         r = http_error(req, 400,
-                       "auth_state cannot be stored: enable auth_state with "
-                       "JUPYTERHUB_CRYPT_KEY first");
+                       "auth_state cannot be stored: set JUPYTERHUB_CRYPT_KEY (32 "
+                       "bytes, hex) in the hub's environment first");
         goto out;
     }
     if (new_name && strcmp(new_name, u->name) != 0) {
@@ -496,6 +500,11 @@ int api_user_patch(struct http_request *req)
                     json_is_true(admin) ? "True" : "False", u->name);
         if ((r = store_user_set_admin(s, u, json_is_true(admin))) < 0 ||
             (r = rbac_assign_default_roles(s, u, NULL)) < 0)
+            goto out;
+    }
+    if (auth_state) {
+        gm_log_info("%s setting auth_state=... for '%s'", caller->name, u->name);
+        if ((r = auth_state_save(hub, u, auth_state)) < 0)
             goto out;
     }
     r = respond_user(req, 200, u, true);

@@ -21,6 +21,12 @@ static int check_str_dict(const json_t *v, const char **why)
     return 0;
 }
 
+static int check_bool_or_null(const json_t *v, const char **why)
+{
+    *why = "True, False or None";
+    return json_is_boolean(v) || json_is_null(v) ? 0 : -EINVAL;
+}
+
 static const struct gm_option authenticator_options[] = {
     GM_OPTION("admin_users", GM_OPTION_STRINGS, OPT(admin_users), NULL,
               "Users who are made admins (and created if missing) at start."),
@@ -33,6 +39,20 @@ static const struct gm_option authenticator_options[] = {
     GM_OPTION_X("username_map", GM_OPTION_JSON, OPT(username_map), "{}",
                 "Dict mapping normalised user names to the names used in the hub.",
                 .check = check_str_dict),
+    GM_OPTION_X("allow_all", GM_OPTION_JSON, OPT(allow_all), "null",
+                "Allow every user who authenticates (None: the authenticator's default, False "
+                "for most).",
+                .check = check_bool_or_null),
+    GM_OPTION_X("allow_existing_users", GM_OPTION_JSON, OPT(allow_existing_users), "null",
+                "Allow users already in the database (None: True when allowed_users is set).",
+                .check = check_bool_or_null),
+    GM_OPTION("auto_login", GM_OPTION_BOOL, OPT(auto_login), "false",
+              "Skip the login page and go straight to the authenticator's login."),
+    GM_OPTION("enable_auth_state", GM_OPTION_BOOL, OPT(enable_auth_state), "false",
+              "Keep what the authenticator returns as auth_state, encrypted with "
+              "JUPYTERHUB_CRYPT_KEY."),
+    GM_OPTION("manage_groups", GM_OPTION_BOOL, OPT(manage_groups), "false",
+              "Let the authenticator set each user's groups at every login."),
     GM_OPTION_END,
 };
 

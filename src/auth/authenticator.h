@@ -12,6 +12,11 @@ struct auth_config {
     char **blocked_users;
     char *username_pattern;
     json_t *username_map;
+    json_t *allow_all;            /* bool, or null: the authenticator's default */
+    json_t *allow_existing_users; /* bool, or null: True when allowed_users is set */
+    bool auto_login;
+    bool enable_auth_state;
+    bool manage_groups;
 };
 
 extern const struct gm_option_class auth_authenticator_class;

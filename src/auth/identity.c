@@ -1,6 +1,7 @@
 /* Resolving the caller of a request from its token. */
 #include "auth/identity.h"
 #include "auth/rbac.h"
+#include "auth/session.h"
 #include "core/hub.h"
 #include "http/server.h"
 #include "util/str.h"
@@ -39,13 +40,38 @@ static bool is_server_token(const struct hub_token *t)
     return t->note && str_has_prefix(t->note, "Server at ");
 }
 
+/* A browser session: the user of the login cookie, with the user's own scopes. */
+static const struct auth_identity *from_cookie(struct http_request *req)
+{
+    struct hub *hub = req->hub;
+    struct hub_user *u = auth_session_user(req);
+    if (!u)
+        return NULL;
+    struct auth_identity *id = arena_calloc(&req->arena, sizeof(*id));
+    if (!id)
+        return NULL;
+    id->user = u;
+    id->name = u->name;
+    id->session_id = auth_session_id(req);
+    id->scopes = rbac_user_scopes(&hub->store, u);
+    if (!id->scopes)
+        return NULL;
+    store_user_touch(&hub->store, u, time_now_us(), false);
+    req->user = id->name;
+    req->auth = id;
+    return id;
+}
+
 const struct auth_identity *auth_identify(struct http_request *req)
 {
     if (req->auth)
         return req->auth;
     struct hub *hub = req->hub;
+    const char *header = http_header(req, "Authorization");
+    if (!header)
+        return from_cookie(req);
     char token[4097];
-    if (!auth_header_token(http_header(req, "Authorization"), token, sizeof(token)))
+    if (!auth_header_token(header, token, sizeof(token)))
         return NULL;
     int64_t now = time_now_us();
     struct hub_token *t = store_token_find(&hub->store, token, now);

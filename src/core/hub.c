@@ -2,17 +2,23 @@
  * database and loads secrets; start listens; stop finishes requests and closes every handle so
  * that the loop ends by itself. */
 #include "core/hub.h"
+#include "auth/auth_host.h"
+#include "auth/authenticators.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/routes.h"
 #include "http/server.h"
+#include "pages/pages.h"
+#include "pages/template.h"
 #include "loop/fetch.h"
 #include "util/buf.h"
 #include "util/str.h"
 #include "util/time.h"
 #include "util/url.h"
+#include "util/random.h"
+#include "version.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +37,12 @@ static const struct gm_option_class *const option_classes[] = {
     &hub_jupyterhub_class,
     &hub_ganymede_class,
     &auth_authenticator_class,
+    &auth_dummy_class,
+    &auth_shared_password_class,
+#if GM_HAVE_PAM
+    &auth_local_class,
+    &auth_pam_class,
+#endif
     NULL,
 };
 
@@ -180,6 +192,28 @@ static int resolve_listen(const char *bind_url, const char *what, struct sockadd
     return -EINVAL;
 }
 
+static int read_logo(struct hub *hub, char *err, size_t errlen)
+{
+    int fd = open(hub->conf.logo_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "JupyterHub.logo_file %s: %s", hub->conf.logo_file, strerror(errno));
+        return -errno;
+    }
+    char chunk[8192];
+    ssize_t n;
+    int r = 0;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        if ((r = buf_append(&hub->logo, chunk, (size_t)n)) < 0)
+            break;
+    close(fd);
+    if (r < 0 || n < 0) {
+        snprintf(err, errlen, "JupyterHub.logo_file %s: unreadable or larger than 4 MiB",
+                 hub->conf.logo_file);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char *err,
                size_t errlen)
 {
@@ -219,31 +253,77 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     else if (mig.upgraded)
         gm_log_info("Upgraded the database %s from %s; backup at %s", loc.path, mig.from,
                     mig.backup[0] ? mig.backup : "(none)");
-    r = options_init(&auth_authenticator_class, &hub->auth);
-    if (r == 0) {
-        const struct gm_option_class *chain[] = {&auth_authenticator_class};
-        void *confs[] = {&hub->auth};
-        r = config_apply(cfg, chain, confs, 1, err, errlen);
-    } else {
-        snprintf(err, errlen, "out of memory");
-    }
-    if (r < 0)
-        goto fail;
-    hub->authenticator_class = "ganymede.auth.Authenticator";
-    hub->spawner_class = "ganymede.spawner.LocalProcessSpawner";
-    r = hub_state_init(hub, err, errlen);
-    if (r < 0)
-        goto fail;
     r = loop_fetch_create(loop, &hub->fetcher);
     if (r < 0) {
         snprintf(err, errlen, "cannot start outgoing HTTP: %s", strerror(-r));
         goto fail;
     }
+    hub_host_init(hub);
+    r = page_templates_create(hub->conf.template_paths, &hub->templates);
+    if (r < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    page_static_version(hub->static_version);
+    buf_init(&hub->logo, 4 << 20);
+    if (hub->conf.logo_file[0]) {
+        r = read_logo(hub, err, errlen);
+        if (r < 0)
+            goto fail;
+    }
+    hub->spawner_class = "ganymede.spawner.LocalProcessSpawner";
+    r = auth_host_init(hub, err, errlen);
+    if (r == 0)
+        r = hub_state_init(hub, err, errlen);
+    if (r == 0)
+        r = auth_host_start(hub, err, errlen);
+    if (r < 0)
+        goto fail;
     *ret = hub;
     return 0;
 fail:
     hub_free(hub);
     return r;
+}
+
+int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen)
+{
+    if (json_array_size(cfg->files) || config_get(cfg, "JupyterHub", "authenticator_class"))
+        return 0;
+    static const char path[] = "ganymede_password";
+    char password[64] = "";
+    FILE *f = fopen(path, "re");
+    if (f) {
+        if (!fgets(password, sizeof(password), f))
+            password[0] = '\0';
+        fclose(f);
+        password[strcspn(password, "\r\n")] = '\0';
+    }
+    if (strlen(password) < 8) {
+        int r = random_alnum(password, 16);
+        if (r < 0)
+            return r;
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, password, strlen(password)) != (ssize_t)strlen(password) ||
+            write(fd, "\n", 1) != 1) {
+            snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -EIO;
+        }
+        close(fd);
+    }
+    config_set(cfg, "JupyterHub", "authenticator_class", json_string("shared-password"),
+               "built-in default");
+    if (!config_get(cfg, "SharedPasswordAuthenticator", "user_password"))
+        config_set(cfg, "SharedPasswordAuthenticator", "user_password", json_string(password),
+                   "built-in default");
+    if (!config_get(cfg, "Authenticator", "allow_all"))
+        config_set(cfg, "Authenticator", "allow_all", json_true(), "built-in default");
+    gm_log_info("No config file: users log in with any name and the shared password in "
+                "./%s (authenticator_class = shared-password)",
+                path);
+    return 0;
 }
 
 /* Request durations by method, route and status, as jupyterhub_request_duration_seconds. */
@@ -330,6 +410,7 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         .connection_limit = (unsigned)hub->conf.max_connections,
         .connection_timeout = (unsigned)hub->conf.connection_timeout,
         .observe = observe_request,
+        .render_error = page_render_error,
         .headers = hub->page_headers,
         .api_headers = hub->api_headers,
     };
@@ -398,7 +479,10 @@ void hub_free(struct hub *hub)
     free(hub->hub_prefix);
     free(hub->csp);
     free(hub->api_csp);
+    auth_host_release(hub);
     hub_state_release(hub);
+    page_templates_free(hub->templates);
+    buf_free(&hub->logo);
     metrics_release(&hub->request_metrics);
     metrics_release(&hub->spawn_metrics);
     options_release(&auth_authenticator_class, &hub->auth);

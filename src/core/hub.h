@@ -5,12 +5,16 @@
 
 #include "auth/authenticator.h"
 #include "auth/cookie_secret.h"
+#include "auth/crypt.h"
 #include "auth/scopes.h"
 #include "auth/usernames.h"
 #include "core/config.h"
 #include "core/store.h"
 #include "http/metrics.h"
+#include "util/buf.h"
 
+#include <ganymede/authenticator.h>
+#include <ganymede/host.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -49,6 +53,16 @@ struct hub_config {
     bool authenticate_prometheus;
     bool cleanup_servers;
     bool cleanup_proxy;
+    char *authenticator_class;
+    double cookie_max_age_days;
+    bool redirect_to_server;
+    char *default_url;
+    bool shutdown_on_logout;
+    char **template_paths;
+    json_t *template_vars;
+    char *logo_file;
+    bool allow_named_servers;
+    int64_t named_server_limit_per_user;
     /* Ganymede */
     int64_t max_body_size;
     int64_t max_url_length;
@@ -71,11 +85,23 @@ struct hub {
     struct auth_cookie_secret cookie_secret;
     struct auth_config auth;         /* Authenticator.* settings */
     struct auth_usernames usernames; /* compiled name rules */
+    const struct gm_authenticator *authenticator;
+    void *authenticator_conf;  /* the plugin's settings struct */
+    void *authenticator_state; /* what its init returned */
+    struct gm_authenticator_base auth_base;
+    char **admin_names; /* admin_users, allowed_users, blocked_users, normalised */
+    char **allowed_names;
+    char **blocked_names;
+    struct auth_crypt crypt;
+    struct gm_host host;
+    struct page_templates *templates;
+    char static_version[17]; /* ?v= of static URLs */
+    struct buf logo;         /* JupyterHub.logo_file, read at start */
     struct scope_registry scopes;
     struct hub_store store;
     struct http_metrics request_metrics;
     struct http_metrics spawn_metrics;
-    const char *authenticator_class;
+    const char *authenticator_class; /* the class name reported by /hub/api/info */
     const char *spawner_class;
     int64_t started_wall_us;
     uv_timer_t stop_timer;
@@ -111,6 +137,14 @@ int hub_start(struct hub *hub, char *err, size_t errlen);
 /** Begin a clean stop: stop accepting, finish or fail requests in flight, close the database
  * and every handle; the loop then ends. @exit_code is what main returns. */
 void hub_stop(struct hub *hub, int exit_code);
+
+/** Fill hub->host (core/host.c). */
+void hub_host_init(struct hub *hub);
+
+/** With no config file and no authenticator chosen, use shared-password with a password kept
+ * in ./ganymede_password (made on first run) and let everybody in: a newcomer can log in with
+ * nothing set up. Says what it chose in the log. Returns 0 or -errno with a message. */
+int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen);
 
 /** hub_stop from a timer, so that the request asking for it is answered first. */
 void hub_stop_soon(struct hub *hub, int exit_code);

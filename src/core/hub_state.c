@@ -146,7 +146,7 @@ int hub_state_init(struct hub *hub, char *err, size_t errlen)
         snprintf(err, errlen, "cannot create the jupyterhub OAuth client: %s", strerror(-r));
         return r;
     }
-    char **admins = NULL, **allowed = NULL;
+    char **admins = NULL, **allowed = NULL, **blocked = NULL;
     char *const *admin_src = hub->auth.admin_users;
     if ((!admin_src || !admin_src[0]) && hub->conf.admin_users && hub->conf.admin_users[0]) {
         gm_log_warn("JupyterHub.admin_users is deprecated since version 0.7.2. Use "
@@ -157,6 +157,12 @@ int hub_state_init(struct hub *hub, char *err, size_t errlen)
     if (r == 0)
         r = normalize_list(hub, hub->auth.allowed_users, "Authenticator.allowed_users", &allowed,
                            err, errlen);
+    if (r == 0)
+        r = normalize_list(hub, hub->auth.blocked_users, "Authenticator.blocked_users", &blocked,
+                           err, errlen);
+    hub->admin_names = admins;
+    hub->allowed_names = allowed;
+    hub->blocked_names = blocked;
     if (r == 0)
         r = init_groups(hub, err, errlen);
     if (r == 0)
@@ -172,8 +178,6 @@ int hub_state_init(struct hub *hub, char *err, size_t errlen)
         if (u)
             r = rbac_assign_default_roles(s, u, NULL);
     }
-    free_list(admins);
-    free_list(allowed);
     if (r == 0)
         r = services_add_config_tokens(hub, hub->conf.api_tokens, false, err, errlen);
     if (r == 0)
@@ -190,6 +194,10 @@ int hub_state_init(struct hub *hub, char *err, size_t errlen)
 
 void hub_state_release(struct hub *hub)
 {
+    free_list(hub->admin_names);
+    free_list(hub->allowed_names);
+    free_list(hub->blocked_names);
+    hub->admin_names = hub->allowed_names = hub->blocked_names = NULL;
     store_release(&hub->store);
     auth_usernames_release(&hub->usernames);
     scope_registry_release(&hub->scopes);

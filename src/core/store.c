@@ -98,6 +98,8 @@ static int load_user(void *ctx, const struct db_user_row *row)
         store_user_free(u);
         return -ENOMEM;
     }
+    if (u->cookie_id[0] && hmap_put(&s->cookie_index, u->cookie_id, u) < 0)
+        return -ENOMEM;
     return hmap_put(&s->user_index, u->name, u);
 }
 
@@ -462,6 +464,7 @@ void store_release(struct hub_store *s)
     ptrvec_free(&s->services);
     ptrvec_free(&s->clients);
     hmap_free(&s->user_index);
+    hmap_free(&s->cookie_index);
     hmap_free(&s->group_index);
     hmap_free(&s->role_index);
     hmap_free(&s->service_index);

@@ -133,6 +133,7 @@ struct hub_store {
     struct ptrvec users;         /* by id, ascending */
     struct ptrvec users_by_name; /* sorted by name */
     struct hmap user_index;      /* name → user */
+    struct hmap cookie_index;    /* cookie_id → user */
     struct ptrvec groups;        /* by id */
     struct hmap group_index;
     struct ptrvec roles;
@@ -164,6 +165,7 @@ struct scope_membership store_membership(const struct hub_store *s);
 /* Users (core/users.c). */
 
 struct hub_user *store_user_find(const struct hub_store *s, const char *name);
+struct hub_user *store_user_by_cookie_id(const struct hub_store *s, const char *cookie_id);
 int store_user_create(struct hub_store *s, const char *name, bool admin, struct hub_user **ret);
 int store_user_rename(struct hub_store *s, struct hub_user *u, const char *name);
 int store_user_set_admin(struct hub_store *s, struct hub_user *u, bool admin);

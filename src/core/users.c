@@ -13,6 +13,11 @@ struct hub_user *store_user_find(const struct hub_store *s, const char *name)
     return hmap_get(&s->user_index, name);
 }
 
+struct hub_user *store_user_by_cookie_id(const struct hub_store *s, const char *cookie_id)
+{
+    return cookie_id[0] ? hmap_get(&s->cookie_index, cookie_id) : NULL;
+}
+
 /* Position of @name in the name-sorted vector (where it is or would go). */
 static size_t name_slot(const struct hub_store *s, const char *name)
 {
@@ -54,7 +59,10 @@ int store_user_create(struct hub_store *s, const char *name, bool admin, struct 
         r = ptrvec_insert(&s->users_by_name, name_slot(s, name), u);
     if (r == 0)
         r = hmap_put(&s->user_index, u->name, u);
+    if (r == 0)
+        r = hmap_put(&s->cookie_index, u->cookie_id, u);
     if (r < 0) {
+        hmap_del(&s->user_index, u->name);
         ptrvec_remove(&s->users_by_name, u);
         s->users.n--;
         if (u->id)
@@ -113,6 +121,7 @@ int store_user_delete(struct hub_store *s, struct hub_user *u)
     while (u->tokens.n)
         store_token_forget(s, u->tokens.v[u->tokens.n - 1]);
     hmap_del(&s->user_index, u->name);
+    hmap_del(&s->cookie_index, u->cookie_id);
     ptrvec_remove(&s->users_by_name, u);
     ptrvec_remove(&s->users, u);
     store_user_free(u);

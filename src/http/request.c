@@ -11,26 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct http_query_param {
-    const char *name;
-    const char *value; /* "" when the parameter has no '=' */
-    bool has_value;
-    struct http_query_param *next;
-};
+#include <strings.h>
 
 const char *http_header(struct http_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-static void parse_query(struct http_request *req)
+/* Parse "a=1&b=2" (query strings and form bodies) into a list in request memory. */
+static struct http_query_param *parse_params(struct http_request *req, const char *p, size_t len)
 {
-    req->query_parsed = true;
-    struct http_query_param **tail = &req->query_params;
-    const char *p = req->query;
-    while (*p) {
-        size_t n = strcspn(p, "&;");
+    struct http_query_param *head = NULL, **tail = &head;
+    const char *end = p + len;
+    while (p < end) {
+        size_t n = 0;
+        while (p + n < end && p[n] != '&' && p[n] != ';')
+            n++;
         if (n) {
             const char *eq = memchr(p, '=', n);
             size_t klen = eq ? (size_t)(eq - p) : n;
@@ -39,7 +35,7 @@ static void parse_query(struct http_request *req)
             char *k = arena_alloc(&req->arena, klen + 1);
             char *v = arena_alloc(&req->arena, vlen + 1);
             if (!q || !k || !v)
-                return;
+                return head;
             /* A parameter that does not decode is dropped, as Python's parse_qs does. */
             if (str_url_decode(p, klen, k, true) >= 0 &&
                 str_url_decode(eq ? eq + 1 : "", vlen, v, true) >= 0) {
@@ -51,19 +47,104 @@ static void parse_query(struct http_request *req)
             }
         }
         p += n;
-        if (*p)
+        if (p < end)
             p++;
     }
+    return head;
+}
+
+static void parse_query(struct http_request *req)
+{
+    req->query_parsed = true;
+    req->query_params = parse_params(req, req->query, strlen(req->query));
+}
+
+static const char *param(struct http_query_param *list, const char *name)
+{
+    for (struct http_query_param *q = list; q; q = q->next)
+        if (strcmp(q->name, name) == 0)
+            return q->value;
+    return NULL;
+}
+
+const char *http_form(struct http_request *req, const char *name)
+{
+    if (!req->form_parsed) {
+        req->form_parsed = true;
+        const char *ct = http_header(req, "Content-Type");
+        if (ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 && req->body.len)
+            req->form_params = parse_params(req, req->body.data, req->body.len);
+    }
+    return param(req->form_params, name);
+}
+
+const char *http_cookie(struct http_request *req, const char *name)
+{
+    const char *header = http_header(req, "Cookie");
+    if (!header)
+        return NULL;
+    size_t nlen = strlen(name);
+    const char *p = header;
+    while (*p) {
+        while (*p == ' ' || *p == ';')
+            p++;
+        size_t n = strcspn(p, ";");
+        const char *eq = memchr(p, '=', n);
+        if (eq) {
+            const char *k = p, *kend = eq;
+            while (kend > k && kend[-1] == ' ')
+                kend--;
+            if ((size_t)(kend - k) == nlen && memcmp(k, name, nlen) == 0) {
+                const char *v = eq + 1, *vend = p + n;
+                while (v < vend && *v == ' ')
+                    v++;
+                while (vend > v && vend[-1] == ' ')
+                    vend--;
+                if (vend - v >= 2 && *v == '"' && vend[-1] == '"') {
+                    v++;
+                    vend--;
+                }
+                return arena_strndup(&req->arena, v, (size_t)(vend - v));
+            }
+        }
+        p += n;
+    }
+    return NULL;
+}
+
+int http_set_cookie(struct http_request *req, const char *name, const char *value,
+                    const struct http_cookie_options *o)
+{
+    struct buf b;
+    buf_init(&b, 16384);
+    buf_printf(&b, "%s=%s; Path=%s", name, o->max_age < 0 ? "" : value, o->path ? o->path : "/");
+    if (o->max_age < 0)
+        buf_puts(&b, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    else if (o->max_age > 0)
+        buf_printf(&b, "; Max-Age=%ld", o->max_age);
+    if (o->http_only)
+        buf_puts(&b, "; HttpOnly");
+    if (o->secure)
+        buf_puts(&b, "; Secure");
+    if (o->same_site)
+        buf_printf(&b, "; SameSite=%s", o->same_site);
+    int r = b.data ? http_set_header(req, "Set-Cookie", b.data) : -ENOMEM;
+    buf_free(&b);
+    return r;
+}
+
+bool http_is_https(struct http_request *req)
+{
+    /* TLS ends before the hub (at the proxy): trust what the proxy says. */
+    const char *proto = http_header(req, "X-Forwarded-Proto");
+    return proto && strncasecmp(proto, "https", 5) == 0;
 }
 
 const char *http_query(struct http_request *req, const char *name)
 {
     if (!req->query_parsed)
         parse_query(req);
-    for (struct http_query_param *q = req->query_params; q; q = q->next)
-        if (strcmp(q->name, name) == 0)
-            return q->value;
-    return NULL;
+    return param(req->query_params, name);
 }
 
 bool http_query_has(struct http_request *req, const char *name)

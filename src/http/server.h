@@ -61,6 +61,14 @@ struct http_route {
     unsigned flags; /* enum http_route_flags */
 };
 
+/* A query or form parameter, decoded (http_query, http_form). */
+struct http_query_param {
+    const char *name;
+    const char *value; /* "" when the parameter has no '=' */
+    bool has_value;
+    struct http_query_param *next;
+};
+
 struct http_header {
     const char *name;
     const char *value;
@@ -110,6 +118,8 @@ struct http_request {
     /* Parsed lazily. */
     struct http_query_param *query_params;
     bool query_parsed;
+    struct http_query_param *form_params;
+    bool form_parsed;
     bool too_large;
     bool bad_uri;
     bool first_call_done;
@@ -165,6 +175,27 @@ const char *http_query(struct http_request *req, const char *name);
 
 /** Whether the query has parameter @name (with or without a value). */
 bool http_query_has(struct http_request *req, const char *name);
+
+/** The value of a field of an application/x-www-form-urlencoded body, decoded, or NULL. */
+const char *http_form(struct http_request *req, const char *name);
+
+/** The value of cookie @name (surrounding quotes removed), or NULL. In request memory. */
+const char *http_cookie(struct http_request *req, const char *name);
+
+struct http_cookie_options {
+    const char *path;
+    long max_age; /* seconds; 0 for a session cookie; < 0 deletes the cookie */
+    bool http_only;
+    bool secure;
+    const char *same_site; /* "Lax", or NULL */
+};
+
+/** Add a Set-Cookie header. */
+int http_set_cookie(struct http_request *req, const char *name, const char *value,
+                    const struct http_cookie_options *o);
+
+/** Whether the request reached the hub over https (directly or per X-Forwarded-Proto). */
+bool http_is_https(struct http_request *req);
 
 /** The client's address as text ("127.0.0.1"), in request memory. */
 const char *http_client_ip(struct http_request *req);

@@ -1,9 +1,55 @@
-/* HTML pages and redirects under the hub's prefix; each handler is listed in http/routes.c. */
+/* HTML pages, redirects and static files under the hub's prefix; each handler is listed in
+ * http/routes.c. Pages render web/templates with a JSON context (pages/template.h). */
 #pragma once
 
 #include "http/server.h"
+
+#include <jansson.h>
+
+struct hub_user;
+
+/* pages/render.c */
+
+/** The context given to every template (base_url, prefix, user, xsrf, login_url, ...) plus
+ * JupyterHub.template_vars. A new reference. */
+json_t *page_context(struct http_request *req, struct hub_user *u);
+
+/** Render template @name into page.html with @ctx (stolen) and respond. */
+int page_respond(struct http_request *req, int status, const char *name, json_t *ctx);
+
+/** An error page (the render_error hook of the HTTP server); malloc'd HTML or NULL. */
+char *page_render_error(struct http_request *req, int status, const char *message);
+
+/** The logged-in user of a page request, or NULL. */
+struct hub_user *page_user(struct http_request *req);
+
+/** The logged-in user, or NULL after setting a redirect to the login page (with next). */
+struct hub_user *page_require_user(struct http_request *req);
+
+/** @next if it stays within the hub's origin (as a path), else NULL. */
+const char *page_valid_next(struct http_request *req, const char *next);
+
+/** Where to go after login or from /hub/: a valid ?next, @fallback, default_url, the user's
+ * server (redirect_to_server) or the home page. */
+const char *page_next_url(struct http_request *req, struct hub_user *u, const char *fallback);
 
 /* pages/redirect.c */
 int page_prefix_redirect(struct http_request *req);
 int page_add_slash(struct http_request *req);
 int page_not_found(struct http_request *req);
+int page_root(struct http_request *req);
+
+/* pages/login.c */
+int page_login_get(struct http_request *req);
+int page_login_post(struct http_request *req);
+int page_logout(struct http_request *req);
+
+/* pages/home.c */
+int page_home(struct http_request *req);
+int page_token(struct http_request *req);
+
+/* pages/static.c */
+int page_static(struct http_request *req);
+int page_logo(struct http_request *req);
+/** A short hash of the embedded static files, for ?v= cache busting. */
+void page_static_version(char out[17]);

@@ -60,3 +60,15 @@ int page_not_found(struct http_request *req)
 {
     return http_error(req, 404, "Page not found: %s", req->path);
 }
+
+int page_root(struct http_request *req)
+{
+    struct hub *hub = req->hub;
+    struct hub_user *u = page_user(req);
+    if (hub->conf.default_url[0])
+        return http_redirect(req, 302, hub->conf.default_url);
+    if (u)
+        return http_redirect(req, 302, page_next_url(req, u, NULL));
+    char *login = arena_printf(&req->arena, "%slogin?next=%%2Fhub%%2F", hub->hub_prefix);
+    return http_redirect(req, 302, login ? login : "/");
+}

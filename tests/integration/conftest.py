@@ -225,3 +225,21 @@ def api_hub(hub_factory):
     h = hub_factory(config=API_CONFIG)
     h.api = Api(h)
     return h
+
+
+# Browser scenarios: tests/browser/<name>.mjs, run by node with playwright-core in Debian's
+# chromium. ./dev test installs both; run outside it, the tests skip when either is missing.
+BROWSER_DIR = ROOT / "tests" / "browser"
+
+
+def run_browser(name, **args):
+    """Run one browser scenario and return the JSON findings it printed."""
+    if not (BROWSER_DIR / "node_modules" / "playwright-core").is_dir():
+        pytest.skip("playwright-core is not installed (./dev test installs it)")
+    if not Path(os.environ.get("CHROMIUM", "/usr/bin/chromium")).exists():
+        pytest.skip("chromium is not installed (./dev test installs it)")
+    env = dict(os.environ, GANYMEDE_TEST_OUTPUT=str(OUTPUT))
+    p = subprocess.run(["node", str(BROWSER_DIR / f"{name}.mjs"), json.dumps(args)],
+                       capture_output=True, text=True, timeout=90, env=env)
+    assert p.returncode == 0, f"browser scenario {name} failed:\n{p.stderr[-4000:]}"
+    return json.loads(p.stdout.strip().splitlines()[-1])

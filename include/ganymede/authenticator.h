@@ -1,0 +1,59 @@
+/* The authenticator plugin interface. An authenticator turns what a user presents (the login
+ * form's fields, or the result of a provider redirect) into a user name and optional details;
+ * the hub then applies JupyterHub's pipeline itself (normalisation, validation, blocked and
+ * allowed users, admin_users, group management), creates the user and starts the session.
+ *
+ * A plugin is one const struct gm_authenticator selected by name in the config:
+ *     c.JupyterHub.authenticator_class = "dummy"   (or "jupyterhub.auth.DummyAuthenticator")
+ * Its settings are an option class whose parent is "Authenticator" (or "LocalAuthenticator"),
+ * parsed into a struct of conf_size bytes that the hub allocates and frees. */
+#pragma once
+
+#include <ganymede/host.h>
+#include <ganymede/plugin.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/** The outcome of authenticate(): @result is stolen; it is NULL when the credentials were
+ * refused, or {"name": str, "admin"?: bool, "groups"?: [str], "auth_state"?: {...}}.
+ * @message, when set, is shown to the user instead of the generic refusal. @status is 0, or a
+ * negative errno when the authenticator itself failed (the login fails with a server error). */
+typedef void (*gm_authenticate_cb)(void *data, int status, json_t *result, const char *message);
+
+/* A result may also carry "allowed": true when the plugin's own allow rules admit the user
+ * (PAM's allowed_groups, an OAuth organisation): the hub ORs it with allow_all,
+ * allowed_users and allow_existing_users. */
+
+/** The base Authenticator settings a plugin may need (borrowed, valid for its life). */
+struct gm_authenticator_base {
+    char *const *admin_users;
+    char *const *allowed_users;
+    bool manage_groups;
+    bool enable_auth_state;
+};
+
+struct gm_authenticator {
+    uint32_t abi;                          /* GM_ABI_VERSION */
+    const char *name;                      /* entry-point name: "dummy", "pam" */
+    const char *const *aliases;            /* other names, e.g. the Python class path */
+    const struct gm_option_class *options; /* its settings (NULL: only the base ones) */
+    size_t conf_size;                      /* bytes of its config struct */
+    const char *login_service;             /* label of a "Sign in with X" button, or NULL for the
+                                              username/password form */
+    /** DummyAuthenticator and others allow everyone unless allowed_users is set. */
+    bool allow_all_by_default;
+
+    /** Check the configuration and create the plugin's state. @conf stays valid for the
+     * plugin's life. Returns 0 or a negative errno with a message in @err. May be NULL. */
+    int (*init)(const struct gm_host *host, const struct gm_authenticator_base *base, void *conf,
+                void **state, char *err, size_t errlen);
+
+    /** Free the state. May be NULL. */
+    void (*destroy)(void *state);
+
+    /** Authenticate the login form's fields (@data: JSON object of strings, at least
+     * "username" and "password"). libuv contract: returns < 0 (callback never runs) or 0 (the
+     * callback runs exactly once, later, on the loop thread). May be NULL for authenticators
+     * that have no login form (then only API tokens work). */
+    int (*authenticate)(void *state, const json_t *data, gm_authenticate_cb cb, void *cb_data);
+};

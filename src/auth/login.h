@@ -1,0 +1,35 @@
+/* Logging a user in, whatever the authenticator: JupyterHub's get_authenticated_user and
+ * auth_to_user in one place. The authenticator checks the credentials; then the name is
+ * normalised and validated, blocked and allowed users are applied, admin status and groups are
+ * set, the user is created if new, and auth_state is stored encrypted. */
+#pragma once
+
+#include <jansson.h>
+
+struct hub;
+struct hub_user;
+struct auth_login;
+
+/** The outcome: @status 0 with @user, -EACCES when refused (@message says why, for the user),
+ * or another negative errno when something failed (@message too). */
+typedef void (*auth_login_cb)(void *data, int status, struct hub_user *user, const char *message);
+
+/** Start a login with the fields @data (copied: username, password, ...). libuv contract:
+ * returns < 0 (callback never runs) or 0 (callback runs once, later). @ret, if not NULL, can
+ * cancel it. */
+int auth_login_start(struct hub *hub, const json_t *data, auth_login_cb cb, void *cb_data,
+                     struct auth_login **ret);
+
+/** Forget a login in progress: its callback will not run. */
+void auth_login_cancel(struct auth_login *login);
+
+/** The decrypted auth_state of @u as JSON text (caller frees), or NULL when there is none or it
+ * cannot be decrypted. */
+char *auth_state_text(struct hub *hub, struct hub_user *u);
+
+/** Encrypt and store @state for @u (NULL clears it). -ENOKEY without JUPYTERHUB_CRYPT_KEY. */
+int auth_state_save(struct hub *hub, struct hub_user *u, const json_t *state);
+
+/** Whether a user of that (normalised) name may log in (allow_all, allowed_users,
+ * allow_existing_users, or the authenticator's own "allowed" verdict @plugin_allowed). */
+int auth_login_allowed(struct hub *hub, const char *name, int plugin_allowed);

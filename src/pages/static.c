@@ -1,0 +1,81 @@
+/* Static files compiled in from web/static (/hub/static/...), and the logo (/hub/logo, or
+ * JupyterHub.logo_file). Versioned URLs (?v=) are cached for a year, others revalidated. */
+#include "core/hub.h"
+#include "pages/pages.h"
+#include "util/embedded.h"
+#include "util/random.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const struct embedded_file embedded_static[];
+
+static const char *content_type(const char *name)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".css", "text/css; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".html", "text/html; charset=utf-8"},
+        {".json", "application/json"},
+        {".woff2", "font/woff2"},
+    };
+    for (size_t i = 0; i < sizeof(types) / sizeof(*types); i++)
+        if (str_has_suffix(name, types[i].ext))
+            return types[i].type;
+    return "application/octet-stream";
+}
+
+void page_static_version(char out[17])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char md[32];
+    unsigned len = sizeof(md);
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (const struct embedded_file *f = embedded_static; f->name; f++)
+        EVP_DigestUpdate(ctx, f->data, f->len);
+    EVP_DigestFinal_ex(ctx, md, &len);
+    EVP_MD_CTX_free(ctx);
+    hex_encode(md, 8, out);
+}
+
+int page_static(struct http_request *req)
+{
+    const char *raw = req->params[0];
+    size_t n = strlen(raw);
+    char *name = arena_alloc(&req->arena, n + 1);
+    if (!name || str_url_decode(raw, n, name, false) < 0 || !name[0] || name[0] == '/' ||
+        strstr(name, "..") || strchr(name, '\\'))
+        return http_error(req, 404, "Not Found");
+    const struct embedded_file *f = embedded_find(embedded_static, name);
+    if (!f)
+        return http_error(req, 404, "No such file: %s", name);
+    if (http_query(req, "v"))
+        http_set_header(req, "Cache-Control", "max-age=31536000, public, immutable");
+    else
+        http_set_header(req, "Cache-Control", "no-cache");
+    http_set_header(req, "X-Content-Type-Options", "nosniff");
+    return http_respond(req, 200, content_type(name), f->data, f->len);
+}
+
+int page_logo(struct http_request *req)
+{
+    struct hub *hub = req->hub;
+    if (hub->logo.data)
+        return http_respond(req, 200, content_type(hub->conf.logo_file), hub->logo.data,
+                            hub->logo.len);
+    const struct embedded_file *f = embedded_find(embedded_static, "images/logo.svg");
+    if (!f)
+        return http_error(req, 404, "Not Found");
+    http_set_header(req, "Cache-Control", "no-cache");
+    return http_respond(req, 200, "image/svg+xml", f->data, f->len);
+}
