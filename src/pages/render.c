@@ -83,8 +83,8 @@ char *page_render_error(struct http_request *req, int status, const char *messag
     struct hub *hub = req->hub;
     if (!hub || !hub->templates)
         return NULL;
-    struct hub_user *u = req->auth ? ((const struct auth_identity *)req->auth)->user : NULL;
-    json_t *ctx = page_context(req, u);
+    /* Signed-in users keep their navigation bar on error pages, as in JupyterHub. */
+    json_t *ctx = page_context(req, page_user(req));
     if (!ctx)
         return NULL;
     json_object_set_new(ctx, "status_code", json_integer(status));

@@ -4,7 +4,8 @@
 //   node tests/browser/<scenario>.mjs '{"url": "http://127.0.0.1:PORT", ...}'
 //
 // The scenario prints one JSON line of findings for the Python test to check, and exits 1 with
-// the error (and a screenshot in $GANYMEDE_TEST_OUTPUT/browser/) when a step fails.
+// the error (and a screenshot in $GANYMEDE_TEST_OUTPUT/browser/) when a step fails. Scenarios
+// also keep a screenshot of each page they visit there (shot()), for review.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -41,7 +42,12 @@ export async function scenario(name, body) {
   }, SCENARIO_TIMEOUT_MS);
   let code = 0;
   try {
-    const findings = await body({ page, context, args, consoleErrors });
+    // shot("step"): keep a picture of the page as the user sees it, for review.
+    const shot = async (step) => {
+      mkdirSync(outDir, { recursive: true });
+      await page.screenshot({ path: join(outDir, `${name}-${step}.png`), fullPage: true });
+    };
+    const findings = await body({ page, context, args, consoleErrors, shot });
     console.log(JSON.stringify({ ...findings, consoleErrors, failedResponses }));
   } catch (err) {
     code = 1;

@@ -2,7 +2,7 @@
 // in the table after a reload, and is revoked from the page.
 import { assert, logIn, scenario } from "./lib.mjs";
 
-await scenario("token", async ({ page, args }) => {
+await scenario("token", async ({ page, args, shot }) => {
   const hub = args.url;
   const found = {};
   await logIn(page, `${hub}/hub/login?next=${encodeURIComponent("/hub/token")}`, args.user, args.password);
@@ -18,16 +18,19 @@ await scenario("token", async ({ page, args }) => {
     return { status: r.status, body: await r.json() };
   };
   found.whoamiBeforeRevoke = await whoami();
+  await shot("token-created");
 
   // A bad scope is refused with the API's message on the page, not a silent failure.
   await page.fill("#token-scopes", "no-such-scope");
   await page.click("#request-token-form button[type=submit]");
   await page.waitForSelector("#token-error:not(.hidden)");
   found.badScopeError = await page.textContent("#token-error");
+  await shot("token-bad-scope");
 
   await page.reload();
   const rows = page.locator("#api-tokens-table .token-row", { hasText: "from the browser" });
   found.rowsBeforeRevoke = await rows.count();
+  await shot("token-list");
   await rows.first().locator(".revoke-token-btn").click();
   await rows.first().waitFor({ state: "detached" });
   await page.reload();

@@ -21,13 +21,16 @@ def test_browser_login_logout_and_next(hub_factory):
     assert login_cookie and login_cookie[0]["path"] == "/hub/" and login_cookie[0]["httpOnly"]
     assert found["jhdataUser"] == "ada"
     assert found["homeUrl"] == hub.url + "/hub/home" and found["navUser"] == "ada"
+    assert found["missingStatus"] == 404 and found["missingHeading"]
+    assert found["missingNavUser"] == "ada"
     assert found["signedInEvilNextUrl"] == hub.url + "/hub/home"
     assert found["evilNextUrl"] == hub.url + "/hub/home", found["evilNextUrl"]
     assert found["logoutUrl"].startswith(hub.url + "/hub/")
     assert found["afterLogoutUrl"].startswith(hub.url + "/hub/login"), found["afterLogoutUrl"]
     assert found["consoleErrors"] == []
     # The only HTTP error is the refused login, with JupyterHub's status.
-    assert found["failedResponses"] == [{"url": hub.url + "/hub/login", "status": 403}]
+    assert found["failedResponses"] == [{"url": hub.url + "/hub/login", "status": 403},
+                                        {"url": hub.url + "/hub/no-such-page", "status": 404}]
 
 
 def test_browser_token_page(hub_factory):
