@@ -69,4 +69,5 @@ struct gm_option_class {
     const char *parent; /* class whose settings it inherits (e.g. "Spawner"), or NULL */
     const char *help;   /* one line describing the class */
     const struct gm_option *options;
+    bool hidden; /* left out of --help-config and the docs (test-only plugins) */
 };

@@ -118,5 +118,20 @@ int api_service_get(struct http_request *req);
 int api_service_post(struct http_request *req);
 int api_service_delete(struct http_request *req);
 
+/* api/servers.c */
+int api_server_post(struct http_request *req);
+int api_server_delete(struct http_request *req);
+int api_server_progress(struct http_request *req);
+
+/* api/oauth.c: the authorize page and the token endpoint */
+int page_oauth_authorize_get(struct http_request *req);
+int page_oauth_authorize_post(struct http_request *req);
+int api_oauth_token_post(struct http_request *req);
+
+/* api/proxy.c */
+int api_proxy_get(struct http_request *req);
+int api_proxy_post(struct http_request *req);
+int api_proxy_patch(struct http_request *req);
+
 /* api/hub.c: Prometheus metrics */
 int api_metrics_get(struct http_request *req);

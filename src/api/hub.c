@@ -27,7 +27,7 @@ int api_info_get(struct http_request *req)
                                        "python", "", "sys_executable", exe, "authenticator",
                                        "class", req->hub->authenticator_class, "version",
                                        GANYMEDE_VERSION, "spawner", "class",
-                                       req->hub->spawner_class, "version", GANYMEDE_VERSION));
+                                       req->hub->spawn.class_name, "version", GANYMEDE_VERSION));
 }
 
 int api_shutdown_post(struct http_request *req)

@@ -94,12 +94,12 @@ static void write_progress_url(struct hub *hub, struct buf *b, const char *user,
     }
 }
 
-/* The server model of one spawner row. Until the spawning code tracks servers at run time, a
- * server with an address in the database is reported as ready. */
+/* The server model of one spawner row (JupyterHub's server_model). */
 static void write_server(const struct api_view *v, struct buf *b, struct hub_spawner *sp)
 {
     struct hub *hub = v->hub;
-    bool active = sp->server != NULL;
+    bool active = spawn_state(sp) != SPAWN_IDLE;
+    const char *pending = spawn_pending(sp);
     buf_puts(b, "{\"name\":");
     buf_json_string(b, sp->name);
     char full_name[1024];
@@ -110,8 +110,12 @@ static void write_server(const struct api_view *v, struct buf *b, struct hub_spa
     api_write_time(b, sp->last_activity);
     buf_puts(b, ",\"started\":");
     api_write_time(b, sp->started);
-    buf_puts(b, ",\"pending\":null");
-    buf_printf(b, ",\"ready\":%s,\"stopped\":%s", active ? "true" : "false",
+    buf_puts(b, ",\"pending\":");
+    if (pending)
+        buf_json_string(b, pending);
+    else
+        buf_puts(b, "null");
+    buf_printf(b, ",\"ready\":%s,\"stopped\":%s", spawn_ready(sp) ? "true" : "false",
                active ? "false" : "true");
     buf_puts(b, ",\"url\":\"");
     api_server_url(hub, b, sp->user->name, sp->name);
@@ -164,7 +168,8 @@ int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
     if (!f)
         return 1;
     struct hub_spawner *def = store_spawner_find(u, "");
-    bool running = def && def->server;
+    bool running = def && spawn_ready(def);
+    const char *pending = def ? spawn_pending(def) : NULL;
     bool first = true;
     buf_putc(b, '{');
     if (f & UF_KIND) {
@@ -205,7 +210,10 @@ int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
     }
     if (f & UF_PENDING) {
         key(b, &first, "pending");
-        buf_puts(b, "null");
+        if (pending)
+            buf_json_string(b, pending);
+        else
+            buf_puts(b, "null");
     }
     if (f & UF_CREATED) {
         key(b, &first, "created");
@@ -223,7 +231,7 @@ int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
     bool any = false;
     for (size_t i = 0; i < u->spawners.n; i++) {
         struct hub_spawner *sp = u->spawners.v[i];
-        if (!sp->server && !v->include_stopped)
+        if (spawn_state(sp) == SPAWN_IDLE && !v->include_stopped)
             continue;
         char server[1024];
         snprintf(server, sizeof(server), "%s/%s", u->name, sp->name);

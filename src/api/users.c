@@ -75,18 +75,21 @@ enum list_state {
     LIST_STATE_MAX,
 };
 
+/* JupyterHub's state filter: active = any server pending or ready; ready = any ready. */
 static bool user_active(const struct hub_user *u)
 {
     for (size_t i = 0; i < u->spawners.n; i++)
-        if (((const struct hub_spawner *)u->spawners.v[i])->server)
+        if (spawn_state(u->spawners.v[i]) != SPAWN_IDLE)
             return true;
     return false;
 }
 
 static bool user_ready(const struct hub_user *u)
 {
-    /* Until the spawning code tracks readiness, an active server is a ready one. */
-    return user_active(u);
+    for (size_t i = 0; i < u->spawners.n; i++)
+        if (spawn_ready(u->spawners.v[i]))
+            return true;
+    return false;
 }
 
 static bool contains_ci(const char *hay, const char *needle)
@@ -470,6 +473,11 @@ int api_user_patch(struct http_request *req)
             r = http_error(req, 400, "Invalid username: %s", new_name);
             goto out;
         }
+        /* A running server's URL, token and OAuth client carry the old name. */
+        if (user_active(u)) {
+            r = http_error(req, 400, "Stop %s's servers before renaming the user", u->name);
+            goto out;
+        }
     }
     const struct auth_identity *caller = auth_identify(req);
     json_t *admin = json_object_get(body, "admin");
@@ -513,23 +521,119 @@ out:
     return r;
 }
 
+/* DELETE: the user's servers are stopped first (the request waits, bounded), then the user
+ * goes with everything it owns. */
+#define DELETE_WAIT_MS 60000
+
+struct delete_wait {
+    struct http_request *req;
+    struct hub_user *u;
+    size_t pending;
+    size_t n;
+    struct spawn_listener *l;
+};
+
+static int delete_now(struct http_request *req, struct hub_user *u)
+{
+    struct hub *hub = req->hub;
+    const struct auth_identity *caller = auth_identify(req);
+    char name[512];
+    snprintf(name, sizeof(name), "%s", u->name);
+    spawn_release_user(hub, u);
+    int r = store_user_delete(&hub->store, u);
+    if (r < 0)
+        return r;
+    gm_log_info("%s deleted user '%s'", caller ? caller->name : "?", name);
+    return http_respond_empty(req, 204);
+}
+
+static void delete_wait_drop(struct delete_wait *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        spawn_unlisten(&w->l[i]);
+}
+
+static void on_delete_event(struct spawn_listener *l, enum spawn_event_kind kind,
+                            const json_t *event)
+{
+    (void)event;
+    struct delete_wait *w = l->data;
+    if (kind != SPAWN_EVENT_STOPPED)
+        return;
+    spawn_unlisten(l);
+    if (--w->pending > 0)
+        return;
+    struct http_request *req = w->req;
+    req->detach = NULL;
+    req->on_timeout = NULL;
+    delete_wait_drop(w);
+    int r = delete_now(req, w->u);
+    if (r < 0)
+        http_error_errno(req, r);
+    http_resume(req);
+}
+
+static void on_delete_detach(struct http_request *req)
+{
+    delete_wait_drop(req->wait_data);
+}
+
+static void on_delete_timeout(struct http_request *req)
+{
+    http_error(req, 500, "The user's servers did not stop in time; the user was not deleted");
+}
+
 int api_user_delete(struct http_request *req)
 {
     const char *name = req->params[0];
     if (API_NEED(req, SCOPE_KIND_USER, name, SCOPE_DELETE_USERS) < 0)
         return 0;
-    struct hub_store *s = &req->hub->store;
+    struct hub *hub = req->hub;
+    struct hub_store *s = &hub->store;
     struct hub_user *u = store_user_find(s, name);
     if (!u)
         return http_error(req, 404, "Not Found");
     const struct auth_identity *caller = auth_identify(req);
     if (caller->user == u)
         return http_error(req, 400, "Cannot delete yourself!");
-    int r = store_user_delete(s, u);
-    if (r < 0)
+    size_t active = 0;
+    for (size_t i = 0; i < u->spawners.n; i++) {
+        enum spawn_state st = spawn_state(u->spawners.v[i]);
+        if (st == SPAWN_STOPPING)
+            return http_error(req, 400, "%s's server is in the process of stopping, please wait.",
+                              name);
+        active += st != SPAWN_IDLE;
+    }
+    if (!active)
+        return delete_now(req, u);
+    struct delete_wait *w = arena_calloc(&req->arena, sizeof(*w));
+    struct spawn_listener *ls = arena_calloc(&req->arena, active * sizeof(*ls));
+    if (!w || !ls)
+        return -ENOMEM;
+    w->req = req;
+    w->u = u;
+    w->l = ls;
+    for (size_t i = 0; i < u->spawners.n; i++) {
+        struct hub_spawner *sp = u->spawners.v[i];
+        if (spawn_state(sp) == SPAWN_IDLE)
+            continue;
+        struct spawn_listener *l = &w->l[w->n++];
+        l->on_event = on_delete_event;
+        l->data = w;
+        spawn_listen(sp, l);
+        w->pending++;
+        spawn_stop(hub, sp, false);
+    }
+    int r = http_suspend(req, DELETE_WAIT_MS);
+    if (r < 0) {
+        delete_wait_drop(w);
         return r;
-    gm_log_info("%s deleted user '%s'", caller->name, name);
-    return http_respond_empty(req, 204);
+    }
+    req->wait_data = w;
+    req->detach = on_delete_detach;
+    req->on_timeout = on_delete_timeout;
+    gm_log_info("Stopping %zu server(s) of '%s' before deleting the user", active, name);
+    return HTTP_SUSPENDED;
 }
 
 /* POST /hub/api/users/{name}/activity */

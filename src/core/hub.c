@@ -13,6 +13,9 @@
 #include "pages/pages.h"
 #include "pages/template.h"
 #include "loop/fetch.h"
+#include "proxy/proxy.h"
+#include "services/services.h"
+#include "spawn/spawners.h"
 #include "util/buf.h"
 #include "util/str.h"
 #include "util/time.h"
@@ -23,6 +26,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -33,22 +37,41 @@
 extern const struct gm_option_class hub_jupyterhub_class;
 extern const struct gm_option_class hub_ganymede_class;
 
-static const struct gm_option_class *const option_classes[] = {
-    &hub_jupyterhub_class,
-    &hub_ganymede_class,
-    &auth_authenticator_class,
-    &auth_dummy_class,
+static const struct gm_option_class *const core_classes[] = {
+    &hub_jupyterhub_class,       &hub_ganymede_class, &auth_authenticator_class, &auth_dummy_class,
     &auth_shared_password_class,
 #if GM_HAVE_PAM
-    &auth_local_class,
-    &auth_pam_class,
+    &auth_local_class,           &auth_pam_class,
 #endif
-    NULL,
+    &spawn_spawner_class,        &proxy_proxy_class,  &proxy_chp_class,          NULL,
 };
 
+#define MAX_CLASSES 128
+
+/* The core's classes, then every spawner's (built once, at the first call, from main). */
 const struct gm_option_class *const *hub_option_classes(void)
 {
-    return option_classes;
+    static const struct gm_option_class *all[MAX_CLASSES + 1];
+    if (all[0])
+        return all;
+    size_t n = 0;
+    for (const struct gm_option_class *const *c = core_classes; *c && n < MAX_CLASSES; c++)
+        all[n++] = *c;
+    for (const struct gm_spawner *const *m = spawn_modules(); *m && n < MAX_CLASSES; m++) {
+        bool seen = !(*m)->options;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = all[i] == (*m)->options;
+        if (!seen)
+            all[n++] = (*m)->options;
+    }
+    all[n] = NULL;
+    return all;
+}
+
+double hub_tornado_setting(const struct hub *hub, const char *name, double def)
+{
+    json_t *v = json_object_get(hub->conf.tornado_settings, name);
+    return json_is_number(v) ? json_number_value(v) : def;
 }
 
 int hub_config_load(const struct config *cfg, struct hub_config *conf, char *err, size_t errlen)
@@ -271,12 +294,15 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
         if (r < 0)
             goto fail;
     }
-    hub->spawner_class = "ganymede.spawner.LocalProcessSpawner";
     r = auth_host_init(hub, err, errlen);
     if (r == 0)
         r = hub_state_init(hub, err, errlen);
     if (r == 0)
         r = auth_host_start(hub, err, errlen);
+    if (r == 0)
+        r = spawn_host_init(hub, err, errlen);
+    if (r == 0)
+        r = proxy_create(hub, &hub->proxy, err, errlen);
     if (r < 0)
         goto fail;
     *ret = hub;
@@ -286,10 +312,63 @@ fail:
     return r;
 }
 
+/* Whether a jupyter_server package is installed where Debian's python3 finds packages. */
+static bool have_jupyter_server(void)
+{
+    static const char *const patterns[] = {
+        "/usr/lib/python3/dist-packages/jupyter_server/__init__.py",
+        "/usr/local/lib/python3*/dist-packages/jupyter_server/__init__.py",
+        "/usr/lib/python3*/site-packages/jupyter_server/__init__.py",
+    };
+    for (size_t i = 0; i < sizeof(patterns) / sizeof(*patterns); i++) {
+        glob_t g;
+        int r = glob(patterns[i], 0, NULL, &g);
+        size_t n = r == 0 ? g.gl_pathc : 0;
+        globfree(&g);
+        if (n)
+            return true;
+    }
+    return false;
+}
+
+/* The built-in spawner: every server is a process of the hub's user with its home under
+ * ./users, so that a newcomer can start a server with nothing set up. Debian's
+ * jupyterhub-singleuser 3.0 has no jupyter_server to run on: it is told to use the classic
+ * notebook app (debian-notes.md); as root, the server needs --allow-root. */
+static int builtin_spawner(struct config *cfg, char *err, size_t errlen)
+{
+    if (config_get(cfg, "JupyterHub", "spawner_class"))
+        return 0;
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof(cwd))) {
+        snprintf(err, errlen, "cannot read the current directory: %s", strerror(errno));
+        return -errno;
+    }
+    config_set(cfg, "JupyterHub", "spawner_class", json_string("simple"), "built-in default");
+    if (!config_get(cfg, "SimpleLocalProcessSpawner", "home_dir_template"))
+        config_set(cfg, "SimpleLocalProcessSpawner", "home_dir_template",
+                   json_sprintf("%s/users/{username}", cwd), "built-in default");
+    if (!config_get(cfg, "Spawner", "args") && geteuid() == 0)
+        config_set(cfg, "Spawner", "args", json_pack("[s]", "--allow-root"), "built-in default");
+    if (!config_get(cfg, "Spawner", "environment") && !getenv("JUPYTERHUB_SINGLEUSER_APP") &&
+        !have_jupyter_server())
+        config_set(
+            cfg, "Spawner", "environment",
+            json_pack("{s:s}", "JUPYTERHUB_SINGLEUSER_APP", "notebook.notebookapp.NotebookApp"),
+            "built-in default");
+    gm_log_info("No config file: servers run as the hub's user with homes in %s/users "
+                "(spawner_class = simple)",
+                cwd);
+    return 0;
+}
+
 int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen)
 {
-    if (json_array_size(cfg->files) || config_get(cfg, "JupyterHub", "authenticator_class"))
+    if (json_array_size(cfg->files))
         return 0;
+    int r = builtin_spawner(cfg, err, errlen);
+    if (r < 0 || config_get(cfg, "JupyterHub", "authenticator_class"))
+        return r;
     static const char path[] = "ganymede_password";
     char password[64] = "";
     FILE *f = fopen(path, "re");
@@ -300,7 +379,7 @@ int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen)
         password[strcspn(password, "\r\n")] = '\0';
     }
     if (strlen(password) < 8) {
-        int r = random_alnum(password, 16);
+        r = random_alnum(password, 16);
         if (r < 0)
             return r;
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -358,6 +437,20 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     gm_log_info("Received %s, stopping the hub", strsignal(signum));
     hub_stop(hub, 0);
+}
+
+static void on_proxy_started(void *data, int status, const char *message)
+{
+    struct hub *hub = data;
+    if (hub->stopping)
+        return;
+    if (status < 0) {
+        gm_log_error("Cannot use the proxy: %s", message);
+        hub_stop(hub, 1);
+        return;
+    }
+    services_start(hub);
+    gm_log_info("Ganymede is running at %s", proxy_public_url(hub->proxy));
 }
 
 static void write_pid_file(struct hub *hub)
@@ -433,13 +526,22 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
                 bound.ipv6 ? "[" : "", bound.host[0] ? bound.host : "0.0.0.0",
                 bound.ipv6 ? "]" : "", http_server_port(hub->http), hub->hub_prefix,
                 HUB_JUPYTERHUB_VERSION);
+    spawn_host_adopt(hub);
+    r = proxy_start(hub->proxy, on_proxy_started, hub);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot start the proxy: %s", strerror(-r));
+        return r;
+    }
     return 0;
 }
 
-static void on_http_closed(void *data)
+/* Stopping: HTTP first (no new work), then the servers (stopped or left running), then the
+ * proxy, then outgoing HTTP, the database and the last handles. */
+static void on_proxy_closed(void *data)
 {
     struct hub *hub = data;
-    hub->http = NULL;
+    proxy_free(hub->proxy);
+    hub->proxy = NULL;
     loop_fetch_destroy(hub->fetcher);
     hub->fetcher = NULL;
     db_close(hub->db);
@@ -452,6 +554,22 @@ static void on_http_closed(void *data)
         uv_close((uv_handle_t *)&hub->stop_timer, NULL);
     }
     gm_log_info("Ganymede stopped");
+}
+
+static void on_spawners_stopped(struct hub *hub)
+{
+    services_stop(hub);
+    if (hub->proxy)
+        proxy_shutdown(hub->proxy, on_proxy_closed, hub);
+    else
+        on_proxy_closed(hub);
+}
+
+static void on_http_closed(void *data)
+{
+    struct hub *hub = data;
+    hub->http = NULL;
+    spawn_host_shutdown(hub, on_spawners_stopped);
 }
 
 void hub_stop(struct hub *hub, int exit_code)
@@ -472,6 +590,8 @@ void hub_free(struct hub *hub)
 {
     if (!hub)
         return;
+    proxy_free(hub->proxy);
+    spawn_host_release(hub);
     if (hub->fetcher)
         loop_fetch_destroy(hub->fetcher);
     db_close(hub->db);

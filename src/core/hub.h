@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/store.h"
 #include "http/metrics.h"
+#include "spawn/spawn.h"
 #include "util/buf.h"
 
 #include <ganymede/authenticator.h>
@@ -63,6 +64,14 @@ struct hub_config {
     char *logo_file;
     bool allow_named_servers;
     int64_t named_server_limit_per_user;
+    char *spawner_class;
+    int64_t concurrent_spawn_limit;
+    int64_t active_server_limit;
+    double last_activity_interval;
+    json_t *tornado_settings;
+    int64_t oauth_token_expires_in;
+    char *default_server_name;
+    double implicit_spawn_seconds;
     /* Ganymede */
     int64_t max_body_size;
     int64_t max_url_length;
@@ -102,7 +111,8 @@ struct hub {
     struct http_metrics request_metrics;
     struct http_metrics spawn_metrics;
     const char *authenticator_class; /* the class name reported by /hub/api/info */
-    const char *spawner_class;
+    struct spawn_host spawn;
+    struct proxy *proxy;
     int64_t started_wall_us;
     uv_timer_t stop_timer;
     char *csp;                   /* Content-Security-Policy of pages */
@@ -141,9 +151,10 @@ void hub_stop(struct hub *hub, int exit_code);
 /** Fill hub->host (core/host.c). */
 void hub_host_init(struct hub *hub);
 
-/** With no config file and no authenticator chosen, use shared-password with a password kept
- * in ./ganymede_password (made on first run) and let everybody in: a newcomer can log in with
- * nothing set up. Says what it chose in the log. Returns 0 or -errno with a message. */
+/** With no config file: unless chosen otherwise, use shared-password with a password kept in
+ * ./ganymede_password (made on first run), let everybody in, and run servers with the simple
+ * spawner (homes in ./users): a newcomer can log in and start a server with nothing set up.
+ * Says what it chose in the log. Returns 0 or -errno with a message. */
 int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen);
 
 /** hub_stop from a timer, so that the request asking for it is answered first. */
@@ -156,6 +167,9 @@ void hub_state_release(struct hub *hub);
 
 /** Free what is left after the loop ended (or after a failed create/start). Accepts NULL. */
 void hub_free(struct hub *hub);
+
+/** A number from JupyterHub.tornado_settings (slow_spawn_timeout, ...), or @def. */
+double hub_tornado_setting(const struct hub *hub, const char *name, double def);
 
 /** The JupyterHub REST API version Ganymede implements. */
 #define HUB_JUPYTERHUB_VERSION "5.5.1"

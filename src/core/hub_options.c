@@ -121,6 +121,12 @@ static int check_token_dict(const json_t *v, const char **why)
     return 0;
 }
 
+static int check_nonnegative(const json_t *v, const char **why)
+{
+    *why = "a number, 0 or more";
+    return json_number_value(v) >= 0 ? 0 : -EINVAL;
+}
+
 static int check_dict(const json_t *v, const char **why)
 {
     *why = "a dict";
@@ -200,10 +206,36 @@ static const struct gm_option jupyterhub_options[] = {
               "false", "Hash tokens from the config with one round instead of 16384."),
     GM_OPTION("authenticate_prometheus", GM_OPTION_BOOL, OPT(authenticate_prometheus), "true",
               "Require the read:metrics scope for /hub/metrics."),
-    GM_OPTION("cleanup_servers", GM_OPTION_BOOL, OPT(cleanup_servers), "true",
-              "Stop user servers when the hub stops."),
-    GM_OPTION("cleanup_proxy", GM_OPTION_BOOL, OPT(cleanup_proxy), "true",
-              "Stop the proxy the hub started when the hub stops."),
+    GM_OPTION("cleanup_servers", GM_OPTION_BOOL, OPT(cleanup_servers), "false",
+              "Stop user servers when the hub stops (Ganymede's default False lets them run "
+              "and takes them over at the next start)."),
+    GM_OPTION("cleanup_proxy", GM_OPTION_BOOL, OPT(cleanup_proxy), "false",
+              "Stop the proxy the hub started when the hub stops (Ganymede's default False "
+              "keeps users' connections through a hub restart)."),
+    GM_OPTION("spawner_class", GM_OPTION_STRING, OPT(spawner_class), "\"localprocess\"",
+              "How servers start: localprocess, simple (or a class path such as "
+              "jupyterhub.spawner.LocalProcessSpawner)."),
+    GM_OPTION_X("concurrent_spawn_limit", GM_OPTION_INT, OPT(concurrent_spawn_limit), "100",
+                "Most servers starting at once; more get 429 (0: no limit).",
+                .check = check_nonnegative),
+    GM_OPTION_X("active_server_limit", GM_OPTION_INT, OPT(active_server_limit), "0",
+                "Most servers running or starting at once; more get 429 (0: no limit).",
+                .check = check_nonnegative),
+    GM_OPTION_X("last_activity_interval", GM_OPTION_FLOAT, OPT(last_activity_interval), "300",
+                "Seconds between readings of activity from the proxy (and route checks).",
+                .check = check_nonnegative),
+    GM_OPTION_X("tornado_settings", GM_OPTION_JSON, OPT(tornado_settings), "{}",
+                "Web settings; Ganymede reads slow_spawn_timeout and slow_stop_timeout (10 s).",
+                .check = check_dict),
+    GM_OPTION_X("oauth_token_expires_in", GM_OPTION_INT, OPT(oauth_token_expires_in), "0",
+                "Seconds OAuth tokens of servers and services last (0: cookie_max_age_days).",
+                .check = check_nonnegative),
+    GM_OPTION("default_server_name", GM_OPTION_STRING, OPT(default_server_name), "\"\"",
+              "The server started by default when named servers are allowed (\"\": the unnamed "
+              "one)."),
+    GM_OPTION_X("implicit_spawn_seconds", GM_OPTION_FLOAT, OPT(implicit_spawn_seconds), "0",
+                "Seconds before the not-running page starts the server by itself (0: never).",
+                .check = check_nonnegative),
     GM_OPTION("authenticator_class", GM_OPTION_STRING, OPT(authenticator_class), "\"pam\"",
               "How users log in: pam, shared-password, dummy, null (or a class path such as "
               "jupyterhub.auth.PAMAuthenticator)."),

@@ -418,5 +418,6 @@ void options_write_reference(FILE *out, const struct gm_option_class *const *cla
         break;
     }
     for (const struct gm_option_class *const *c = classes; *c; c++)
-        write_class(out, *c, format);
+        if (!(*c)->hidden)
+            write_class(out, *c, format);
 }

@@ -96,6 +96,7 @@ struct hub_service {
     struct ptrvec tokens;
     struct scope_set *scopes;
     uint64_t scopes_gen;
+    void *run; /* services/managed.c: token, process, OAuth client of a running service */
 };
 
 struct hub_oauth_client {
@@ -253,11 +254,23 @@ int store_token_touch(struct hub_store *s, struct hub_token *t, int64_t now);
 /** Delete every token whose expires_at has passed. Returns how many. */
 int store_tokens_purge_expired(struct hub_store *s, int64_t now);
 
-/* Spawner rows (core/users.c). */
+/* Spawner rows and their servers rows (core/spawners.c). */
 
 struct hub_spawner *store_spawner_find(const struct hub_user *u, const char *name);
+/** The spawner row named @name of @u, created if missing. */
+int store_spawner_ensure(struct hub_store *s, struct hub_user *u, const char *name,
+                         struct hub_spawner **ret);
+/** Delete an idle spawner row (-EBUSY while it has a server or run-time state). */
+int store_spawner_delete(struct hub_store *s, struct hub_spawner *sp);
 /** Move a server's last_activity forward (never back). */
 int store_spawner_touch(struct hub_store *s, struct hub_spawner *sp, int64_t when);
+/** Write started, state, user_options and oauth_client_id after changing them. */
+int store_spawner_save(struct hub_store *s, struct hub_spawner *sp);
+/** Record the address of the spawner's server (a servers row, linked from the spawner). */
+int store_server_set(struct hub_store *s, struct hub_spawner *sp, const char *proto, const char *ip,
+                     int port, const char *base_url);
+/** Forget the server: delete its row, clear server_id and started. */
+int store_server_clear(struct hub_store *s, struct hub_spawner *sp);
 
 /** Bump rbac_gen: cached scopes are recomputed on next use. */
 void store_rbac_changed(struct hub_store *s);

@@ -159,23 +159,3 @@ bool store_user_in_any_group(const struct hub_user *u, const struct strset *grou
             return true;
     return false;
 }
-
-struct hub_spawner *store_spawner_find(const struct hub_user *u, const char *name)
-{
-    for (size_t i = 0; i < u->spawners.n; i++) {
-        struct hub_spawner *sp = u->spawners.v[i];
-        if (strcmp(sp->name, name) == 0)
-            return sp;
-    }
-    return NULL;
-}
-
-int store_spawner_touch(struct hub_store *s, struct hub_spawner *sp, int64_t when)
-{
-    if (when <= sp->last_activity)
-        return 0;
-    int r = db_spawner_set_last_activity(s->db, sp->id, when);
-    if (r == 0)
-        sp->last_activity = when;
-    return r;
-}

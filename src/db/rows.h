@@ -160,4 +160,29 @@ struct db_spawner_row {
     const char *base_url;
 };
 DB_EACH(db_spawners_each, struct db_spawner_row);
+int db_spawner_insert(struct db *db, int64_t user_id, const char *name, int64_t *ret_id);
+int db_spawner_delete(struct db *db, int64_t id);
 int db_spawner_set_last_activity(struct db *db, int64_t id, int64_t when);
+/** Write started, state, user_options, oauth_client_id and server_id (0: NULL) of @row->id. */
+int db_spawner_update(struct db *db, const struct db_spawner_row *row);
+int db_server_insert(struct db *db, const char *proto, const char *ip, int port,
+                     const char *base_url, const char *cookie_name, int64_t *ret_id);
+int db_server_update(struct db *db, int64_t id, const char *proto, const char *ip, int port);
+int db_server_delete(struct db *db, int64_t id);
+
+/* oauth_codes (expires_at in unix seconds, as JupyterHub stores it) */
+struct db_oauth_code_row {
+    const char *client_id;
+    const char *code;
+    int64_t expires_at;
+    const char *redirect_uri;
+    const char *session_id;
+    int64_t user_id;
+    const char *scopes; /* JSON text */
+};
+int db_oauth_code_insert(struct db *db, const struct db_oauth_code_row *row);
+/** Find the row of @code, hand it to @cb, and delete it whatever @cb says. -ENOENT if none. */
+int db_oauth_code_take(struct db *db, const char *code,
+                       int (*cb)(void *ctx, const struct db_oauth_code_row *row), void *ctx);
+/** Delete codes that expired before @now_s. */
+int db_oauth_codes_purge(struct db *db, int64_t now_s);

@@ -1,4 +1,4 @@
-/* SQL for api_tokens, and the spawners/servers rows read at start. */
+/* SQL for api_tokens. */
 #include "db/rows.h"
 
 #include <errno.h>
@@ -11,12 +11,6 @@ static const char sql_insert[] =
     "created, expires_at, last_activity, note, scopes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_delete[] = "DELETE FROM api_tokens WHERE id = ?";
 static const char sql_activity[] = "UPDATE api_tokens SET last_activity = ? WHERE id = ?";
-
-static const char sql_spawners[] =
-    "SELECT s.id, s.user_id, s.name, s.started, s.last_activity, s.state, s.user_options, "
-    "s.oauth_client_id, sv.id, sv.proto, sv.ip, sv.port, sv.base_url FROM spawners s "
-    "LEFT JOIN servers sv ON sv.id = s.server_id ORDER BY s.id";
-static const char sql_spawner_activity[] = "UPDATE spawners SET last_activity = ? WHERE id = ?";
 
 #define TEXT(col) ((const char *)sqlite3_column_text(st, (col)))
 
@@ -90,46 +84,6 @@ int db_token_delete(struct db *db, int64_t id)
 int db_token_set_last_activity(struct db *db, int64_t id, int64_t when)
 {
     sqlite3_stmt *st = db_stmt(db, sql_activity);
-    if (!st)
-        return -EIO;
-    db_bind_time(st, 1, when);
-    sqlite3_bind_int64(st, 2, id);
-    return db_step_done(st);
-}
-
-DB_EACH(db_spawners_each, struct db_spawner_row)
-{
-    sqlite3_stmt *st = db_stmt(db, sql_spawners);
-    if (!st)
-        return -EIO;
-    int rc, r = 0;
-    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_spawner_row row = {
-            .id = sqlite3_column_int64(st, 0),
-            .user_id = sqlite3_column_int64(st, 1),
-            .name = TEXT(2) ? TEXT(2) : "",
-            .started = db_column_time(st, 3),
-            .last_activity = db_column_time(st, 4),
-            .state = TEXT(5),
-            .user_options = TEXT(6),
-            .oauth_client_id = TEXT(7),
-            .server_id = sqlite3_column_int64(st, 8),
-            .proto = TEXT(9),
-            .ip = TEXT(10),
-            .port = sqlite3_column_int(st, 11),
-            .base_url = TEXT(12),
-        };
-        r = cb(ctx, &row);
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = db_errno(rc);
-    sqlite3_reset(st);
-    return r;
-}
-
-int db_spawner_set_last_activity(struct db *db, int64_t id, int64_t when)
-{
-    sqlite3_stmt *st = db_stmt(db, sql_spawner_activity);
     if (!st)
         return -EIO;
     db_bind_time(st, 1, when);

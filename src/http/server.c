@@ -131,14 +131,51 @@ static void free_body(void *p)
     free(p);
 }
 
+/* MHD asks for the next bytes of a streamed response. With nothing to send the connection is
+ * parked (the pattern microhttpd.h prescribes) until http_stream_write or _end wakes it. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    struct http_request *req = cls;
+    size_t avail = req->stream_out.len - req->stream_off;
+    if (avail) {
+        size_t n = avail < max ? avail : max;
+        memcpy(out, req->stream_out.data + req->stream_off, n);
+        req->stream_off += n;
+        if (req->stream_off == req->stream_out.len) {
+            buf_reset(&req->stream_out);
+            req->stream_off = 0;
+        }
+        return (ssize_t)n;
+    }
+    if (req->stream_ended)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    MHD_suspend_connection(req->conn);
+    req->stream_parked = true;
+    return 0;
+}
+
+static void stream_wake(struct http_request *req)
+{
+    if (!req->stream_parked)
+        return;
+    req->stream_parked = false;
+    MHD_resume_connection(req->conn);
+    loop_mhd_kick(&req->server->driver);
+}
+
 static enum MHD_Result queue(struct http_request *req)
 {
     struct http_server *s = req->server;
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(
-        req->resp_len, req->resp_body, free_body);
+    struct MHD_Response *resp =
+        req->streaming
+            ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, req, NULL)
+            : MHD_create_response_from_buffer_with_free_callback(req->resp_len, req->resp_body,
+                                                                 free_body);
     if (!resp)
         return MHD_NO;
-    req->resp_body = NULL; /* MHD owns it now */
+    if (!req->streaming)
+        req->resp_body = NULL; /* MHD owns it now */
     bool api = req->route ? (req->route->flags & HTTP_ROUTE_API) : false;
     for (const char *const *h = api ? s->opts.api_headers : s->opts.headers; h && h[0] && h[1];
          h += 2)
@@ -330,6 +367,7 @@ static void request_free(struct http_request *req)
 {
     free(req->resp_body);
     buf_free(&req->body);
+    buf_free(&req->stream_out);
     arena_free(&req->arena);
     free(req);
 }
@@ -527,6 +565,10 @@ void http_server_shutdown(struct http_server *s, unsigned grace_ms, http_server_
             req->detach = NULL;
             detach(req);
         }
+        if (req->streaming) {
+            http_stream_end(req);
+            continue;
+        }
         if (!req->responded)
             http_error(req, 503, "The hub is shutting down");
         http_resume(req);
@@ -585,4 +627,53 @@ void http_resume(struct http_request *req)
     unlink_waiting(req);
     MHD_resume_connection(req->conn);
     loop_mhd_kick(&req->server->driver);
+}
+
+/* Streams. They sit on the waiting list so that shutdown can end them. */
+
+int http_stream_start(struct http_request *req, int status, const char *content_type,
+                      size_t max_pending)
+{
+    struct http_server *s = req->server;
+    if (req->responded || req->suspended)
+        return -EINVAL;
+    if (s->shutting_down)
+        return -ESHUTDOWN;
+    buf_init(&req->stream_out, max_pending);
+    req->streaming = true;
+    req->status = status;
+    req->content_type = content_type;
+    req->responded = true;
+    req->wait_next = s->waiting;
+    req->wait_prev = NULL;
+    if (s->waiting)
+        s->waiting->wait_prev = req;
+    s->waiting = req;
+    return 0;
+}
+
+int http_stream_write(struct http_request *req, const void *data, size_t len)
+{
+    if (!req->streaming || req->stream_ended)
+        return -EPIPE;
+    if (req->stream_off && req->stream_off == req->stream_out.len) {
+        buf_reset(&req->stream_out);
+        req->stream_off = 0;
+    }
+    if (buf_append(&req->stream_out, data, len) < 0) {
+        gm_log_warn("Ending the stream of %s: the client does not read it", req->uri);
+        http_stream_end(req);
+        return -ENOBUFS;
+    }
+    stream_wake(req);
+    return 0;
+}
+
+void http_stream_end(struct http_request *req)
+{
+    if (!req->streaming || req->stream_ended)
+        return;
+    req->stream_ended = true;
+    unlink_waiting(req);
+    stream_wake(req);
 }

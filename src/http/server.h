@@ -123,6 +123,14 @@ struct http_request {
     bool too_large;
     bool bad_uri;
     bool first_call_done;
+
+    /* A streamed response (http_stream_*): bytes wait in stream_out until MHD asks for them;
+     * when there are none, the connection is parked (suspended) until the next write. */
+    bool streaming;
+    bool stream_parked;
+    bool stream_ended;
+    struct buf stream_out;
+    size_t stream_off;
     char arena_initial[1536];
 };
 
@@ -242,3 +250,19 @@ int http_suspend(struct http_request *req, uint64_t timeout_ms);
 
 /** Hand a suspended request whose response is now set back to the server. */
 void http_resume(struct http_request *req);
+
+/* Streamed responses (text/event-stream). The handler calls http_stream_start and returns 0;
+ * whoever feeds the stream sets req->detach, which runs once when the client goes away or the
+ * server shuts down, after which the request must not be touched. */
+
+/** Answer now with @status and @content_type and a body sent as it is written (chunked). At
+ * most @max_pending bytes may wait for a slow client. Returns 0 or a negative errno. */
+int http_stream_start(struct http_request *req, int status, const char *content_type,
+                      size_t max_pending);
+
+/** Send bytes on a started stream. Returns 0, -ENOBUFS when the client does not keep up (the
+ * stream is then ended), or -EPIPE after the stream ended. */
+int http_stream_write(struct http_request *req, const void *data, size_t len);
+
+/** End the stream: what was written is still sent, then the response completes. */
+void http_stream_end(struct http_request *req);

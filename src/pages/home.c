@@ -39,7 +39,7 @@ int page_home(struct http_request *req)
     if (!ctx)
         return -ENOMEM;
     struct hub_spawner *def = store_spawner_find(u, "");
-    bool active = def && def->server;
+    bool active = def && spawn_state(def) != SPAWN_IDLE;
     json_object_set_new(ctx, "default_server_active", json_boolean(active));
     struct buf spawn;
     buf_init(&spawn, 4096);
@@ -65,9 +65,9 @@ int page_home(struct http_request *req)
         str_url_encode(&b, sp->name, "@~");
         json_array_append_new(named, json_pack("{s:s,s:o,s:o,s:b,s:b,s:s}", "name", sp->name, "url",
                                                server_url(hub, u->name, sp->name), "last_activity",
-                                               iso(sp->last_activity), "active", sp->server != NULL,
-                                               "ready", sp->server != NULL, "spawn_url",
-                                               b.data ? b.data : ""));
+                                               iso(sp->last_activity), "active",
+                                               spawn_state(sp) != SPAWN_IDLE, "ready",
+                                               spawn_ready(sp), "spawn_url", b.data ? b.data : ""));
         buf_free(&b);
     }
     json_object_set_new(ctx, "named_servers", named);

@@ -189,6 +189,10 @@ int page_logout(struct http_request *req)
             if (t->session_id && strcmp(t->session_id, session) == 0)
                 store_token_delete(&hub->store, t);
         }
+        if (hub->conf.shutdown_on_logout)
+            for (size_t i = 0; i < u->spawners.n; i++)
+                if (spawn_state(u->spawners.v[i]) != SPAWN_IDLE)
+                    spawn_stop(hub, u->spawners.v[i], false);
         gm_log_info("User logged out: %s", u->name);
     }
     auth_session_clear(req);

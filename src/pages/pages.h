@@ -48,6 +48,14 @@ int page_logout(struct http_request *req);
 int page_home(struct http_request *req);
 int page_token(struct http_request *req);
 
+/* pages/spawn.c */
+int page_spawn(struct http_request *req);
+int page_spawn_post(struct http_request *req);
+int page_spawn_pending(struct http_request *req);
+int page_user_url(struct http_request *req);
+int page_user_redirect(struct http_request *req);
+int page_proxy_error(struct http_request *req);
+
 /* pages/static.c */
 int page_static(struct http_request *req);
 int page_logo(struct http_request *req);

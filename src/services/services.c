@@ -271,3 +271,23 @@ int services_add_config_tokens(struct hub *hub, const json_t *tokens, bool for_s
     }
     return 0;
 }
+
+char *services_routespec(struct hub *hub, const struct hub_service *svc)
+{
+    struct buf b;
+    buf_init(&b, 8192);
+    buf_printf(&b, "%sservices/", hub->base_url);
+    str_url_encode(&b, svc->name, "@~");
+    buf_putc(&b, '/');
+    return buf_steal(&b);
+}
+
+int services_route_target(const struct hub_service *svc, char *out, size_t outlen)
+{
+    struct url u;
+    if (!svc->url || !svc->url[0] || url_parse(svc->url, &u) < 0)
+        return -ENOENT;
+    int n = snprintf(out, outlen, "%s://%s%s%s:%d", u.scheme, u.ipv6 ? "[" : "", u.host,
+                     u.ipv6 ? "]" : "", u.port);
+    return n > 0 && (size_t)n < outlen ? 0 : -ENAMETOOLONG;
+}

@@ -23,3 +23,17 @@ int services_init(struct hub *hub, char *err, size_t errlen);
  * JupyterHub's rounds for provided tokens. */
 int services_add_config_tokens(struct hub *hub, const json_t *tokens, bool for_services, char *err,
                                size_t errlen);
+
+/** The routespec of a service: {base_url}services/<name>/ (caller frees). */
+char *services_routespec(struct hub *hub, const struct hub_service *svc);
+
+/** Where the proxy sends /services/<name>/: the scheme, host and port of the service's url.
+ * Returns 0, or -ENOENT for a service without a url. */
+int services_route_target(const struct hub_service *svc, char *out, size_t outlen);
+
+/** After the proxy is up: tokens and OAuth clients for config services with a url, and the
+ * processes of managed services (`command`). services/managed.c. */
+int services_start(struct hub *hub);
+
+/** At hub stop: stop managed services (SIGTERM) and forget their run-time state. */
+void services_stop(struct hub *hub);

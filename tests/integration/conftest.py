@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -26,7 +27,32 @@ def sanitizer_env():
     env.setdefault("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")
     for k in ("JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "JUPYTERHUB_CRYPT_KEY"):
         env.pop(k, None)
+    # Debian's jupyterhub-singleuser 3.0 runs on the classic notebook (debian-notes.md); the
+    # local spawners pass this on (Spawner.env_keep).
+    env["JUPYTERHUB_SINGLEUSER_APP"] = "notebook.notebookapp.NotebookApp"
     return env
+
+
+# Ports for proxies: each pytest-xdist worker takes its own range so that two workers never
+# pick the same free port at the same time.
+_next_port = [None]
+
+
+def free_port():
+    if _next_port[0] is None:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw9")
+        n = int(worker[2:]) if worker[2:].isdigit() else 9
+        _next_port[0] = 20000 + n * 1000
+    for _ in range(1000):
+        port = _next_port[0]
+        _next_port[0] += 1
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError("no free port")
 
 
 def run_ganymede(args, cwd, env=None, timeout=60):
@@ -64,11 +90,18 @@ class Hub:
         self.log_path = None
         self.url = None
         self.port = None
+        # The proxy this hub starts (unless the test configures its own).
+        self.proxy_port = free_port()
+        self.proxy_api_port = free_port()
+        self.public_url = f"http://127.0.0.1:{self.proxy_port}"
 
     def start(self, wait=True):
         self.log_path = self.state_dir / f"{self.name}-{int(time.time() * 1000)}.log"
         self.log_file = open(self.log_path, "w")
-        cmd = [BIN, "--JupyterHub.hub_bind_url=http://127.0.0.1:0"] + self.args
+        cmd = [BIN, "--JupyterHub.hub_bind_url=http://127.0.0.1:0",
+               f"--JupyterHub.bind_url=http://127.0.0.1:{self.proxy_port}",
+               f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{self.proxy_api_port}",
+               "--JupyterHub.cleanup_servers=True", "--JupyterHub.cleanup_proxy=True"] + self.args
         self.proc = subprocess.Popen(cmd, cwd=self.state_dir, env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         if wait:
@@ -96,11 +129,20 @@ class Hub:
             try:
                 r = requests.get(self.url + self.base_url + "hub/health", timeout=2)
                 if r.status_code == 200:
-                    return
+                    break
             except requests.ConnectionError:
                 pass
             time.sleep(0.02)
-        raise AssertionError(f"hub did not answer /hub/health:\n{self.log()}")
+        else:
+            raise AssertionError(f"hub did not answer /hub/health:\n{self.log()}")
+        # Ready for users once the proxy runs and has the hub's route.
+        while time.monotonic() < deadline:
+            if "Ganymede is running at" in self.log():
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"hub exited with {self.proc.returncode}:\n{self.log()}")
+            time.sleep(0.02)
+        raise AssertionError(f"the proxy did not start:\n{self.log()}")
 
     def get(self, path, **kw):
         kw.setdefault("timeout", 10)

@@ -43,10 +43,12 @@ static const struct gm_option sibling_opts[] = {
                 "Pull policy.", .choices = policies),
     GM_OPTION_END,
 };
-static const struct gm_option_class base_cls = {"Spawner", NULL, "Base.", base_opts};
-static const struct gm_option_class sub_cls = {"LocalProcessSpawner", "Spawner", "Sub.", sub_opts};
-static const struct gm_option_class sibling_cls = {"DockerSpawner", "Spawner", "Sibling.",
-                                                   sibling_opts};
+static const struct gm_option_class base_cls = {
+    .name = "Spawner", .help = "Base.", .options = base_opts};
+static const struct gm_option_class sub_cls = {
+    .name = "LocalProcessSpawner", .parent = "Spawner", .help = "Sub.", .options = sub_opts};
+static const struct gm_option_class sibling_cls = {
+    .name = "DockerSpawner", .parent = "Spawner", .help = "Sibling.", .options = sibling_opts};
 static const struct gm_option_class *const registry[] = {&base_cls, &sub_cls, &sibling_cls, NULL};
 
 static char *write_temp(const char *suffix, const char *text)

@@ -1,0 +1,285 @@
+/* Child processes. Not uv_spawn: it drops the supplementary groups of the target user
+ * (setgroups(0, NULL)), which LocalProcessSpawner keeps. Between fork and exec the child only
+ * makes async-signal-safe calls; everything it needs (the program's path, argv, env, the group
+ * list) is prepared before the fork. A CLOEXEC pipe reports a failed exec back, as uv_spawn
+ * does. Exit is seen through a pidfd polled by the loop (or a short timer where pidfds are
+ * missing), and the child is reaped with waitpid: libuv only reaps its own children. */
+#include "loop/process.h"
+#include "util/str.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_GROUPS       1024
+#define FALLBACK_POLL_MS 100
+
+struct loop_process {
+    pid_t pid;
+    int pidfd; /* -1 when polling with the timer */
+    bool exited;
+    bool released;
+    int open_handles;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    loop_process_exit_cb cb;
+    void *data;
+};
+
+extern char **environ;
+
+int loop_process_which(const char *name, const char *path, char *out, size_t outlen)
+{
+    if (strchr(name, '/')) {
+        if (strlen(name) >= outlen)
+            return -ENAMETOOLONG;
+        memcpy(out, name, strlen(name) + 1);
+        return access(out, X_OK) == 0 ? 0 : -errno;
+    }
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    const char *p = path;
+    while (*p) {
+        size_t n = strcspn(p, ":");
+        int w = snprintf(out, outlen, "%.*s/%s", (int)n, n ? p : ".", name);
+        struct stat st;
+        if (w > 0 && (size_t)w < outlen && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+            access(out, X_OK) == 0)
+            return 0;
+        p += n;
+        if (*p == ':')
+            p++;
+    }
+    return -ENOENT;
+}
+
+static const char *env_get(const char *const *env, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *const *e = env; e && *e; e++)
+        if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+/* In the child: become the user, go to the directory, exec. On failure write errno and the
+ * step to the pipe and exit. Only async-signal-safe calls. */
+static void child(int errfd, const char *prog, char *const *argv, char *const *envp,
+                  const struct loop_process_options *o, const gid_t *groups, int ngroups)
+{
+    int step = 0;
+    sigset_t all;
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    for (int s = 1; s < NSIG; s++)
+        sigaction(s, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP and RT signals */
+    if (setsid() < 0)
+        goto fail;
+    step = 1;
+    if (o->stdout_fd >= 0 && (dup2(o->stdout_fd, 1) < 0 || dup2(o->stdout_fd, 2) < 0))
+        goto fail;
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+        dup2(devnull, 0);
+        if (devnull > 2)
+            close(devnull);
+    }
+    /* Keep only 0-2 and the error pipe (moved to 3). */
+    if (errfd != 3) {
+        if (dup2(errfd, 3) < 0)
+            goto fail;
+        errfd = 3;
+    }
+    fcntl(errfd, F_SETFD, FD_CLOEXEC);
+    syscall(SYS_close_range, 4U, ~0U, 0U);
+    step = 2;
+    if (o->user) {
+        if (setgroups((size_t)ngroups, groups) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0)
+            goto fail;
+    }
+    step = 3;
+    if (o->cwd && chdir(o->cwd) < 0)
+        goto fail;
+    step = 4;
+    execve(prog, argv, envp);
+fail:;
+    int report[2] = {errno, step};
+    ssize_t w = write(errfd, report, sizeof(report));
+    (void)w;
+    _exit(127);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct loop_process *p = h->data;
+    if (--p->open_handles > 0)
+        return;
+    if (p->pidfd >= 0)
+        close(p->pidfd); /* only now: the poll handle watched it until closed */
+    free(p);
+}
+
+static void close_handles(struct loop_process *p)
+{
+    if (p->pidfd >= 0) {
+        uv_poll_stop(&p->poll);
+        uv_close((uv_handle_t *)&p->poll, on_closed);
+    }
+    uv_timer_stop(&p->timer);
+    uv_close((uv_handle_t *)&p->timer, on_closed);
+}
+
+/* Reap if it ended; report once. */
+static void check_exit(struct loop_process *p)
+{
+    if (p->exited)
+        return;
+    int status;
+    pid_t w = waitpid(p->pid, &status, WNOHANG);
+    if (w == 0 || (w < 0 && errno == EINTR))
+        return;
+    p->exited = true;
+    int code = w < 0                 ? 0
+               : WIFEXITED(status)   ? WEXITSTATUS(status)
+               : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                     : 0;
+    if (p->pidfd >= 0)
+        uv_poll_stop(&p->poll);
+    uv_timer_stop(&p->timer);
+    if (!p->released && p->cb)
+        p->cb(p->data, code);
+}
+
+static void on_pidfd(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    check_exit(h->data);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    check_exit(t->data);
+}
+
+int loop_process_start(uv_loop_t *loop, const struct loop_process_options *o,
+                       loop_process_exit_cb cb, void *data, struct loop_process **ret, char *err,
+                       size_t errlen)
+{
+    if (!o->argv || !o->argv[0] || !o->argv[0][0]) {
+        snprintf(err, errlen, "no command to run");
+        return -EINVAL;
+    }
+    const char *const *env = o->env ? o->env : (const char *const *)environ;
+    char prog[4096];
+    int r = loop_process_which(o->argv[0], env_get(env, "PATH"), prog, sizeof(prog));
+    if (r < 0) {
+        snprintf(err, errlen, "command not found: %s", o->argv[0]);
+        return -ENOENT;
+    }
+    gid_t groups[MAX_GROUPS];
+    int ngroups = MAX_GROUPS;
+    if (o->user && getgrouplist(o->user, o->gid, groups, &ngroups) < 0)
+        ngroups = 0; /* more than MAX_GROUPS: keep the primary group only */
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        return -errno;
+    }
+    struct loop_process *p = calloc(1, sizeof(*p));
+    if (!p) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -ENOMEM;
+    }
+    pid_t pid = fork();
+    if (pid == 0)
+        child(pipefd[1], prog, (char *const *)o->argv, (char *const *)env, o, groups, ngroups);
+    int fork_errno = errno;
+    close(pipefd[1]);
+    if (pid < 0) {
+        close(pipefd[0]);
+        free(p);
+        snprintf(err, errlen, "fork: %s", strerror(fork_errno));
+        return -fork_errno;
+    }
+    /* Blocks only until the child execs (the pipe closes) or reports why it could not. */
+    int report[2] = {0, 0};
+    ssize_t n;
+    do
+        n = read(pipefd[0], report, sizeof(report));
+    while (n < 0 && errno == EINTR);
+    close(pipefd[0]);
+    if (n == (ssize_t)sizeof(report)) {
+        static const char *const steps[] = {"start a session", "redirect output",
+                                            "switch to the user", "enter the directory", "execute"};
+        int step = report[1] >= 0 && report[1] <= 4 ? report[1] : 4;
+        snprintf(err, errlen, "cannot %s for %s%s%s: %s", steps[step], o->argv[0],
+                 step == 3 ? " in " : "", step == 3 ? o->cwd : "", strerror(report[0]));
+        waitpid(pid, NULL, 0);
+        free(p);
+        return report[0] ? -report[0] : -EIO;
+    }
+    p->pid = pid;
+    p->cb = cb;
+    p->data = data;
+    p->pidfd = pidfd_open(pid, 0);
+    uv_timer_init(loop, &p->timer);
+    p->timer.data = p;
+    p->open_handles = 1;
+    if (p->pidfd >= 0 && uv_poll_init(loop, &p->poll, p->pidfd) == 0) {
+        p->poll.data = p;
+        p->open_handles++;
+        uv_poll_start(&p->poll, UV_READABLE, on_pidfd);
+    } else {
+        if (p->pidfd >= 0)
+            close(p->pidfd);
+        p->pidfd = -1;
+        uv_timer_start(&p->timer, on_timer, FALLBACK_POLL_MS, FALLBACK_POLL_MS);
+    }
+    *ret = p;
+    return 0;
+}
+
+pid_t loop_process_pid(const struct loop_process *p)
+{
+    return p->pid;
+}
+
+int loop_process_kill(struct loop_process *p, int sig)
+{
+    if (p->exited)
+        return -ESRCH;
+    return kill(p->pid, sig) == 0 ? 0 : -errno;
+}
+
+void loop_process_release(struct loop_process *p)
+{
+    if (!p)
+        return;
+    /* A child that still runs is left running (a server outliving a hub restart); once the hub
+     * is gone, init reaps it. */
+    p->released = true;
+    close_handles(p);
+}
+
+bool loop_process_alive(pid_t pid)
+{
+    if (pid <= 0)
+        return false;
+    if (kill(pid, 0) == 0)
+        return true;
+    return errno == EPERM;
+}

@@ -1,0 +1,29 @@
+/* Building what a server is started with (spawn/launch.c). */
+#pragma once
+
+#include "util/strv.h"
+
+#include <stdint.h>
+
+struct hub;
+struct hub_spawner;
+
+struct spawn_launch {
+    struct strv argv;
+    struct strv env;
+    char *ip;
+    int port;
+    char *notebook_dir;
+    int64_t mem_limit;
+    double cpu_limit;
+};
+
+/** Pick the address and port and build the command line and environment of the server of
+ * @sp, whose API token is @token. Returns 0 or a negative errno with a message in @err. */
+int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *token,
+                       struct spawn_launch *l, char *err, size_t errlen);
+
+void spawn_launch_free(struct spawn_launch *l);
+
+/** {username}, {servername} and {base_url} in @tmpl (caller frees). */
+char *spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *tmpl);
