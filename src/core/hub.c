@@ -520,6 +520,19 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
     uv_signal_start(&hub->sigint, on_signal, SIGINT);
     hub->started = true;
     write_pid_file(hub);
+    /* Listening on port 0 (tests): servers and the proxy reach the port actually bound. */
+    struct url connect;
+    if (url_parse(hub->conf.hub_connect_url, &connect) == 0 && connect.port == 0) {
+        struct buf b;
+        buf_init(&b, 4096);
+        buf_printf(&b, "%s://%s%s%s:%d", connect.scheme, connect.ipv6 ? "[" : "", connect.host,
+                   connect.ipv6 ? "]" : "", http_server_port(hub->http));
+        char *u = buf_steal(&b);
+        if (u) {
+            free(hub->conf.hub_connect_url);
+            hub->conf.hub_connect_url = u;
+        }
+    }
     struct url bound;
     url_parse(hub->conf.hub_bind_url, &bound);
     gm_log_info("Ganymede is listening on http://%s%s%s:%d%s (JupyterHub API %s)",

@@ -275,11 +275,29 @@ void loop_process_release(struct loop_process *p)
     close_handles(p);
 }
 
+/* A zombie (exited, not yet reaped by an init that may never reap it, as in many containers)
+ * is dead for us, though kill(pid, 0) still succeeds. */
+static bool is_zombie(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, stat, sizeof(stat) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    stat[n] = '\0';
+    const char *paren = strrchr(stat, ')'); /* the name may contain spaces and parentheses */
+    return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
 bool loop_process_alive(pid_t pid)
 {
     if (pid <= 0)
         return false;
-    if (kill(pid, 0) == 0)
-        return true;
-    return errno == EPERM;
+    if (kill(pid, 0) < 0 && errno != EPERM)
+        return false;
+    return !is_zombie(pid);
 }

@@ -367,6 +367,14 @@ static void start_proxy(struct proxy *p)
 
 int proxy_start(struct proxy *p, proxy_done_cb cb, void *data)
 {
+    /* The hub's own address is known once it listens. */
+    free(p->hub_target);
+    p->hub_target = strdup(p->hub->conf.hub_connect_url);
+    if (!p->hub_target)
+        return -ENOMEM;
+    size_t n = strlen(p->hub_target);
+    while (n && p->hub_target[n - 1] == '/')
+        p->hub_target[--n] = '\0';
     p->start_cb = cb;
     p->start_data = data;
     p->starting = true;
@@ -443,13 +451,13 @@ void proxy_shutdown(struct proxy *p, void (*cb)(void *data), void *data)
         proxy_check_free(p->current_check);
         p->current_check = NULL;
     }
-    struct proxy_check_waiter *w = p->check_waiters;
-    while (w) {
-        struct proxy_check_waiter *next = w->next;
-        free(w);
-        w = next;
-    }
-    p->check_waiters = NULL;
+    struct proxy_check_waiter *lists[] = {p->check_waiters, p->next_waiters};
+    for (size_t i = 0; i < 2; i++)
+        for (struct proxy_check_waiter *w = lists[i], *next; w; w = next) {
+            next = w->next;
+            free(w);
+        }
+    p->check_waiters = p->next_waiters = NULL;
     pid_t pid = p->proc && !p->exited ? loop_process_pid(p->proc) : p->adopted_pid;
     if (p->hub->conf.cleanup_proxy && p->conf.should_start && pid > 0) {
         gm_log_info("Stopping configurable-http-proxy (pid %d; JupyterHub.cleanup_proxy)",

@@ -76,7 +76,8 @@ struct proxy {
     bool check_again;
     bool check_activity;         /* this check also reads activity */
     struct check *current_check; /* changes in flight; freed if the hub stops meanwhile */
-    struct proxy_check_waiter *check_waiters;
+    struct proxy_check_waiter *check_waiters; /* of the check under way */
+    struct proxy_check_waiter *next_waiters;  /* of the one after it */
 
     bool shutting_down;
     int open_handles;

@@ -132,6 +132,7 @@ struct check {
 
 static void check_done(struct check *c);
 static void check_finished(struct proxy *p, int status, const char *message);
+static int start_check(struct proxy *p, bool activity);
 
 static void on_change_done(void *data, int status, const char *message)
 {
@@ -236,11 +237,8 @@ static void run_check(struct proxy *p, json_t *routes)
     on_change_done(c, 0, "");
 }
 
-static void check_finished(struct proxy *p, int status, const char *message)
+static void notify(struct proxy_check_waiter *w, int status, const char *message)
 {
-    p->checking = false;
-    struct proxy_check_waiter *w = p->check_waiters;
-    p->check_waiters = NULL;
     while (w) {
         struct proxy_check_waiter *next = w->next;
         if (w->cb)
@@ -248,10 +246,26 @@ static void check_finished(struct proxy *p, int status, const char *message)
         free(w);
         w = next;
     }
+}
+
+static void check_finished(struct proxy *p, int status, const char *message)
+{
+    p->checking = false;
+    struct proxy_check_waiter *w = p->check_waiters;
+    p->check_waiters = NULL;
+    /* Those who asked during this check wait for the next one (it sees their change). */
     if (p->check_again && !p->shutting_down) {
         p->check_again = false;
-        proxy_check_routes(p, NULL, NULL);
+        p->check_waiters = p->next_waiters;
+        p->next_waiters = NULL;
+        int r = start_check(p, false);
+        if (r < 0) {
+            struct proxy_check_waiter *failed = p->check_waiters;
+            p->check_waiters = NULL;
+            notify(failed, r, "cannot reach the proxy");
+        }
     }
+    notify(w, status, message);
 }
 
 void proxy_check_free(struct check *c)
@@ -325,14 +339,15 @@ int proxy_check_routes(struct proxy *p, proxy_done_cb cb, void *cbdata)
 {
     if (p->shutting_down)
         return -ESHUTDOWN;
+    struct proxy_check_waiter **list = p->checking ? &p->next_waiters : &p->check_waiters;
     if (cb) {
         struct proxy_check_waiter *w = calloc(1, sizeof(*w));
         if (!w)
             return -ENOMEM;
         w->cb = cb;
         w->data = cbdata;
-        w->next = p->check_waiters;
-        p->check_waiters = w;
+        w->next = *list;
+        *list = w;
     }
     if (p->checking) {
         p->check_again = true;
@@ -347,9 +362,9 @@ int proxy_check_routes(struct proxy *p, proxy_done_cb cb, void *cbdata)
     return r;
 }
 
-void proxy_forget_check_waiter(struct proxy *p, void *cbdata)
+static void forget(struct proxy_check_waiter **list, void *cbdata)
 {
-    for (struct proxy_check_waiter **pp = &p->check_waiters; *pp;) {
+    for (struct proxy_check_waiter **pp = list; *pp;) {
         if ((*pp)->data == cbdata) {
             struct proxy_check_waiter *w = *pp;
             *pp = w->next;
@@ -358,6 +373,12 @@ void proxy_forget_check_waiter(struct proxy *p, void *cbdata)
             pp = &(*pp)->next;
         }
     }
+}
+
+void proxy_forget_check_waiter(struct proxy *p, void *cbdata)
+{
+    forget(&p->check_waiters, cbdata);
+    forget(&p->next_waiters, cbdata);
 }
 
 static void on_activity_timer(uv_timer_t *t)

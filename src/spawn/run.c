@@ -467,6 +467,21 @@ static void on_started(void *data, int status, const char *url, const char *mess
     check_http(run);
 }
 
+/* The user's auth_state for the spawner (Spawner.auth_state_hook's argument), when kept. */
+static json_t *user_auth_state(struct hub *hub, struct hub_user *u)
+{
+    if (!hub->auth.enable_auth_state || !auth_crypt_available(&hub->crypt))
+        return NULL;
+    void *blob = NULL;
+    size_t len = 0;
+    json_t *state = NULL;
+    if (store_user_auth_state(&hub->store, u, &blob, &len) == 0 && blob &&
+        auth_crypt_decrypt(&hub->crypt, blob, len, &state) < 0)
+        gm_log_warn("Cannot decrypt the auth_state of '%s' for its server", u->name);
+    free(blob);
+    return state;
+}
+
 int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, char *err,
                 size_t errlen)
 {
@@ -556,7 +571,7 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
          json_pack("{s:i,s:s}", "progress", 0, "message", "Server requested"));
     run->progress.emit = on_progress;
     run->progress.ctx = run;
-    const json_t *auth_state = NULL; /* handed over by the authenticator's pre_spawn_start */
+    json_t *auth_state = user_auth_state(hub, sp->user);
     json_t *empty = json_object();
     struct gm_server_spec spec = {
         .user = sp->user->name,
@@ -576,6 +591,7 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
     run->busy_start = true;
     r = hub->spawn.plugin->start(run->server, &spec, &run->progress, on_started, run);
     json_decref(empty);
+    json_decref(auth_state);
     spawn_launch_free(&launch);
     if (r < 0) {
         run->busy_start = false;
