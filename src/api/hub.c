@@ -100,7 +100,7 @@ int api_metrics_get(struct http_request *req)
     for (size_t i = 0; i < s->users.n; i++) {
         struct hub_user *u = s->users.v[i];
         for (size_t j = 0; j < u->spawners.n; j++)
-            running += ((struct hub_spawner *)u->spawners.v[j])->server != NULL;
+            running += spawn_ready(u->spawners.v[j]);
         for (int p = 0; p < 3; p++)
             if (u->last_activity && now - u->last_activity <= periods[p].seconds * 1000000)
                 active[p]++;

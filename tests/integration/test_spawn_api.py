@@ -31,6 +31,11 @@ def test_start_is_routed_and_stop_cleans_up(spawn_hub, tmp_path):
     user = hub.api("GET", "/users/alice").json()
     assert user["server"] == "/user/alice/" and user["pending"] is None
 
+    metrics = requests.get(hub.url + "/hub/metrics", timeout=10,
+                           headers={"Authorization": f"token {ADMIN_TOKEN}"}).text
+    assert "jupyterhub_running_servers 1" in metrics
+    assert 'jupyterhub_server_spawn_duration_seconds_count{status="success"} 1' in metrics
+
     # Through the proxy, on the route the hub added.
     r = requests.get(hub.public_url + "/user/alice/api", timeout=10)
     assert r.status_code == 200 and r.json() == {"version": "env-server"}
@@ -333,3 +338,27 @@ def test_patch_proxy(hub_factory, tmp_path):
     assert r.status_code == 200
     r = api("PATCH", "/proxy", json={"port": []})
     assert r.status_code == 400
+
+
+def test_progress_stream_client_leaves_and_hub_stops(hub_factory):
+    cfg = spawn_config(spawner="test-never-starts", tornado_settings={"slow_spawn_timeout": 0})
+    hub = hub_factory(config=cfg)
+    api = Api(hub)
+    for name in ("s1", "s2"):
+        api("POST", f"/users/{name}")
+        assert start(hub, name).status_code == 202
+    headers = {"Authorization": f"token {ADMIN_TOKEN}"}
+    # A reader that goes away after the first events.
+    with requests.get(hub.url + "/hub/api/users/s1/server/progress", headers=headers,
+                      stream=True, timeout=10) as r:
+        first = next(r.iter_lines())
+        assert first.startswith(b"data: ")
+    assert api("DELETE", "/users/s1/server").status_code in (202, 204)
+    # A reader still connected when the hub stops: the stream ends, the hub exits cleanly.
+    r = requests.get(hub.url + "/hub/api/users/s2/server/progress", headers=headers,
+                     stream=True, timeout=10)
+    lines = r.iter_lines()
+    assert next(lines).startswith(b"data: ")
+    hub.stop()  # checks exit status 0 and the sanitizers
+    rest = list(lines)
+    assert all(not line.startswith(b"data: {\"progress\": 100") for line in rest)
