@@ -64,6 +64,7 @@ const struct http_route http_routes[] = {
     {"hub/logout", GET | HTTP_HEAD, page_logout, 0},
     {"hub/home", GET | HTTP_HEAD, page_home, 0},
     {"hub/token", GET | HTTP_HEAD, page_token, 0},
+    {"hub/admin", GET | HTTP_HEAD, page_admin, 0},
     {"hub/spawn", GET | HTTP_HEAD, page_spawn, 0},
     {"hub/spawn", POST, page_spawn_post, 0},
     {"hub/spawn/{}", GET | HTTP_HEAD, page_spawn, 0},

@@ -44,6 +44,9 @@ int page_login_get(struct http_request *req);
 int page_login_post(struct http_request *req);
 int page_logout(struct http_request *req);
 
+/* pages/admin.c */
+int page_admin(struct http_request *req);
+
 /* pages/home.c */
 int page_home(struct http_request *req);
 int page_token(struct http_request *req);

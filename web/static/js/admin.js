@@ -1,0 +1,1 @@
+// The admin panel (to be written): everything through the REST API.
