@@ -54,6 +54,9 @@ struct api_view {
     const struct scope_set *scopes;
     struct scope_membership membership;
     bool include_stopped;
+    /* whoami: the caller may always read its own name and groups (its identify scopes) */
+    const char *identify_user;
+    const char *identify_service;
 };
 
 void api_view_init(struct api_view *v, struct http_request *req);

@@ -13,6 +13,7 @@
 void api_view_init(struct api_view *v, struct http_request *req)
 {
     const struct auth_identity *id = auth_identify(req);
+    memset(v, 0, sizeof(*v));
     v->hub = req->hub;
     v->scopes = id ? id->scopes : NULL;
     v->membership = store_membership(&req->hub->store);
@@ -22,6 +23,13 @@ void api_view_init(struct api_view *v, struct http_request *req)
 
 bool api_view_covers(const struct api_view *v, int id, enum scope_kind kind, const char *value)
 {
+    if (v->identify_user && kind == SCOPE_KIND_USER &&
+        (id == SCOPE_READ_USERS_NAME || id == SCOPE_READ_USERS_GROUPS) &&
+        strcmp(value, v->identify_user) == 0)
+        return true;
+    if (v->identify_service && kind == SCOPE_KIND_SERVICE && id == SCOPE_READ_SERVICES_NAME &&
+        strcmp(value, v->identify_service) == 0)
+        return true;
     if (!v->scopes || id < 0 || (size_t)id >= v->scopes->n)
         return false;
     return scope_grant_covers(v->scopes->g[id], kind, value, &v->membership);

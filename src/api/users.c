@@ -22,26 +22,18 @@ int api_self_get(struct http_request *req)
     if (!id)
         return 0;
     struct hub_store *s = &req->hub->store;
-    /* The caller may always identify themselves: add the identify scopes for the model. */
-    struct scope_set *view_scopes = scope_set_new(s->scopes);
-    if (!view_scopes || scope_set_merge(view_scopes, id->scopes) < 0) {
-        scope_set_free(view_scopes);
-        return -ENOMEM;
-    }
-    if (id->user) {
-        scope_set_add(view_scopes, SCOPE_READ_USERS_NAME, SCOPE_KIND_USER, id->user->name);
-        scope_set_add(view_scopes, SCOPE_READ_USERS_GROUPS, SCOPE_KIND_USER, id->user->name);
-    } else {
-        scope_set_add(view_scopes, SCOPE_READ_SERVICES_NAME, SCOPE_KIND_SERVICE, id->service->name);
-    }
+    /* The caller may always identify themselves (the identify scopes). */
     struct api_view v;
     api_view_init(&v, req);
-    v.scopes = view_scopes;
+    if (id->user)
+        v.identify_user = id->user->name;
+    else
+        v.identify_service = id->service->name;
     struct buf b;
     buf_init(&b, MAX_LIST);
+    buf_grow(&b, 4096);
     int r =
         id->user ? api_write_user(&v, &b, id->user, NULL) : api_write_service(&v, &b, id->service);
-    scope_set_free(view_scopes);
     if (r != 0 || b.len < 2) {
         buf_free(&b);
         return -ENOMEM;
@@ -181,28 +173,45 @@ int api_users_get(struct http_request *req)
     struct scope_membership m = store_membership(s);
     struct buf items;
     buf_init(&items, MAX_LIST);
+    /* About 300 bytes a model: one allocation instead of a dozen reallocations. */
+    buf_grow(&items, (size_t)(page.limit < 4096 ? page.limit : 4096) * 320);
     buf_putc(&items, '[');
     size_t total = 0, written = 0;
     size_t n = s->users.n;
-    for (size_t k = 0; k < n; k++) {
+    /* Without filters the total is known and only the page needs visiting. */
+    bool unfiltered = list->all && !(name_filter && name_filter[0]) && state == LIST_ALL;
+    size_t first = 0;
+    if (unfiltered) {
+        total = n;
+        first = (size_t)page.offset < n ? (size_t)page.offset : n;
+    }
+    for (size_t k = first; k < n; k++) {
         size_t i = desc ? n - 1 - k : k;
         struct hub_user *u = sorted ? sorted[i] : order->v[i];
-        if (!list->all && !scope_grant_covers(list, SCOPE_KIND_USER, u->name, &m))
-            continue;
-        if (name_filter && name_filter[0] && !contains_ci(u->name, name_filter))
-            continue;
-        if ((state == LIST_ACTIVE && !user_active(u)) || (state == LIST_READY && !user_ready(u)) ||
-            (state == LIST_INACTIVE && user_active(u)))
-            continue;
-        total++;
-        if ((int64_t)total <= page.offset || (int64_t)written >= page.limit)
-            continue;
+        if (unfiltered) {
+            if ((int64_t)written >= page.limit)
+                break;
+        } else {
+            if (!list->all && !scope_grant_covers(list, SCOPE_KIND_USER, u->name, &m))
+                continue;
+            if (name_filter && name_filter[0] && !contains_ci(u->name, name_filter))
+                continue;
+            if ((state == LIST_ACTIVE && !user_active(u)) ||
+                (state == LIST_READY && !user_ready(u)) ||
+                (state == LIST_INACTIVE && user_active(u)))
+                continue;
+            total++;
+            if ((int64_t)total <= page.offset || (int64_t)written >= page.limit)
+                continue;
+        }
         size_t mark = items.len;
         if (written)
             buf_putc(&items, ',');
         int r = api_write_user(&v, &items, u, NULL);
         if (r == 1) {
             items.len = mark;
+            if (unfiltered)
+                total--; /* nothing the caller may see: not counted */
             continue;
         }
         if (r < 0) {

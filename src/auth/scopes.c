@@ -363,6 +363,7 @@ void scope_set_free(struct scope_set *s)
 {
     if (!s)
         return;
+    free(s->json);
     for (size_t i = 0; i < s->n; i++)
         grant_free(s->g[i]);
     free(s->g);
@@ -373,6 +374,8 @@ static struct scope_grant *grant_get(struct scope_set *s, int id)
 {
     if (id < 0 || (size_t)id >= s->n)
         return NULL;
+    free(s->json); /* about to change */
+    s->json = NULL;
     if (!s->g[id])
         s->g[id] = calloc(1, sizeof(struct scope_grant));
     return s->g[id];
@@ -712,18 +715,29 @@ int scope_set_strings(const struct scope_set *s, const struct scope_registry *re
 
 int scope_set_write_json(const struct scope_set *s, const struct scope_registry *reg, struct buf *b)
 {
+    /* Sets are built once and then cached (a token's, a user's), and whoami writes them on
+     * every call: the text is kept with the set. */
+    if (s->json)
+        return buf_puts(b, s->json);
     struct strset all = {0};
+    struct buf text;
+    buf_init(&text, b->max);
     int r = scope_set_strings(s, reg, &all);
     if (r == 0)
-        r = buf_putc(b, '[');
+        r = buf_putc(&text, '[');
     for (size_t i = 0; r == 0 && i < all.n; i++) {
         if (i)
-            r = buf_putc(b, ',');
+            r = buf_putc(&text, ',');
         if (r == 0)
-            r = buf_json_string(b, all.v[i]);
+            r = buf_json_string(&text, all.v[i]);
     }
     if (r == 0)
-        r = buf_putc(b, ']');
+        r = buf_putc(&text, ']');
     strset_free(&all);
+    if (r == 0)
+        r = buf_append(b, text.data, text.len);
+    if (r == 0)
+        ((struct scope_set *)s)->json = buf_steal(&text);
+    buf_free(&text);
     return r;
 }

@@ -108,6 +108,7 @@ struct scope_grant {
 struct scope_set {
     size_t n;
     struct scope_grant **g; /* NULL: not held */
+    char *json;             /* cached scope_set_write_json text, dropped on any change */
 };
 
 /** An empty set for @reg. NULL when out of memory. */
@@ -184,6 +185,6 @@ bool scope_has(const struct scope_set *s, int id, enum scope_kind kind, const ch
 int scope_set_strings(const struct scope_set *s, const struct scope_registry *reg,
                       struct strset *out);
 
-/** Write the sorted expanded scopes as a JSON list. */
+/** Write the sorted expanded scopes as a JSON list (the text is cached in the set). */
 int scope_set_write_json(const struct scope_set *s, const struct scope_registry *reg,
                          struct buf *b);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -303,6 +304,8 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
         r = spawn_host_init(hub, err, errlen);
     if (r == 0)
         r = proxy_create(hub, &hub->proxy, err, errlen);
+    /* Loading the database leaves freed temporary memory behind: give it back. */
+    malloc_trim(0);
     if (r < 0)
         goto fail;
     *ret = hub;
@@ -439,6 +442,13 @@ static void on_signal(uv_signal_t *s, int signum)
     hub_stop(hub, 0);
 }
 
+/* Before the loop waits for I/O: write the log lines of this iteration at once. */
+static void on_prepare(uv_prepare_t *p)
+{
+    (void)p;
+    log_flush();
+}
+
 static void on_proxy_started(void *data, int status, const char *message)
 {
     struct hub *hub = data;
@@ -513,6 +523,9 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         return r;
     uv_timer_init(hub->loop, &hub->stop_timer);
     hub->stop_timer.data = hub;
+    uv_prepare_init(hub->loop, &hub->log_flush);
+    uv_prepare_start(&hub->log_flush, on_prepare);
+    log_set_buffered(true);
     uv_signal_init(hub->loop, &hub->sigterm);
     uv_signal_init(hub->loop, &hub->sigint);
     hub->sigterm.data = hub->sigint.data = hub;
@@ -562,6 +575,8 @@ static void on_proxy_closed(void *data)
     if (hub->conf.pid_file[0])
         unlink(hub->conf.pid_file);
     if (hub->started) {
+        log_set_buffered(false);
+        uv_close((uv_handle_t *)&hub->log_flush, NULL);
         uv_close((uv_handle_t *)&hub->sigterm, NULL);
         uv_close((uv_handle_t *)&hub->sigint, NULL);
         uv_close((uv_handle_t *)&hub->stop_timer, NULL);

@@ -119,6 +119,7 @@ struct hub {
     char *api_csp;               /* and of API responses */
     const char *page_headers[5]; /* name, value pairs added to every page response */
     const char *api_headers[5];  /* and to every API response */
+    uv_prepare_t log_flush;      /* writes the log lines of each loop iteration */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     bool started;

@@ -271,7 +271,7 @@ static const struct gm_option ganymede_options[] = {
     GM_OPTION_X("max_url_length", GM_OPTION_INT, OPT(max_url_length), "8192",
                 "Longest request URL accepted, in bytes; longer ones get 414.",
                 .check = check_positive),
-    GM_OPTION_X("max_header_size", GM_OPTION_INT, OPT(max_header_size), "65536",
+    GM_OPTION_X("max_header_size", GM_OPTION_INT, OPT(max_header_size), "16384",
                 "Largest total size of a request's headers, in bytes.", .check = check_positive),
     GM_OPTION_X("max_json_depth", GM_OPTION_INT, OPT(max_json_depth), "32",
                 "Deepest nesting accepted in JSON request bodies.", .check = check_positive),

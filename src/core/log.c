@@ -1,7 +1,10 @@
-/* Log lines in JupyterHub's format, each written with a single write(2) so that lines from the
- * hub and its children never interleave mid-line. The level and fd are set once at start-up,
- * before the loop runs: this file-level state is the one global the hub keeps outside its
- * context, so that every file can log without being handed the hub. */
+/* Log lines in JupyterHub's format, written whole so that lines from the hub and its children
+ * never interleave mid-line. While the loop runs, lines are gathered and written once per loop
+ * iteration (log_flush from a uv_prepare handle) instead of one write(2) per line: an access-log
+ * line per request would otherwise cost a system call per request. Warnings and worse are
+ * written at once. The level, fd and buffer are set up at start-up; this file-level state is the
+ * one global the hub keeps outside its context, so that every file can log without being
+ * handed the hub. */
 #include "core/log.h"
 #include "util/str.h"
 
@@ -13,10 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#define LOG_BUFFER (64 << 10)
+
 static struct {
     enum gm_log_level level;
     int fd;
-} log_state = {GM_LOG_INFO, 2};
+    bool buffered;
+    size_t len;
+    time_t stamp_sec; /* the second whose local time is in stamp */
+    char stamp[64];   /* "YYYY-MM-DD HH:MM:SS" */
+    char buf[LOG_BUFFER];
+} log_state = {.level = GM_LOG_INFO, .fd = 2, .stamp_sec = -1};
 
 static const char *const level_names[GM_LOG_LEVEL_MAX] = {
     [GM_LOG_DEBUG] = "DEBUG", [GM_LOG_INFO] = "INFO",         [GM_LOG_WARNING] = "WARNING",
@@ -71,6 +81,34 @@ bool gm_log_enabled(enum gm_log_level level)
     return level >= log_state.level;
 }
 
+static void write_all(const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(log_state.fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+void log_flush(void)
+{
+    if (log_state.len) {
+        write_all(log_state.buf, log_state.len);
+        log_state.len = 0;
+    }
+}
+
+void log_set_buffered(bool on)
+{
+    if (!on)
+        log_flush();
+    log_state.buffered = on;
+}
+
 void gm_log_write(enum gm_log_level level, const char *file, int line, const char *fmt, ...)
 {
     if (level < log_state.level)
@@ -78,14 +116,18 @@ void gm_log_write(enum gm_log_level level, const char *file, int line, const cha
     char out[4096];
     struct timeval tv;
     gettimeofday(&tv, NULL);
-    struct tm tm;
-    localtime_r(&tv.tv_sec, &tm);
+    if (tv.tv_sec != log_state.stamp_sec) {
+        struct tm tm;
+        localtime_r(&tv.tv_sec, &tm);
+        snprintf(log_state.stamp, sizeof(log_state.stamp), "%04d-%02d-%02d %02d:%02d:%02d",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        log_state.stamp_sec = tv.tv_sec;
+    }
     const char *base = strrchr(file, '/');
     base = base ? base + 1 : file;
     size_t blen = strcspn(base, ".");
-    int n = snprintf(out, sizeof(out), "[%c %04d-%02d-%02d %02d:%02d:%02d.%03ld ganymede %.*s:%d] ",
-                     "DIWEC"[level], tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (long)(tv.tv_usec / 1000), (int)blen, base, line);
+    int n = snprintf(out, sizeof(out), "[%c %s.%03ld ganymede %.*s:%d] ", "DIWEC"[level],
+                     log_state.stamp, (long)(tv.tv_usec / 1000), (int)blen, base, line);
     if (n < 0)
         return;
     va_list ap;
@@ -96,14 +138,13 @@ void gm_log_write(enum gm_log_level level, const char *file, int line, const cha
     if (len > sizeof(out) - 2)
         len = sizeof(out) - 2; /* truncated: keep the line whole */
     out[len++] = '\n';
-    const char *p = out;
-    while (len > 0) {
-        ssize_t w = write(log_state.fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        len -= (size_t)w;
+    if (!log_state.buffered || level >= GM_LOG_WARNING) {
+        log_flush();
+        write_all(out, len);
+        return;
     }
+    if (log_state.len + len > sizeof(log_state.buf))
+        log_flush();
+    memcpy(log_state.buf + log_state.len, out, len);
+    log_state.len += len;
 }

@@ -16,3 +16,10 @@ void log_set_level(enum gm_log_level level);
 
 /** Send log lines to @fd (default 2). Lines are written whole with one write(2). */
 void log_set_fd(int fd);
+
+/** Gather lines below WARNING in memory until log_flush (the loop calls it once per iteration);
+ * off: every line is written at once (start-up, shutdown). Turning it off flushes. */
+void log_set_buffered(bool on);
+
+/** Write the gathered lines. */
+void log_flush(void);

@@ -450,10 +450,10 @@ int http_server_create(uv_loop_t *loop, const struct sockaddr *addr, socklen_t a
     }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_header + 16384),
+        flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
+        NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_header + opts->max_url + 4096),
         MHD_OPTION_CONNECTION_LIMIT, opts->connection_limit ? opts->connection_limit : 1000u,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, MHD_OPTION_END);
     if (!s->daemon) {

@@ -29,6 +29,7 @@ struct service_run {
     struct hub *hub;
     struct hub_service *svc;
     char *token; /* plaintext, for the environment */
+    bool token_generated;
     struct loop_process *proc;
     uv_timer_t timer;
     uint64_t backoff_ms;
@@ -117,9 +118,10 @@ static int make_oauth_client(struct hub *hub, struct service_run *run)
     char hashed[AUTH_TOKEN_HASHED_MAX];
     char desc[300];
     snprintf(desc, sizeof(desc), "Service %s", svc->name);
-    int r = id && redirect && allowed
-                ? auth_token_hash(run->token, AUTH_TOKEN_ROUNDS_PROVIDED, hashed)
-                : -ENOMEM;
+    /* Stretched like any token a person chose; one round for a random one the hub made. */
+    unsigned rounds =
+        run->token_generated ? AUTH_TOKEN_ROUNDS_GENERATED : AUTH_TOKEN_ROUNDS_PROVIDED;
+    int r = id && redirect && allowed ? auth_token_hash(run->token, rounds, hashed) : -ENOMEM;
     if (r == 0)
         r = store_client_put(&hub->store, id, desc, hashed, redirect, allowed, NULL);
     if (r == 0 && !str_eq(svc->oauth_client_id, id)) {
@@ -287,6 +289,8 @@ int services_start(struct hub *hub)
         run->hub = hub;
         run->svc = svc;
         run->backoff_ms = RESTART_FIRST_MS;
+        const char *configured = json_string_value(json_object_get(spec, "api_token"));
+        run->token_generated = !(configured && configured[0]);
         int r = service_token(hub, svc, spec, &run->token);
         if (r < 0) {
             free(run);

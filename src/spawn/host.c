@@ -2,6 +2,7 @@
  * letting go of them at stop. */
 #include "core/hub.h"
 #include "core/options.h"
+#include "spawn/probe.h"
 #include "spawn/run.h"
 #include "spawn/spawners.h"
 #include "util/buf.h"
@@ -235,5 +236,6 @@ void spawn_host_release(struct hub *hub)
     }
     free(h->plugin_conf);
     h->plugin_conf = NULL;
+    spawn_probe_release(hub);
     options_release(&spawn_spawner_class, &h->conf);
 }

@@ -2,6 +2,7 @@
  * Nothing outside spawn/ includes this. */
 #pragma once
 
+#include "spawn/probe.h"
 #include "spawn/spawn.h"
 
 #include <ganymede/fetch.h>
@@ -17,8 +18,8 @@ struct spawn_run {
 
     /* What is in flight: at most one of each. */
     bool busy_start, busy_stop, busy_poll, busy_route;
-    struct gm_fetch *check; /* the HTTP check */
-    uv_timer_t timer;       /* start timeout, check backoff, or the next poll */
+    struct spawn_probe probe; /* the HTTP check */
+    uv_timer_t timer;         /* start timeout, check backoff, or the next poll */
 
     bool stop_requested;    /* a stop (or a failure's cleanup) is under way */
     bool plugin_stopped;    /* the plugin's stop was called for it */

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "util/hmap.h"
+
 struct hub;
 struct hub_spawner;
 struct hub_user;
@@ -60,6 +62,7 @@ struct spawn_host {
     bool cleanup_pending; /* waiting for servers to stop (cleanup_servers) */
     uv_timer_t cleanup_timer;
     void (*shutdown_cb)(struct hub *hub);
+    struct hmap probe_gates; /* server address → HTTP checks in flight (spawn/probe.c) */
 };
 
 extern const struct gm_option_class spawn_spawner_class;

@@ -51,6 +51,11 @@ static int buf_reserve(struct buf *b, size_t n)
     return 0;
 }
 
+int buf_grow(struct buf *b, size_t n)
+{
+    return buf_reserve(b, n);
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
     int r = buf_reserve(b, n);

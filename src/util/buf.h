@@ -21,6 +21,10 @@ void buf_free(struct buf *b);
 /** Forget the contents but keep the memory. */
 void buf_reset(struct buf *b);
 
+/** Make room for @n more bytes now (a hint: fails only when out of memory or over the cap,
+ * and then the buffer is unchanged). */
+int buf_grow(struct buf *b, size_t n);
+
 /** Append @n bytes. Returns 0, -E2BIG over the cap (nothing appended) or -ENOMEM. */
 int buf_append(struct buf *b, const void *p, size_t n);
 

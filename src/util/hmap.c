@@ -106,3 +106,12 @@ void hmap_free(struct hmap *m)
     m->slots = NULL;
     m->cap = m->n = m->used = 0;
 }
+
+void hmap_each(const struct hmap *m, void (*fn)(const char *key, void *value, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        const struct hmap_slot *s = &m->slots[i];
+        if (s->key && s->key != HMAP_TOMBSTONE)
+            fn(s->key, s->value, ctx);
+    }
+}

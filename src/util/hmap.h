@@ -25,5 +25,9 @@ int hmap_put(struct hmap *m, const char *key, void *value);
 /** Remove @key; returns the value it had, or NULL. */
 void *hmap_del(struct hmap *m, const char *key);
 
+/** Call @fn for every entry (the map must not change meanwhile). */
+void hmap_each(const struct hmap *m, void (*fn)(const char *key, void *value, void *ctx),
+               void *ctx);
+
 /** Free the table (not keys or values). */
 void hmap_free(struct hmap *m);
