@@ -10,6 +10,8 @@
 #include "version.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -361,6 +363,11 @@ int main(int argc, char **argv)
     code = load_config(&cli, &flags, &cfg);
     if (code != 0)
         goto out;
+    /* OpenSSL before libcurl initialises it: no error strings and no config file to load. They
+     * would only serve TLS error messages, and they make up a good part of the memory the
+     * library would otherwise keep resident in every hub. */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_SSL_STRINGS, NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (cli.subcommand && strcmp(cli.subcommand, "upgrade-db") == 0) {
         code = upgrade_db(&cfg);

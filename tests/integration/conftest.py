@@ -199,6 +199,8 @@ def hub_factory(tmp_path, request):
             h.stop()
         elif h.proc is not None:
             check_sanitizers(h.log())
+    for state in {h.state_dir for h in hubs}:
+        reap_leftovers(state)
     # Keep the logs of failed tests with the test output.
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         dest = OUTPUT / "failed" / request.node.name
@@ -206,6 +208,41 @@ def hub_factory(tmp_path, request):
         for h in hubs:
             if h.log_path and h.log_path.exists():
                 (dest / h.log_path.name).write_text(h.log())
+
+
+def reap_leftovers(state_dir):
+    """The proxy and servers outlive their hub by design; a hub that crashed or left them
+    running on purpose must not leave them behind after the test."""
+    pids = []
+    pidfile = Path(state_dir) / "jupyterhub-proxy.pid"
+    if pidfile.exists():
+        try:
+            pids.append(int(pidfile.read_text()))
+        except ValueError:
+            pass
+    db = Path(state_dir) / "jupyterhub.sqlite"
+    if db.exists():
+        import sqlite3
+        try:
+            with sqlite3.connect(db, timeout=5) as conn:
+                for (state,) in conn.execute("SELECT state FROM spawners WHERE state IS NOT NULL"):
+                    pid = json.loads(state).get("pid") if state else None
+                    if isinstance(pid, int):
+                        pids.append(pid)
+        except sqlite3.Error:
+            pass
+    for pid in pids:
+        try:
+            cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+        except OSError:
+            continue
+        # Only what a hub would have started: never an unrelated process that reused the pid.
+        if any(w in cmdline for w in (b"configurable-http-proxy", b"python3", b"singleuser",
+                                      b"sleep")):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 @pytest.fixture

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Write docs/benchmarks.md from a bench/results/run-*.json index (made by bench/run.py): the
+figures issue 8 asks to lead, each with JupyterHub's value from the same run and the ratio,
+then the harness's full side-by-side table.
+
+    bench/report.py bench/results/run-<stamp>.json [--out docs/benchmarks.md]"""
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = ROOT.parent / "shared" / "bench"
+
+
+def load_harness():
+    spec = importlib.util.spec_from_file_location("hubbench", HARNESS / "hubbench.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def get(d, *path):
+    for p in path:
+        if d is None:
+            return None
+        d = d.get(p) if isinstance(d, dict) else None
+    return d
+
+
+def med(values):
+    values = sorted(v for v in values if v is not None)
+    return values[len(values) // 2] if values else None
+
+
+def top_level(res):
+    levels = sorted(res.get("levels", {}), key=int)
+    return levels[-1] if levels else None
+
+
+def spawn_rate(runs):
+    if isinstance(runs, dict):
+        runs = [runs]
+    return med([get(r, "start", "per_s") for r in runs or []])
+
+
+def spawn_429(runs):
+    if isinstance(runs, dict):
+        runs = [runs]
+    return sum(r.get("throttled_429", 0) for r in runs or [])
+
+
+# (label, extractor, better: "high" or "low", target ratio or None, unit format)
+def figures(res, limit):
+    n = top_level(res)
+    L = get(res, "levels", n) or {}
+    d = L.get("api_direct") or {}
+    lim = [r for r in limit if r["threads"] == 1 and r["wrk"] == "lua"]
+    rows = [
+        ("GET /hub/api/user, user token: req/s", get(d, "whoami_user", "rps_median"), "high", 30),
+        ("GET /hub/api/user, user token: hub CPU ms/request",
+         get(d, "whoami_user", "hub_cpu_ms_per_req"), "low", 40),
+        ("GET /hub/api/user, user token: p99 ms", get(d, "whoami_user", "p99_ms_median"), "low",
+         None),
+        ("GET /hub/api/user, admin token: req/s", get(d, "whoami_admin", "rps_median"), "high",
+         None),
+        ("GET /hub/api/user, admin token: p99 ms", get(d, "whoami_admin", "p99_ms_median"),
+         "low", None),
+        ("GET /hub/api/users/{name}: hub CPU ms/request", get(d, "user_model", "hub_cpu_ms_per_req"),
+         "low", 40),
+        ("GET /hub/api/users/{name}: p99 ms", get(d, "user_model", "p99_ms_median"), "low", None),
+        ("GET /hub/api/users?limit=100: hub CPU ms/request",
+         get(d, "users_limit100", "hub_cpu_ms_per_req"), "low", 40),
+        ("GET /hub/api/users?limit=100: p99 ms", get(d, "users_limit100", "p99_ms_median"), "low",
+         None),
+        (f"GET /hub/api/users, all {n}: s", get(d, "users_all", "median_s"), "low", 20),
+        ("POST /hub/login (direct): logins/s", get(res, "login_direct", "rps_median"), "high", 20),
+        ("POST /hub/login (direct): p99 ms", get(res, "login_direct", "p99_ms_median"), "low",
+         None),
+        (f"start-up with {n} users (to /hub/health through the proxy): s",
+         L.get("startup_s_median"), "low", None),
+        (f"hub RSS, idle, {n} users: MiB", (L.get("hub_rss_kb_median") or 0) / 1024 or None,
+         "low", 8),
+        (f"hub RSS after the load runs, {n} users: MiB",
+         (L.get("hub_rss_kb_after_load") or 0) / 1024 or None, "low", 8),
+        ("hub RSS with 1,000 running servers: MiB",
+         (get(res, "routes", "hub_rss_kb") or 0) / 1024 or None, "low", 8),
+        ("spawn 200 at once, no-op spawner, concurrent_spawn_limit 100: servers/s",
+         spawn_rate(get(res, "spawn", "200")), "high", 10),
+        ("  same: 429 responses", spawn_429(get(res, "spawn", "200")), "low", None),
+        ("spawn 200 at once, no-op spawner, no limit: servers/s",
+         spawn_rate(get(res, "spawn_unlimited", "200")), "high", 10),
+        ("spawn 50, a process per server (python3 -m http.server): servers/s",
+         spawn_rate(get(res, "spawn_process", "50")), "high", None),
+        ("GET /hub/api/ (direct): req/s", get(d, "api_root", "rps_median"), "high", None),
+        ("GET /hub/api/ (direct): p99 ms", get(d, "api_root", "p99_ms_median"), "low", None),
+        ("through the proxy, 1,000 routes: GET /hub/health req/s",
+         get(res, "routes", "health_with_routes", "rps_median"), "high", None),
+        ("proxy killed: new proxy answering after s",
+         get(res, "routes", "proxy_restart", "new_proxy_api_s"), "low", None),
+        ("proxy killed: its routes back after a further s",
+         get(res, "routes", "proxy_restart", "readd_s"), "low", None),
+    ]
+    if lim:
+        rows.append(("bare libmicrohttpd answer (limit/hello.c, 1 thread): req/s",
+                     med([r["rps"] for r in lim]), "high", None))
+    return rows
+
+
+def fmt(v):
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:,.0f}"
+    return f"{v:,}"
+
+
+def ratio(g, j, better):
+    if g in (None, 0) or j in (None, 0):
+        return None
+    return j / g if better == "low" else g / j
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("index")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    a = ap.parse_args()
+    index = json.loads(Path(a.index).read_text())
+    res = {name: json.loads((ROOT / path).read_text()) for name, path in index["hubs"].items()}
+    limit = index.get("limit", [])
+    g, j = res.get("ganymede", {}), res.get("jupyterhub", {})
+    gf, jf = figures(g, limit), figures(j, limit)
+    machine = g.get("machine") or j.get("machine") or {}
+    out = [
+        "# Benchmarks: Ganymede and JupyterHub, same machine, same run",
+        "",
+        "Generated by `./dev bench` (bench/run.py, bench/report.py) with the harness in "
+        "`../shared/bench` (hubbench.py): both hubs are driven over HTTP only, one after the "
+        "other, with the same load. Requests go straight to each hub's own port unless a row "
+        "says otherwise (through configurable-http-proxy every hub is capped by the proxy). "
+        "Raw results: " + ", ".join(f"`{p}`" for p in index["hubs"].values()) + ".",
+        "",
+        f"- Run: {index['started']} – {index.get('finished', '?')}"
+        + (" (**quick smoke run: the figures are not meaningful**)" if index.get("quick") else ""),
+        f"- Machine: {machine.get('platform', '?')}, {machine.get('cpus', '?')} cores "
+        f"({machine.get('cpu_model', '?')}), {machine.get('mem_total', '?')}",
+        f"- JupyterHub {machine.get('jupyterhub', '?')} (Debian), configurable-http-proxy "
+        f"{machine.get('configurable-http-proxy', '?')}, {machine.get('wrk', '?').split(' Copyright')[0]}, "
+        f"node {machine.get('node', '?')}",
+        "- Load: wrk -t2 -c32 (the harness's settings), median of the runs; CPU per request is "
+        "the hub process's CPU time divided by the requests served.",
+        "",
+        "| figure | JupyterHub | Ganymede | ratio | target |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for (label, gv, better, target), (_, jv, _, _) in zip(gf, jf):
+        r = ratio(gv, jv, better)
+        met = ""
+        if target is not None and r is not None:
+            met = f"≥{target}x {'✓' if r >= target else '✗'}"
+        out.append(f"| {label} | {fmt(jv)} | {fmt(gv)} | {fmt(r) + 'x' if r else '–'} | {met} |")
+    out += [
+        "",
+        "Ratios are JupyterHub ÷ Ganymede for times, CPU and memory, Ganymede ÷ JupyterHub "
+        "for rates: above 1 means Ganymede is better.",
+        "",
+        "## Everything the harness measured",
+        "",
+    ]
+    hb = load_harness()
+    names = list(res)
+    keys, table = [], {}
+    for i, name in enumerate(names):
+        for k, v in hb.report_rows(res[name]):
+            if k not in table:
+                keys.append(k)
+                table[k] = [""] * len(names)
+            table[k][i] = v
+    out.append("| metric | " + " | ".join(names) + " |")
+    out.append("|---|" + "---|" * len(names))
+    for k in keys:
+        out.append(f"| {k} | " + " | ".join(table[k]) + " |")
+    out.append("")
+    Path(a.out).write_text("\n".join(out) + "\n")
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()

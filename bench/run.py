@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""./dev bench: measure Ganymede and Debian's JupyterHub 3.0 with the same harness in the same
+run (../shared/bench/hubbench.py), plus the libmicrohttpd floor (../shared/bench/limit), keep
+the raw results in bench/results/ and write docs/benchmarks.md (bench/report.py).
+
+    bench/run.py            the full suite (about 30 minutes on 2 cores)
+    bench/run.py --quick    a smoke run (a few minutes): checks the plumbing, not the figures
+
+Each hub runs alone: nothing else should use the machine meanwhile (the figures share 2 cores
+with wrk and the harness)."""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = ROOT.parent / "shared" / "bench"
+WORK = ROOT / "bench" / "work"
+RESULTS = ROOT / "bench" / "results"
+HUBS = {
+    "ganymede": str(ROOT / "bench" / "start-ganymede.sh"),
+    "jupyterhub": str(HARNESS / "reference" / "start-jupyterhub.sh"),
+}
+DIRECT = "http://127.0.0.1:18001"
+
+FULL = ["--users", "0,1000,10000", "--runs", "3", "--duration", "10", "--direct",
+        "--spawn", "50,200", "--spawn-runs", "2", "--routes", "1000", "--routes-concurrency",
+        "100", "--proxy-restart", "--process-spawn", "50", "--unlimited-spawn", "200"]
+QUICK = ["--users", "0,100", "--runs", "1", "--duration", "2", "--direct", "--spawn", "20",
+         "--spawn-runs", "1", "--routes", "50", "--process-spawn", "10", "--unlimited-spawn",
+         "20", "--proxy-restart"]
+
+
+def log(*a):
+    print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def harness(args, env, timeout, capture=False):
+    cmd = [sys.executable, str(HARNESS / "hubbench.py")] + args
+    return subprocess.run(cmd, env=env, cwd=HARNESS, timeout=timeout, check=True,
+                          capture_output=capture, text=True)
+
+
+def wait_health(url, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/hub/health", timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
+def direct_login(env, state, users, runs, duration):
+    """POST /hub/login straight to the hub's port (the suite measures it through the proxy,
+    where configurable-http-proxy is the ceiling)."""
+    serve = subprocess.Popen([sys.executable, str(HARNESS / "hubbench.py"), "serve", "--state",
+                              str(state), "--seconds", "900"], env=env, cwd=HARNESS,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_health(DIRECT):
+            return {"error": "the hub did not start for the direct login run"}
+        time.sleep(2)
+        out = harness(["login", "--users", str(users), "--runs", str(runs), "--duration",
+                       str(duration)], dict(env, HUB_URL=DIRECT), 600, capture=True).stdout
+        return json.loads(out)
+    finally:
+        serve.send_signal(signal.SIGINT)  # the harness stops the hub on KeyboardInterrupt
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+
+
+def limit_run(duration, runs):
+    """The libmicrohttpd floor, in a copy of ../shared/bench/limit (read-only there)."""
+    d = WORK / "limit"
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree(HARNESS / "limit", d / "limit")
+    shutil.copytree(HARNESS / "lua", d / "lua")
+    (d / "limit" / "results.txt").unlink(missing_ok=True)
+    subprocess.run(["bash", str(d / "limit" / "run.sh"), str(duration), str(runs)], check=True,
+                   stdout=subprocess.DEVNULL, timeout=1800)
+    rows = []
+    for line in (d / "limit" / "results.txt").read_text().splitlines():
+        m = dict(re.findall(r"(\S+)=(\S+)", line))
+        if "threads" in m:
+            rows.append({"threads": int(m["threads"]), "wrk": m["wrk"],
+                         "rps": float(m["req/s"]), "p99": m["p99"],
+                         "cpu_us_per_req": float(m["server_cpu_us_per_req"])})
+    return rows
+
+
+def ensure_ports_free():
+    import socket
+    for port in (18000, 18001, 18002, 18010):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                raise SystemExit(f"port {port} is in use: stop what runs there first")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=sorted(HUBS))
+    a = ap.parse_args()
+    ensure_ports_free()
+    WORK.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    params = QUICK if a.quick else FULL
+    users = 100 if a.quick else 10000
+    runs, duration = (1, 2) if a.quick else (3, 10)
+    env = dict(os.environ, BENCH_WORK=str(WORK), NODE_PATH="/usr/share/nodejs")
+    env.pop("HUB_URL", None)
+    summary = {"started": stamp, "quick": a.quick, "hubs": {}}
+    log("libmicrohttpd floor (../shared/bench/limit)")
+    summary["limit"] = limit_run(2 if a.quick else 10, 1 if a.quick else 3)
+    for name, cmd in HUBS.items():
+        if a.only and name != a.only:
+            continue
+        out = WORK / f"{name}-{stamp}"
+        log(f"suite against {name} -> {out}")
+        henv = dict(env, HUB_START_CMD=cmd)
+        harness(["suite"] + params + ["--out", str(out)], henv, 3 * 3600)
+        res = json.loads((out / "results.json").read_text())
+        log(f"direct POST /hub/login against {name}")
+        res["login_direct"] = direct_login(henv, out / "state", users, runs, duration)
+        dest = RESULTS / f"{name}-{stamp}{'-quick' if a.quick else ''}.json"
+        dest.write_text(json.dumps(res, indent=1, default=str))
+        summary["hubs"][name] = str(dest.relative_to(ROOT))
+    summary["finished"] = time.strftime("%Y%m%d-%H%M%S")
+    summary["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    index = RESULTS / f"run-{stamp}{'-quick' if a.quick else ''}.json"
+    index.write_text(json.dumps(summary, indent=1))
+    log("results:", index)
+    if not a.only:
+        subprocess.run([sys.executable, str(ROOT / "bench" / "report.py"), str(index)], check=True)
+
+
+if __name__ == "__main__":
+    main()
