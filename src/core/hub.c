@@ -523,6 +523,7 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         return r;
     uv_timer_init(hub->loop, &hub->stop_timer);
     hub->stop_timer.data = hub;
+    hub_maintenance_start(hub);
     uv_prepare_init(hub->loop, &hub->log_flush);
     uv_prepare_start(&hub->log_flush, on_prepare);
     log_set_buffered(true);
@@ -577,6 +578,7 @@ static void on_proxy_closed(void *data)
     if (hub->started) {
         log_set_buffered(false);
         uv_close((uv_handle_t *)&hub->log_flush, NULL);
+        uv_close((uv_handle_t *)&hub->maintenance, NULL);
         uv_close((uv_handle_t *)&hub->sigterm, NULL);
         uv_close((uv_handle_t *)&hub->sigint, NULL);
         uv_close((uv_handle_t *)&hub->stop_timer, NULL);

@@ -120,6 +120,8 @@ struct hub {
     const char *page_headers[5]; /* name, value pairs added to every page response */
     const char *api_headers[5];  /* and to every API response */
     uv_prepare_t log_flush;      /* writes the log lines of each loop iteration */
+    uv_timer_t maintenance;      /* core/maintenance.c */
+    uint64_t maintenance_ticks;
     uv_signal_t sigterm;
     uv_signal_t sigint;
     bool started;
@@ -168,6 +170,9 @@ void hub_state_release(struct hub *hub);
 
 /** Free what is left after the loop ended (or after a failed create/start). Accepts NULL. */
 void hub_free(struct hub *hub);
+
+/** Start the periodic housekeeping (core/maintenance.c); closed with the other handles. */
+void hub_maintenance_start(struct hub *hub);
 
 /** A number from JupyterHub.tornado_settings (slow_spawn_timeout, ...), or @def. */
 double hub_tornado_setting(const struct hub *hub, const char *name, double def);
