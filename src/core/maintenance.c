@@ -1,6 +1,6 @@
 /* Periodic housekeeping on the loop: expired tokens and OAuth codes are deleted (JupyterHub's
  * purge_expired_tokens_interval, an hour), and memory freed after a burst of requests goes
- * back to the system (glibc keeps freed memory of a busy hour until told otherwise). */
+ * back to the kernel: glibc keeps freed memory of a busy hour until told otherwise. */
 #include "core/hub.h"
 #include "db/rows.h"
 #include "util/time.h"

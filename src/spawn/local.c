@@ -310,6 +310,9 @@ static void on_process_exit(void *data, int exit_status)
     struct local_server *s = data;
     s->exited = true;
     s->exit_status = exit_status;
+    /* The watcher is done (the child is reaped); a next start makes a new one. */
+    loop_process_release(s->proc);
+    s->proc = NULL;
     gm_log_info("Server of '%s' (pid %d) exited with status %d", s->user, (int)s->pid, exit_status);
     if (s->stopping)
         finish_stop(s, 0, NULL);
@@ -390,6 +393,7 @@ static void lookup_finish(struct local_server *s, int status)
     }
     s->pid = loop_process_pid(s->proc);
     s->exited = false;
+    s->exit_status = 0;
     gm_log_info("Started the server of '%s' as pid %d%s%s", s->user, (int)s->pid,
                 s->switch_user ? " as that user" : "", "");
     char url[300];
@@ -462,9 +466,11 @@ static void finish_stop(struct local_server *s, int status, const char *msg)
 
 static bool gone(struct local_server *s)
 {
+    if (s->exited)
+        return true;
     if (s->proc)
-        return s->exited;
-    return !loop_process_alive(s->pid);
+        return false;
+    return !loop_process_alive(s->pid); /* adopted after a restart: not our child */
 }
 
 static void send_signal(struct local_server *s)
@@ -561,7 +567,7 @@ static void poll_deferred(void *data)
         if (s->starting || (s->pid > 0 && !gone(s)))
             cb(s->poll_data, GM_SPAWNER_RUNNING);
         else
-            cb(s->poll_data, s->proc ? s->exit_status : 0);
+            cb(s->poll_data, s->exited ? s->exit_status : 0);
     }
     release_hold(s);
 }
@@ -596,6 +602,7 @@ static int local_load_state(void *server, const json_t *state)
         json_integer_value(pid) <= 0x7fffffff) {
         s->pid = (pid_t)json_integer_value(pid);
         s->proc = NULL;
+        s->exited = false;
     }
     return 0;
 }

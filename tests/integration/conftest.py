@@ -18,7 +18,8 @@ BIN = os.environ.get("GANYMEDE_BIN", str(ROOT / "build-test" / "ganymede"))
 OUTPUT = Path(os.environ.get("GANYMEDE_TEST_OUTPUT", ROOT / ".test-output"))
 START_TIMEOUT = 30  # seconds; sanitizer builds start slower
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "SUMMARY: UndefinedBehaviorSanitizer")
+                   "SUMMARY: UndefinedBehaviorSanitizer",
+                   "The event loop still had open handles at exit")
 
 
 def sanitizer_env():

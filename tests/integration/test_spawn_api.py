@@ -362,3 +362,16 @@ def test_progress_stream_client_leaves_and_hub_stops(hub_factory):
     hub.stop()  # checks exit status 0 and the sanitizers
     rest = list(lines)
     assert all(not line.startswith(b"data: {\"progress\": 100") for line in rest)
+
+
+def test_same_server_started_again(spawn_hub):
+    """Start, stop, start again, stop: every process watcher is released (the hub's exit is
+    checked for leaks and open handles by the fixture)."""
+    hub = spawn_hub
+    hub.api("POST", "/users/again")
+    for _ in range(3):
+        assert start(hub, "again").status_code == 201
+        assert requests.get(hub.public_url + "/user/again/api", timeout=10).status_code == 200
+        assert hub.api("DELETE", "/users/again/server").status_code == 204
+    hub.stop()
+    assert "still had open handles" not in hub.log()
