@@ -24,6 +24,7 @@
 
 #define START_TIMEOUT_MS 15000
 #define START_POLL_MS    100
+#define RESTART_GAP_MS   5000
 
 extern char **environ;
 
@@ -203,12 +204,22 @@ static void probe(struct proxy *p)
         started(p, -EIO, "cannot reach the proxy's API");
 }
 
+static void restart_proxy(struct proxy *p);
+
+/* The hub sees its proxy die at once (a pidfd): it restarts it right away instead of on the
+ * next liveness check, unless it did so moments ago (a proxy that cannot stay up is then
+ * retried every check_running_interval). */
 static void on_proxy_exit(void *data, int status)
 {
     struct proxy *p = data;
     p->exited = true;
-    if (!p->shutting_down)
-        gm_log_error("configurable-http-proxy exited with status %d", status);
+    if (p->shutting_down)
+        return;
+    gm_log_error("configurable-http-proxy exited with status %d", status);
+    uint64_t now = uv_now(p->hub->loop);
+    bool recent = p->last_restart_ms && now - p->last_restart_ms < RESTART_GAP_MS;
+    if (!p->starting && !p->restarting && !recent)
+        restart_proxy(p);
 }
 
 static void write_pid_file(struct proxy *p, pid_t pid)
@@ -397,13 +408,18 @@ static void on_check_timer(uv_timer_t *t)
     if (p->shutting_down || p->starting || p->restarting)
         return;
     bool dead = p->proc ? p->exited : (p->adopted_pid > 0 && !loop_process_alive(p->adopted_pid));
-    if (!dead)
-        return;
+    if (dead)
+        restart_proxy(p);
+}
+
+static void restart_proxy(struct proxy *p)
+{
     gm_log_error("The proxy is gone; starting it again and restoring its routes");
     loop_process_release(p->proc);
     p->proc = NULL;
     p->adopted_pid = 0;
     p->restarting = true;
+    p->last_restart_ms = uv_now(p->hub->loop);
     spawn_chp(p);
 }
 

@@ -63,6 +63,7 @@ struct proxy {
     int64_t start_deadline_ms;
     bool starting;
     bool restarting;
+    uint64_t last_restart_ms; /* loop time of the last restart */
     proxy_done_cb start_cb;
     void *start_data;
 
