@@ -183,6 +183,10 @@ def main():
     for k in keys:
         out.append(f"| {k} | " + " | ".join(table[k]) + " |")
     out.append("")
+    notes = ROOT / "bench" / "profiling.md"
+    if notes.exists():
+        out.append(notes.read_text().rstrip())
+        out.append("")
     Path(a.out).write_text("\n".join(out) + "\n")
     print(f"wrote {a.out}")
 
