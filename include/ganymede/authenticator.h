@@ -10,6 +10,7 @@
 #pragma once
 
 #include <ganymede/host.h>
+#include <ganymede/oauth2.h>
 #include <ganymede/plugin.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -40,6 +41,9 @@ struct gm_authenticator {
     size_t conf_size;                      /* bytes of its config struct */
     const char *login_service;             /* label of a "Sign in with X" button, or NULL for the
                                               username/password form */
+    /** For OAuth 2.0 / OpenID Connect modules: the provider (<ganymede/oauth2.h>); the hub
+     * then does the login itself and `authenticate` is not used. */
+    const struct gm_oauth2_provider *oauth2;
     /** DummyAuthenticator and others allow everyone unless allowed_users is set. */
     bool allow_all_by_default;
 

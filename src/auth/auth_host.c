@@ -1,6 +1,7 @@
 /* The authenticator host. */
 #include "auth/auth_host.h"
 #include "auth/authenticators.h"
+#include "auth/oauth2.h"
 #include "core/hub.h"
 #include "core/options.h"
 #include "util/str.h"
@@ -23,7 +24,9 @@ static size_t class_chain(const struct gm_option_class *leaf, const struct gm_op
         path[n++] = c;
         if (!c->parent || strcmp(c->parent, "Authenticator") == 0)
             break;
-        c = strcmp(c->parent, auth_local_class.name) == 0 ? &auth_local_class : NULL;
+        c = strcmp(c->parent, auth_local_class.name) == 0    ? &auth_local_class
+            : strcmp(c->parent, auth_oauth2_class.name) == 0 ? &auth_oauth2_class
+                                                             : NULL;
     }
     out[0] = &auth_authenticator_class;
     for (size_t i = 0; i < n; i++)
@@ -104,6 +107,11 @@ int auth_host_start(struct hub *hub, char *err, size_t errlen)
         if (r < 0)
             return r;
     }
+    if (a->oauth2) {
+        int r = oauth2_client_create(hub, &hub->oauth2, err, errlen);
+        if (r < 0)
+            return r;
+    }
     gm_log_info("Using Authenticator: %s (%s)", hub->authenticator_class, a->name);
     return 0;
 }
@@ -111,6 +119,8 @@ int auth_host_start(struct hub *hub, char *err, size_t errlen)
 void auth_host_release(struct hub *hub)
 {
     const struct gm_authenticator *a = hub->authenticator;
+    oauth2_client_free(hub->oauth2);
+    hub->oauth2 = NULL;
     if (a && a->destroy && hub->authenticator_state)
         a->destroy(hub->authenticator_state);
     hub->authenticator_state = NULL;

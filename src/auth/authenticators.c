@@ -4,6 +4,10 @@
 
 #include <string.h>
 
+#include "authenticators_list.h"
+
+GM_EXTRA_AUTHENTICATOR_DECLS
+
 static const struct gm_authenticator *const modules[] = {
     &auth_shared_password,
     &auth_dummy,
@@ -11,7 +15,7 @@ static const struct gm_authenticator *const modules[] = {
 #if GM_HAVE_PAM
     &auth_pam,
 #endif
-    NULL,
+    GM_EXTRA_AUTHENTICATORS NULL,
 };
 
 const struct gm_authenticator *const *auth_modules(void)

@@ -2,6 +2,7 @@
  * timestamp, 16-byte IV, AES-128-CBC with PKCS#7 padding, HMAC-SHA256 over all of it; the
  * whole token in urlsafe base64. Signing key = key[0:16], encryption key = key[16:32]. */
 #include "auth/crypt.h"
+#include "util/base64.h"
 #include "util/random.h"
 #include "util/str.h"
 
@@ -13,62 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* urlsafe base64 with padding, as Python's base64.urlsafe_b64encode. */
-static char *b64url_encode(const unsigned char *in, size_t n, size_t *len)
-{
-    size_t cap = 4 * ((n + 2) / 3) + 1;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    int m = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
-    for (int i = 0; i < m; i++) {
-        if (out[i] == '+')
-            out[i] = '-';
-        else if (out[i] == '/')
-            out[i] = '_';
-    }
-    *len = (size_t)m;
-    return out;
-}
-
-/* Decode urlsafe (or standard) base64, padding optional. Returns the length or -1. */
-static long b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-    while (n && (in[n - 1] == '\n' || in[n - 1] == '\r' || in[n - 1] == ' '))
-        n--;
-    size_t padded = (n + 3) / 4 * 4;
-    char *tmp = malloc(padded + 1);
-    if (!tmp)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        tmp[i] = c == '-' ? '+' : c == '_' ? '/' : c;
-    }
-    for (size_t i = n; i < padded; i++)
-        tmp[i] = '=';
-    size_t pad = 0;
-    for (size_t i = padded; i > 0 && tmp[i - 1] == '='; i--)
-        pad++;
-    if (padded / 4 * 3 > cap + 2 || pad > 2) {
-        free(tmp);
-        return -1;
-    }
-    unsigned char *buf = malloc(padded / 4 * 3 + 1);
-    if (!buf) {
-        free(tmp);
-        return -1;
-    }
-    int m = EVP_DecodeBlock(buf, (unsigned char *)tmp, (int)padded);
-    free(tmp);
-    if (m < 0 || (size_t)m < pad || (size_t)m - pad > cap) {
-        free(buf);
-        return -1;
-    }
-    memcpy(out, buf, (size_t)m - pad);
-    free(buf);
-    return (long)((size_t)m - pad);
-}
 
 int auth_crypt_init(struct auth_crypt *c, const char *env, char *err, size_t errlen)
 {
@@ -158,9 +103,18 @@ int auth_fernet_encrypt(const unsigned char key[32], const unsigned char iv[16],
         free(tok);
         return -EIO;
     }
-    *ret = b64url_encode(tok, body + 32, len);
+    /* urlsafe base64 with padding, as Python's base64.urlsafe_b64encode. */
+    struct buf b;
+    buf_init(&b, (size_t)1 << 30);
+    int r = b64url_encode(&b, tok, body + 32, true);
     free(tok);
-    return *ret ? 0 : -ENOMEM;
+    if (r < 0) {
+        buf_free(&b);
+        return r;
+    }
+    *len = b.len;
+    *ret = buf_steal(&b);
+    return 0;
 }
 
 int auth_fernet_decrypt(const unsigned char key[32], const void *token, size_t len, char **ret,

@@ -2,6 +2,7 @@
  * BaseHandler.auth_to_user). */
 #include "auth/login.h"
 #include "auth/crypt.h"
+#include "auth/oauth2.h"
 #include "auth/rbac.h"
 #include "auth/usernames.h"
 #include "core/hub.h"
@@ -34,9 +35,10 @@ int auth_login_allowed(struct hub *hub, const char *name, int plugin_allowed)
     bool allow_all = json_is_boolean(c->allow_all)
                          ? json_is_true(c->allow_all)
                          : (hub->authenticator->allow_all_by_default && !has_allowed);
+    /* OAuthenticator's default is a flat False. */
     bool allow_existing = json_is_boolean(c->allow_existing_users)
                               ? json_is_true(c->allow_existing_users)
-                              : has_allowed;
+                              : has_allowed && !hub->authenticator->oauth2;
     /* Admins are allowed whenever an allowed_users list exists (JupyterHub's init_users). */
     if (allow_all || in_list(hub->allowed_names, name) || plugin_allowed > 0 ||
         (has_allowed && in_list(hub->admin_names, name)))
@@ -143,7 +145,8 @@ static void finish(struct auth_login *l, json_t *result, const char *message)
     json_t *allowed_v = json_object_get(result, "allowed");
     if (!auth_login_allowed(hub, name, json_is_true(allowed_v) ? 1 : 0)) {
         gm_log_warn("User '%s' not allowed.", name);
-        why = "You are not allowed to log in to this hub.";
+        why = hub->oauth2 ? oauth2_refused_message(hub->oauth2)
+                          : "You are not allowed to log in to this hub.";
         goto out;
     }
     json_t *admin = json_object_get(result, "admin");
@@ -193,7 +196,8 @@ static void on_authenticated(void *data, int status, json_t *result, const char 
     if (status < 0) {
         json_decref(result);
         gm_log_error("The authenticator failed: %s", strerror(-status));
-        l->cb(l->cb_data, status, NULL, "The login service failed; try again later.");
+        l->cb(l->cb_data, status, NULL,
+              message ? message : "The login service failed; try again later.");
         free(l);
         return;
     }
@@ -204,7 +208,7 @@ int auth_login_start(struct hub *hub, const json_t *data, auth_login_cb cb, void
                      struct auth_login **ret)
 {
     const struct gm_authenticator *a = hub->authenticator;
-    if (!a->authenticate)
+    if (!a->authenticate && !hub->oauth2)
         return -ENOTSUP;
     struct auth_login *l = calloc(1, sizeof(*l));
     if (!l)
@@ -212,7 +216,8 @@ int auth_login_start(struct hub *hub, const json_t *data, auth_login_cb cb, void
     l->hub = hub;
     l->cb = cb;
     l->cb_data = cb_data;
-    int r = a->authenticate(hub->authenticator_state, data, on_authenticated, l);
+    int r = hub->oauth2 ? oauth2_authenticate(hub->oauth2, data, on_authenticated, l)
+                        : a->authenticate(hub->authenticator_state, data, on_authenticated, l);
     if (r < 0) {
         free(l);
         return r;

@@ -4,6 +4,7 @@
 #include "core/hub.h"
 #include "auth/auth_host.h"
 #include "auth/authenticators.h"
+#include "auth/oauth2.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "db/db.h"
@@ -39,12 +40,14 @@ extern const struct gm_option_class hub_jupyterhub_class;
 extern const struct gm_option_class hub_ganymede_class;
 
 static const struct gm_option_class *const core_classes[] = {
-    &hub_jupyterhub_class,       &hub_ganymede_class, &auth_authenticator_class, &auth_dummy_class,
-    &auth_shared_password_class,
+    &hub_jupyterhub_class,     &hub_ganymede_class,
+    &auth_authenticator_class, &auth_oauth2_class,
+    &auth_dummy_class,         &auth_shared_password_class,
 #if GM_HAVE_PAM
-    &auth_local_class,           &auth_pam_class,
+    &auth_local_class,         &auth_pam_class,
 #endif
-    &spawn_spawner_class,        &proxy_proxy_class,  &proxy_chp_class,          NULL,
+    &spawn_spawner_class,      &proxy_proxy_class,
+    &proxy_chp_class,          NULL,
 };
 
 #define MAX_CLASSES 128
@@ -58,6 +61,13 @@ const struct gm_option_class *const *hub_option_classes(void)
     size_t n = 0;
     for (const struct gm_option_class *const *c = core_classes; *c && n < MAX_CLASSES; c++)
         all[n++] = *c;
+    for (const struct gm_authenticator *const *m = auth_modules(); *m && n < MAX_CLASSES; m++) {
+        bool seen = !(*m)->options;
+        for (size_t i = 0; i < n && !seen; i++)
+            seen = all[i] == (*m)->options;
+        if (!seen)
+            all[n++] = (*m)->options;
+    }
     for (const struct gm_spawner *const *m = spawn_modules(); *m && n < MAX_CLASSES; m++) {
         bool seen = !(*m)->options;
         for (size_t i = 0; i < n && !seen; i++)

@@ -82,6 +82,8 @@ struct hub_config {
     double shutdown_timeout;
 };
 
+struct oauth2_client;
+
 struct hub {
     uv_loop_t *loop;
     const struct config *config;
@@ -95,8 +97,9 @@ struct hub {
     struct auth_config auth;         /* Authenticator.* settings */
     struct auth_usernames usernames; /* compiled name rules */
     const struct gm_authenticator *authenticator;
-    void *authenticator_conf;  /* the plugin's settings struct */
-    void *authenticator_state; /* what its init returned */
+    void *authenticator_conf;     /* the plugin's settings struct */
+    void *authenticator_state;    /* what its init returned */
+    struct oauth2_client *oauth2; /* the OAuth client, for OAuth authenticators */
     struct gm_authenticator_base auth_base;
     char **admin_names; /* admin_users, allowed_users, blocked_users, normalised */
     char **allowed_names;

@@ -62,6 +62,8 @@ const struct http_route http_routes[] = {
     {"hub/login", GET | HTTP_HEAD, page_login_get, 0},
     {"hub/login", POST, page_login_post, 0},
     {"hub/logout", GET | HTTP_HEAD, page_logout, 0},
+    {"hub/oauth_login", GET, page_oauth_login, 0},
+    {"hub/oauth_callback", GET, page_oauth_callback, 0},
     {"hub/home", GET | HTTP_HEAD, page_home, 0},
     {"hub/token", GET | HTTP_HEAD, page_token, 0},
     {"hub/admin", GET | HTTP_HEAD, page_admin, 0},

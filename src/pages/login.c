@@ -2,6 +2,7 @@
  * request while the authenticator works (PAM runs on the thread pool) and answers with a
  * redirect and the session cookies, or the form again with the reason. */
 #include "auth/login.h"
+#include "auth/oauth2.h"
 #include "auth/session.h"
 #include "core/hub.h"
 #include "pages/pages.h"
@@ -34,10 +35,11 @@ static int render_login(struct http_request *req, int status, const char *error,
         str_url_encode(&action, next, "/");
     }
     const struct gm_authenticator *a = hub->authenticator;
-    if (a->login_service) {
-        json_object_set_new(ctx, "login_service", json_string(a->login_service));
-        if (!a->authenticate)
-            json_object_set_new(ctx, "authenticator_login_url", json_string(""));
+    const char *service = hub->oauth2 ? oauth2_login_service(hub->oauth2) : a->login_service;
+    if (service) {
+        json_object_set_new(ctx, "login_service", json_string(service));
+        const char *url = hub->oauth2 ? page_oauth_login_url(req, next) : "";
+        json_object_set_new(ctx, "authenticator_login_url", json_string(url ? url : ""));
     } else {
         json_object_set_new(ctx, "authenticator_login_url",
                             json_string(action.data ? action.data : ""));
@@ -58,11 +60,16 @@ static int render_login(struct http_request *req, int status, const char *error,
 
 int page_login_get(struct http_request *req)
 {
+    struct hub *hub = req->hub;
     struct hub_user *u = page_user(req);
     if (u) {
         /* Already logged in: refresh the cookies and go on. */
         auth_session_start(req, u);
         return http_redirect(req, 302, page_next_url(req, u, NULL));
+    }
+    if (hub->oauth2 && hub->auth.auto_login) {
+        const char *url = page_oauth_login_url(req, page_valid_next(req, http_query(req, "next")));
+        return url ? http_redirect(req, 302, url) : -ENOMEM;
     }
     return render_login(req, 200, NULL, NULL);
 }
@@ -71,7 +78,8 @@ int page_login_get(struct http_request *req)
 struct pending_login {
     struct http_request *req;
     struct auth_login *login;
-    char username[256];
+    const char *next; /* in request memory, or NULL */
+    page_login_error_fn on_error;
 };
 
 static void login_detach(struct http_request *req)
@@ -85,8 +93,8 @@ static void login_detach(struct http_request *req)
 
 static void login_timeout(struct http_request *req)
 {
-    render_login(req, 504, "The login service did not answer in time; try again.",
-                 ((struct pending_login *)req->wait_data)->username);
+    struct pending_login *p = req->wait_data;
+    p->on_error(req, -ETIMEDOUT, "The login service did not answer in time; try again.");
 }
 
 static void login_done(void *data, int status, struct hub_user *u, const char *message)
@@ -100,11 +108,44 @@ static void login_done(void *data, int status, struct hub_user *u, const char *m
         if (auth_session_start(req, u) < 0)
             http_error(req, 500, "Out of memory");
         else
-            http_redirect(req, 302, page_next_url(req, u, NULL));
+            http_redirect(req, 302, page_next_url(req, u, page_valid_next(req, p->next)));
     } else {
-        render_login(req, status == -EACCES ? 403 : 500, message, p->username);
+        p->on_error(req, status, message ? message : "The login failed; try again.");
     }
     http_resume(req);
+}
+
+int page_login_run(struct http_request *req, const json_t *data, const char *next,
+                   page_login_error_fn on_error)
+{
+    struct pending_login *p = arena_calloc(&req->arena, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->req = req;
+    p->on_error = on_error;
+    p->next = next ? arena_strdup(&req->arena, next) : NULL;
+    int r = auth_login_start(req->hub, data, login_done, p, &p->login);
+    if (r < 0)
+        return on_error(req, r, "The login could not be started; try again.");
+    req->wait_data = p;
+    req->detach = login_detach;
+    req->on_timeout = login_timeout;
+    r = http_suspend(req, LOGIN_TIMEOUT_MS);
+    if (r < 0) {
+        login_detach(req);
+        req->detach = NULL;
+        return http_error(req, 503, "The hub is shutting down");
+    }
+    return HTTP_SUSPENDED;
+}
+
+static int form_error(struct http_request *req, int status, const char *message)
+{
+    return render_login(req,
+                        status == -EACCES      ? 403
+                        : status == -ETIMEDOUT ? 504
+                                               : 500,
+                        message, http_form(req, "username"));
 }
 
 int page_login_post(struct http_request *req)
@@ -123,6 +164,9 @@ int page_login_post(struct http_request *req)
     const char *token = http_form(req, "_xsrf");
     if ((token && !auth_xsrf_check(req, NULL, &why)) || (!token && auth_request_cross_site(req)))
         return render_login(req, 403, "Login form invalid or expired. Try again.", NULL);
+    if (hub->oauth2)
+        return http_error(req, 404, "This hub signs in with %s: use the button on the login page",
+                          oauth2_login_service(hub->oauth2));
     if (!hub->authenticator->authenticate)
         return http_error(req, 404, "This hub has no login form; use an API token");
     json_t *data = json_object();
@@ -153,34 +197,43 @@ int page_login_post(struct http_request *req)
         json_object_set_new(data, "username", json_string(""));
     if (!json_object_get(data, "password"))
         json_object_set_new(data, "password", json_string(""));
-    struct pending_login *p = arena_calloc(&req->arena, sizeof(*p));
-    if (!p) {
-        json_decref(data);
-        return -ENOMEM;
-    }
-    p->req = req;
-    str_copy(p->username, sizeof(p->username),
-             json_string_value(json_object_get(data, "username")));
-    int r = auth_login_start(hub, data, login_done, p, &p->login);
+    /* The form's own next (the login page carries it in its action URL). */
+    int r = page_login_run(req, data, NULL, form_error);
     json_decref(data);
-    if (r < 0)
-        return render_login(req, 400, "Invalid username or password", p->username);
-    req->wait_data = p;
-    req->detach = login_detach;
-    req->on_timeout = login_timeout;
-    r = http_suspend(req, LOGIN_TIMEOUT_MS);
-    if (r < 0) {
-        login_detach(req);
-        req->detach = NULL;
-        return http_error(req, 503, "The hub is shutting down");
-    }
-    return HTTP_SUSPENDED;
+    return r;
+}
+
+/* Where an OAuth hub sends the browser after its own logout: logout_redirect_url, or the
+ * OpenID provider's end_session_endpoint (with the id_token from auth_state as a hint), or
+ * NULL. */
+static const char *oauth_logout_url(struct http_request *req, struct hub_user *u)
+{
+    struct hub *hub = req->hub;
+    char *text = auth_state_text(hub, u);
+    json_t *state = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    const char *id_token = json_string_value(json_object_get(state, "id_token"));
+    const char *host = http_header(req, "Host");
+    char *back = host && strlen(host) < 256 && !strpbrk(host, "/\\?#@ ")
+                     ? arena_printf(&req->arena, "%s://%s%slogin",
+                                    http_is_https(req) ? "https" : "http", host, hub->hub_prefix)
+                     : NULL;
+    struct buf b;
+    buf_init(&b, 64 << 10);
+    oauth2_logout_url(hub->oauth2, id_token, back, &b);
+    json_decref(state);
+    const char *url = b.len ? arena_strdup(&req->arena, b.data) : NULL;
+    buf_free(&b);
+    return url;
 }
 
 int page_logout(struct http_request *req)
 {
     struct hub *hub = req->hub;
     struct hub_user *u = page_user(req);
+    const char *provider_logout = NULL;
+    if (u && hub->oauth2)
+        provider_logout = oauth_logout_url(req, u);
     if (u) {
         /* Tokens issued to this browser session (OAuth logins to servers) end with it. */
         const char *session = auth_session_id(req);
@@ -196,6 +249,8 @@ int page_logout(struct http_request *req)
         gm_log_info("User logged out: %s", u->name);
     }
     auth_session_clear(req);
+    if (provider_logout)
+        return http_redirect(req, 302, provider_logout);
     if (hub->auth.auto_login) {
         json_t *ctx = page_context(req, NULL);
         if (!ctx)

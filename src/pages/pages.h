@@ -40,9 +40,27 @@ int page_not_found(struct http_request *req);
 int page_root(struct http_request *req);
 
 /* pages/login.c */
+
+/** What a page does when a login fails: @err is -EACCES (refused), -ETIMEDOUT or another
+ * negative errno, @message is for the user. Sets a response and returns 0. */
+typedef int (*page_login_error_fn)(struct http_request *req, int err, const char *message);
+
+/** Run the login pipeline with the authenticator's fields @data (copied), suspending @req; on
+ * success start the session and redirect to @next (if valid) or the default page, else call
+ * @on_error. Returns what a handler returns. */
+int page_login_run(struct http_request *req, const json_t *data, const char *next,
+                   page_login_error_fn on_error);
+
 int page_login_get(struct http_request *req);
 int page_login_post(struct http_request *req);
 int page_logout(struct http_request *req);
+
+/* pages/oauth_login.c */
+int page_oauth_login(struct http_request *req);
+int page_oauth_callback(struct http_request *req);
+
+/** Where the login page's "Sign in with ..." button leads (in request memory). */
+const char *page_oauth_login_url(struct http_request *req, const char *next);
 
 /* pages/admin.c */
 int page_admin(struct http_request *req);

@@ -42,6 +42,8 @@ int str_copy(char *dst, size_t size, const char *src)
 {
     if (size == 0)
         return -E2BIG;
+    if (!src)
+        src = "";
     size_t n = strlen(src);
     if (n >= size) {
         memcpy(dst, src, size - 1);

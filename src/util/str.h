@@ -13,7 +13,8 @@ int str_to_int64(const char *s, int64_t *ret);
 /** Parse a whole string as a finite floating-point number. Same contract as str_to_int64. */
 int str_to_double(const char *s, double *ret);
 
-/** Copy @src into @dst of @size bytes, always NUL-terminating. Returns -E2BIG if truncated. */
+/** Copy @src (NULL: "") into @dst of @size bytes, always NUL-terminating. Returns -E2BIG if
+ * truncated. */
 int str_copy(char *dst, size_t size, const char *src);
 
 /** strdup that returns NULL for NULL. */

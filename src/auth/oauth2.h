@@ -1,0 +1,63 @@
+/* The hub side of OAuth 2.0 / OpenID Connect login (<ganymede/oauth2.h> is the modules' side):
+ * the provider's endpoints (module defaults, settings, OpenID discovery), its signing keys,
+ * the authorization redirect, and the login itself once the provider sent the browser back
+ * with a code (oauth2_login.c). The /hub/oauth_login and /hub/oauth_callback pages are in
+ * pages/oauth_login.c. */
+#pragma once
+
+#include <ganymede/authenticator.h>
+#include <ganymede/oauth2.h>
+#include <stdbool.h>
+
+struct hub;
+struct oauth2_client;
+struct buf;
+
+extern const struct gm_option_class auth_oauth2_class;
+
+/** Set up the client of the hub's OAuth authenticator (after the module's init) and start
+ * OpenID discovery when an issuer is configured. Returns 0 or -EINVAL with a message. */
+int oauth2_client_create(struct hub *hub, struct oauth2_client **ret, char *err, size_t errlen);
+
+void oauth2_client_free(struct oauth2_client *c);
+
+/** The provider's name for the login button. */
+const char *oauth2_login_service(const struct oauth2_client *c);
+
+/** Whether the endpoints are known. When discovery has not succeeded yet it is started again
+ * (if not under way) and -EAGAIN returned with the reason in @why. */
+int oauth2_ready(struct oauth2_client *c, const char **why);
+
+/* One authorization request. */
+struct oauth2_authorize {
+    const char *redirect_uri;
+    const char *state;          /* the URL's state parameter */
+    const char *code_challenge; /* PKCE S256, or NULL */
+    const char *nonce;          /* OpenID, or NULL */
+};
+
+/** Whether a login uses PKCE, and whether it sends (and checks) an OpenID nonce. */
+bool oauth2_uses_pkce(const struct oauth2_client *c);
+bool oauth2_uses_nonce(const struct oauth2_client *c);
+
+/** The configured callback URL, or NULL (then guessed from the request). */
+const char *oauth2_callback_url(const struct oauth2_client *c);
+
+/** Append the provider's authorization URL for @a to @out. */
+int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize *a,
+                         struct buf *out);
+
+/** Append where logout should send the browser to @out (nothing when the hub's own login
+ * page); @id_token from auth_state or NULL, @return_to an absolute URL or NULL. */
+int oauth2_logout_url(struct oauth2_client *c, const char *id_token, const char *return_to,
+                      struct buf *out);
+
+/** The custom_403_message. */
+const char *oauth2_refused_message(const struct oauth2_client *c);
+
+/** Complete a login: @data is {"code", "redirect_uri", "code_verifier"?, "nonce"?}. The
+ * authenticator contract of <ganymede/authenticator.h>: the result is {"name", "admin"?,
+ * "groups"?, "auth_state", "allowed"?}; a refusal has a NULL result and a message; a provider
+ * failure a negative status (-ETIMEDOUT, -EPROTO, ...) and a message. */
+int oauth2_authenticate(struct oauth2_client *c, const json_t *data, gm_authenticate_cb cb,
+                        void *cb_data);

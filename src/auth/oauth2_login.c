@@ -1,0 +1,547 @@
+/* A login once the provider sent the browser back with a code (oauthenticator's
+ * get_authenticated_user): exchange the code for tokens, verify the id_token, ask for the
+ * user info, let the module check the user, then hand the hub's login pipeline the name,
+ * groups, admin flag, auth_state and the allow verdict of OAuthenticator's rules. Each step is
+ * one request to the provider; any failure ends the login with a message for the user. */
+#include "auth/oauth2_impl.h"
+#include "auth/usernames.h"
+#include "core/hub.h"
+#include "util/base64.h"
+#include "util/buf.h"
+#include "util/str.h"
+#include "util/strv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <ganymede/log.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ID_TOKEN_LEEWAY_S 60
+
+struct oauth2_login {
+    struct oauth2_client *c;
+    gm_authenticate_cb cb;
+    void *cb_data;
+    char *code, *redirect_uri, *code_verifier, *nonce;
+    json_t *token_response;              /* the token endpoint's answer */
+    const char *access_token, *id_token; /* in token_response */
+    char *authorization;                 /* "Authorization: Bearer ..." */
+    char **granted;                      /* granted scopes */
+    json_t *id_claims;                   /* a verified id_token's claims */
+    json_t *user_info;
+    bool keys_refetched;
+    struct oauth2_login *next_waiting; /* in c->waiting_for_keys */
+};
+
+struct oauth2_login **oauth2_login_next(struct oauth2_login *l)
+{
+    return &l->next_waiting;
+}
+
+static void login_free(struct oauth2_login *l)
+{
+    free(l->code);
+    free(l->redirect_uri);
+    free(l->code_verifier);
+    free(l->nonce);
+    json_decref(l->token_response);
+    free(l->authorization);
+    strv_free_array(l->granted);
+    json_decref(l->id_claims);
+    json_decref(l->user_info);
+    free(l);
+}
+
+/* Ends: a failure of the provider or the hub (status < 0), a refusal (status 0, no result), or
+ * a result. Each frees the login. */
+static void end(struct oauth2_login *l, int status, json_t *result, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void end(struct oauth2_login *l, int status, json_t *result, const char *fmt, ...)
+{
+    char msg[700] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (status != -ECANCELED)
+            gm_log_warn("OAuth login failed: %s", msg);
+    }
+    l->cb(l->cb_data, status, result, fmt ? msg : NULL);
+    login_free(l);
+}
+
+/* Step 5: the result, after OAuthenticator's rules and the module's verdict. */
+
+/* The value at a dotted path ("oauth_user.groups") in @v. */
+static const json_t *dotted(const json_t *v, const char *path)
+{
+    char part[256];
+    while (v && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof(part))
+            return NULL;
+        memcpy(part, path, n);
+        part[n] = '\0';
+        v = json_object_get(v, part);
+        path += n + (path[n] == '.');
+    }
+    return v;
+}
+
+static bool any_in(const json_t *names, char *const *list)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(names, i, n)
+    {
+        for (char *const *p = list; p && *p; p++)
+            if (strcmp(json_string_value(n), *p) == 0)
+                return true;
+    }
+    return false;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* The user's groups from auth_state, sorted and unique (oauthenticator's get_user_groups). */
+static json_t *user_groups(struct oauth2_login *l, const json_t *auth_state)
+{
+    const json_t *v = dotted(auth_state, l->c->conf->auth_state_groups_key);
+    json_t *list[512];
+    size_t n = 0;
+    if (json_is_string(v)) {
+        list[n++] = (json_t *)v;
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *g;
+        json_array_foreach(v, i, g)
+        {
+            if (json_is_string(g) && n < sizeof(list) / sizeof(list[0]))
+                list[n++] = g;
+        }
+    }
+    qsort(list, n, sizeof(list[0]), compare_names);
+    json_t *out = json_array();
+    for (size_t i = 0; out && i < n; i++)
+        if (i == 0 || compare_names(&list[i - 1], &list[i]) != 0)
+            json_array_append(out, list[i]);
+    return out;
+}
+
+static bool all_granted(struct oauth2_login *l)
+{
+    char *const *want = l->c->conf->allowed_scopes;
+    if (!want || !want[0])
+        return false;
+    for (char *const *p = want; *p; p++)
+        if (!gm_oauth2_has_scope((const char *const *)l->granted, *p))
+            return false;
+    return true;
+}
+
+static void finish(struct oauth2_login *l, const char *name, json_t *auth_state, int module_allowed)
+{
+    struct oauth2_client *c = l->c;
+    struct hub *hub = c->hub;
+    const struct gm_oauth2_config *k = c->conf;
+    json_t *result = json_pack("{s:s, s:O}", "name", name, "auth_state", auth_state);
+    if (!result) {
+        end(l, -ENOMEM, NULL, "out of memory");
+        return;
+    }
+    /* admin_users as the core reads them (normalised names); admin_groups may also grant. */
+    char norm[4 * AUTH_USERNAME_MAX + 4] = "";
+    bool admin_user = false;
+    if (auth_username_normalize(&hub->usernames, name, norm, sizeof(norm)) == 0)
+        for (char *const *p = hub->admin_names; p && *p && !admin_user; p++)
+            admin_user = strcmp(*p, norm) == 0;
+    bool admin = admin_user, in_allowed_group = false;
+    if (hub->auth.manage_groups) {
+        json_t *groups = user_groups(l, auth_state);
+        if (!groups) {
+            json_decref(result);
+            end(l, -ENOMEM, NULL, "out of memory");
+            return;
+        }
+        if (k->admin_groups && k->admin_groups[0] && !admin) {
+            admin = any_in(groups, k->admin_groups);
+            json_object_set_new(result, "admin", json_boolean(admin));
+        }
+        in_allowed_group = any_in(groups, k->allowed_groups);
+        json_object_set_new(result, "groups", groups);
+    }
+    /* OAuthenticator.check_allowed: allowed_scopes, (allow_all,) admins, (allowed_users,)
+     * allowed_groups, then the module's rule; the core adds allow_all and allowed_users. */
+    if (module_allowed > 0 || admin || all_granted(l) || in_allowed_group)
+        json_object_set_new(result, "allowed", json_true());
+    end(l, 0, result, NULL);
+}
+
+/* Step 4: the user's name and auth_state; the module's own checks. */
+
+struct verdict_wait {
+    struct oauth2_login *l;
+    json_t *auth_state;
+    char *name;
+};
+
+static void on_module_verdict(void *data, const struct gm_oauth2_verdict *v)
+{
+    struct verdict_wait *w = data;
+    struct oauth2_login *l = w->l;
+    if (v->status < 0)
+        end(l, v->status, NULL, "%s",
+            v->message ? v->message : "the identity provider did not answer as expected");
+    else if (v->allowed < 0)
+        end(l, 0, NULL, "%s", v->message ? v->message : l->c->conf->custom_403_message);
+    else if (!v->name && !w->name)
+        end(l, -EINVAL, NULL,
+            "the identity provider's user info has no \"%s\" field (username_claim)",
+            l->c->username_claim);
+    else
+        finish(l, v->name ? v->name : w->name, w->auth_state, v->allowed);
+    json_decref(w->auth_state);
+    free(w->name);
+    free(w);
+}
+
+static json_t *scope_json(char **scope)
+{
+    json_t *a = json_array();
+    for (char **p = scope; a && p && *p; p++)
+        json_array_append_new(a, json_string(*p));
+    return a;
+}
+
+static void have_user(struct oauth2_login *l)
+{
+    struct oauth2_client *c = l->c;
+    const json_t *claim = json_object_get(l->user_info, c->username_claim);
+    char num[32];
+    const char *name = json_string_value(claim);
+    if (json_is_integer(claim)) {
+        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(claim));
+        name = num;
+    }
+    if (name && !name[0])
+        name = NULL;
+    if (!name && !c->provider->check_user) {
+        end(l, -EINVAL, NULL,
+            "the identity provider's user info has no \"%s\" field (username_claim)",
+            c->username_claim);
+        return;
+    }
+    const json_t *tr = l->token_response;
+    json_t *refresh = json_object_get(tr, "refresh_token");
+    json_t *auth_state =
+        json_pack("{s:s, s:O, s:O, s:o, s:O, s:O}", "access_token", l->access_token,
+                  "refresh_token", refresh ? refresh : json_null(), "id_token",
+                  l->id_token ? json_object_get(tr, "id_token") : json_null(), "scope",
+                  scope_json(l->granted), "token_response", tr, c->user_key, l->user_info);
+    struct verdict_wait *w = calloc(1, sizeof(*w));
+    if (!auth_state || !w || (name && !(w->name = strdup(name)))) {
+        json_decref(auth_state);
+        free(w);
+        end(l, -ENOMEM, NULL, "out of memory");
+        return;
+    }
+    w->l = l;
+    w->auth_state = auth_state;
+    if (!c->provider->check_user) {
+        struct gm_oauth2_verdict v = {0};
+        on_module_verdict(w, &v);
+        return;
+    }
+    struct gm_oauth2_user u = {
+        .user_info = l->user_info,
+        .token_response = tr,
+        .access_token = l->access_token,
+        .authorization = l->authorization,
+        .granted_scope = (const char *const *)l->granted,
+        .auth_state = auth_state,
+        .name = w->name,
+    };
+    int r = c->provider->check_user(c->module_state, c->host, &u, on_module_verdict, w);
+    if (r < 0) {
+        json_decref(auth_state);
+        free(w->name);
+        free(w);
+        end(l, r, NULL, "the identity provider could not be asked about the user");
+    }
+}
+
+/* Step 3: the user info. */
+
+static void on_userinfo(void *data, int status, int http, const json_t *json, const char *message)
+{
+    struct oauth2_login *l = data;
+    if (status < 0) {
+        end(l, status, NULL, "the identity provider's user info request failed: %s", message);
+        return;
+    }
+    if (http != 200 || !json_is_object(json)) {
+        end(l, -EPROTO, NULL,
+            "the identity provider's user info endpoint answered HTTP %d without a user", http);
+        return;
+    }
+    /* OpenID Connect Core 5.3.2: the user info must be about the id_token's subject. */
+    const char *sub = json_string_value(json_object_get(l->id_claims, "sub"));
+    const char *usub = json_string_value(json_object_get(json, "sub"));
+    if (sub && usub && strcmp(sub, usub) != 0) {
+        end(l, 0, NULL,
+            "The identity provider's user info is about another user than its "
+            "id_token.");
+        return;
+    }
+    l->user_info = json_incref((json_t *)json);
+    have_user(l);
+}
+
+static void after_id_token(struct oauth2_login *l)
+{
+    struct oauth2_client *c = l->c;
+    if (c->conf->userdata_from_id_token || (!c->userdata_url && l->id_claims)) {
+        if (!l->id_claims) {
+            end(l, -EPROTO, NULL, "the identity provider returned no id_token");
+            return;
+        }
+        l->user_info = json_incref(l->id_claims);
+        have_user(l);
+        return;
+    }
+    if (!c->userdata_url) {
+        end(l, -EINVAL, NULL, "no user info endpoint is known (userdata_url)");
+        return;
+    }
+    struct buf url;
+    buf_init(&url, 16384);
+    int r = buf_puts(&url, c->userdata_url);
+    bool has_query = strchr(c->userdata_url, '?') != NULL;
+    json_t *params = json_copy(c->conf->userdata_params);
+    if (params && strcmp(c->conf->userdata_token_method, "url") == 0)
+        json_object_set_new(params, "access_token", json_string(l->access_token));
+    if (r == 0 && params && json_object_size(params)) {
+        r = buf_putc(&url, has_query ? '&' : '?');
+        if (r == 0)
+            r = oauth2_append_params(&url, params, true);
+    }
+    json_decref(params);
+    const char *headers[] = {l->authorization, NULL};
+    if (r == 0 && url.data)
+        r = oauth2_call(c, "GET", url.data, headers, NULL, on_userinfo, l);
+    buf_free(&url);
+    if (r < 0)
+        end(l, r, NULL, "cannot ask the identity provider for the user info");
+}
+
+/* Step 2: the id_token, verified against the provider's keys when they are known. */
+
+static void verify_id_token(struct oauth2_login *l)
+{
+    struct oauth2_client *c = l->c;
+    bool with_keys = c->jwks_url != NULL;
+    if (with_keys && !c->keys && !l->keys_refetched) {
+        l->keys_refetched = true;
+        l->next_waiting = c->waiting_for_keys;
+        c->waiting_for_keys = l;
+        oauth2_fetch_keys(c, false);
+        return;
+    }
+    struct oidc_expect e = {
+        .issuer = c->issuer,
+        .client_id = c->conf->client_id,
+        .nonce = l->nonce,
+        .now = (int64_t)time(NULL),
+        .leeway = ID_TOKEN_LEEWAY_S,
+    };
+    if (!with_keys)
+        e.issuer = NULL; /* oauthenticator's unverified mode: aud and exp only */
+    char why[300] = "";
+    json_t *claims = NULL;
+    int r = oidc_token_verify(c->keys, l->id_token, &e, !with_keys, &claims, why, sizeof(why));
+    if (r == -ENOKEY && !l->keys_refetched) {
+        /* Signed with a key we have not seen: the provider may have rotated its keys. */
+        l->keys_refetched = true;
+        l->next_waiting = c->waiting_for_keys;
+        c->waiting_for_keys = l;
+        oauth2_fetch_keys(c, true);
+        return;
+    }
+    if (r == -ENOKEY) {
+        end(l, 0, NULL,
+            "The identity provider's id_token is signed by a key it does not "
+            "publish.");
+        return;
+    }
+    if (r < 0) {
+        end(l, 0, NULL, "The identity provider's id_token is not valid: %s.", why);
+        return;
+    }
+    l->id_claims = claims;
+    after_id_token(l);
+}
+
+void oauth2_login_keys_ready(struct oauth2_login *l, int status, const char *message)
+{
+    if (status < 0 && status != -ENOKEY) {
+        end(l, status, NULL, "%s", message && message[0] ? message : "no signing keys");
+        return;
+    }
+    verify_id_token(l);
+}
+
+/* Step 1: the code for tokens. */
+
+static char **granted_scope(struct oauth2_login *l)
+{
+    struct strv s = {0};
+    const json_t *v = json_object_get(l->token_response, "scope");
+    int r = 0;
+    if (json_is_string(v)) {
+        const char *p = json_string_value(v);
+        while (r == 0 && *p) {
+            size_t n = strcspn(p, " ,");
+            if (n) {
+                char *one = str_ndup(p, n);
+                r = one ? strv_push(&s, one) : -ENOMEM;
+                free(one);
+            }
+            p += n + (p[n] != '\0');
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x)
+        {
+            if (r == 0 && json_is_string(x))
+                r = strv_push(&s, json_string_value(x));
+        }
+    } else {
+        r = strv_extend(&s, (const char *const *)l->c->scope);
+    }
+    char **out = r == 0 ? strv_steal(&s) : NULL;
+    strv_free(&s);
+    return out;
+}
+
+static void on_token(void *data, int status, int http, const json_t *json, const char *message)
+{
+    struct oauth2_login *l = data;
+    if (status < 0) {
+        end(l, status, NULL, "the identity provider's token request failed: %s", message);
+        return;
+    }
+    const char *error = json_string_value(json_object_get(json, "error"));
+    const char *desc = json_string_value(json_object_get(json, "error_description"));
+    if (error || desc) {
+        end(l, 0, NULL, "An access token was not returned: %s", desc ? desc : error);
+        return;
+    }
+    const char *token = json_string_value(json_object_get(json, "access_token"));
+    if (http != 200 || !token || !token[0]) {
+        end(l, -EPROTO, NULL, "the identity provider answered HTTP %d without an access token",
+            http);
+        return;
+    }
+    l->token_response = json_incref((json_t *)json);
+    l->access_token = token;
+    const char *type = json_string_value(json_object_get(json, "token_type"));
+    if (!type || str_eq_ci(type, "bearer"))
+        type = "Bearer";
+    struct buf h;
+    buf_init(&h, 64 << 10);
+    buf_printf(&h, "Authorization: %s %s", type, token);
+    l->authorization = buf_steal(&h);
+    l->granted = granted_scope(l);
+    if (!l->authorization || !l->granted) {
+        end(l, -ENOMEM, NULL, "out of memory");
+        return;
+    }
+    l->id_token = json_string_value(json_object_get(json, "id_token"));
+    if (l->id_token && (l->c->jwks_url || l->c->conf->userdata_from_id_token)) {
+        verify_id_token(l);
+        return;
+    }
+    after_id_token(l);
+}
+
+static int token_request(struct oauth2_login *l)
+{
+    struct oauth2_client *c = l->c;
+    const struct gm_oauth2_config *k = c->conf;
+    json_t *form = json_pack("{s:s, s:s, s:s}", "code", l->code, "grant_type", "authorization_code",
+                             "redirect_uri", l->redirect_uri);
+    if (!form)
+        return -ENOMEM;
+    if (l->code_verifier)
+        json_object_set_new(form, "code_verifier", json_string(l->code_verifier));
+    if (!k->basic_auth) {
+        json_object_set_new(form, "client_id", json_string(k->client_id));
+        json_object_set_new(form, "client_secret", json_string(k->client_secret));
+    }
+    json_object_update(form, k->token_params);
+    struct buf body, basic, creds;
+    buf_init(&body, 64 << 10);
+    buf_init(&basic, 8192);
+    buf_init(&creds, 8192);
+    int r = oauth2_append_params(&body, form, true);
+    json_decref(form);
+    if (r == 0 && k->basic_auth) {
+        r = buf_printf(&creds, "%s:%s", k->client_id, k->client_secret);
+        if (r == 0)
+            r = buf_puts(&basic, "Authorization: Basic ");
+        if (r == 0)
+            r = b64url_encode(&basic, creds.data, creds.len, true);
+        /* Basic auth takes the standard alphabet. */
+        for (size_t i = 0; r == 0 && i < basic.len; i++)
+            basic.data[i] = basic.data[i] == '-' ? '+' : basic.data[i] == '_' ? '/' : basic.data[i];
+    }
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8",
+                             k->basic_auth ? basic.data : NULL, NULL};
+    if (r == 0)
+        r = oauth2_call(c, "POST", c->token_url, headers, body.data ? body.data : "", on_token, l);
+    if (creds.data)
+        explicit_bzero(creds.data, creds.len);
+    buf_free(&creds);
+    buf_free(&basic);
+    buf_free(&body);
+    return r;
+}
+
+static char *field(const json_t *data, const char *name)
+{
+    const char *v = json_string_value(json_object_get(data, name));
+    return v && v[0] ? strdup(v) : NULL;
+}
+
+int oauth2_authenticate(struct oauth2_client *c, const json_t *data, gm_authenticate_cb cb,
+                        void *cb_data)
+{
+    if (!json_string_value(json_object_get(data, "code")) ||
+        !json_string_value(json_object_get(data, "redirect_uri")))
+        return -EINVAL; /* not an OAuth callback (e.g. a password sent to the token API) */
+    struct oauth2_login *l = calloc(1, sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    l->c = c;
+    l->cb = cb;
+    l->cb_data = cb_data;
+    l->code = field(data, "code");
+    l->redirect_uri = field(data, "redirect_uri");
+    l->code_verifier = field(data, "code_verifier");
+    l->nonce = field(data, "nonce");
+    int r = l->code && l->redirect_uri ? token_request(l) : -EINVAL;
+    if (r < 0) {
+        login_free(l);
+        return r;
+    }
+    return 0;
+}
