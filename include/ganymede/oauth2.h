@@ -49,6 +49,7 @@ struct gm_oauth2_config {
     char **allowed_groups;
     char **admin_groups;
     char *auth_state_groups_key;
+    json_t *auth_state_env;
 };
 
 /* What a module tells the hub about its provider. Every field may be NULL; settings the user

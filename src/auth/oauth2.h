@@ -55,6 +55,12 @@ int oauth2_logout_url(struct oauth2_client *c, const char *id_token, const char 
 /** The custom_403_message. */
 const char *oauth2_refused_message(const struct oauth2_client *c);
 
+struct strv;
+
+/** Add the auth_state_env variables taken from the user's @auth_state to @env. Returns 0 or
+ * -ENOMEM. */
+int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, struct strv *env);
+
 /** Complete a login: @data is {"code", "redirect_uri", "code_verifier"?, "nonce"?}. The
  * authenticator contract of <ganymede/authenticator.h>: the result is {"name", "admin"?,
  * "groups"?, "auth_state", "allowed"?}; a refusal has a NULL result and a message; a provider

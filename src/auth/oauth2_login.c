@@ -106,6 +106,19 @@ static bool any_in(const json_t *names, char *const *list)
     return false;
 }
 
+int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, struct strv *env)
+{
+    const char *name;
+    json_t *path;
+    json_object_foreach(c->conf->auth_state_env, name, path)
+    {
+        const json_t *v = dotted(auth_state, json_string_value(path));
+        if (json_is_string(v) && strv_setenv(env, name, json_string_value(v)) < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));

@@ -47,6 +47,24 @@ static int check_request_kwargs(const json_t *v, const char **why)
     return 0;
 }
 
+/* {"ENV_NAME": "dotted.path"}. */
+static int check_env_map(const json_t *v, const char **why)
+{
+    *why = "a dict of environment variable names to dotted paths in auth_state";
+    if (!json_is_object(v))
+        return -EINVAL;
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x)
+    {
+        if (!k[0] ||
+            k[strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")] ||
+            (k[0] >= '0' && k[0] <= '9') || !json_is_string(x) || !json_string_value(x)[0])
+            return -EINVAL;
+    }
+    return 0;
+}
+
 static const char *const token_methods[] = {"header", "url", NULL};
 
 static const struct gm_option oauth2_options[] = {
@@ -122,6 +140,11 @@ static const struct gm_option oauth2_options[] = {
               "Make members of these groups admins (needs manage_groups)."),
     GM_OPTION("auth_state_groups_key", GM_OPTION_STRING, OPT(auth_state_groups_key), "\"\"",
               "Dotted path to the user's groups in auth_state, e.g. \"oauth_user.groups\"."),
+    GM_OPTION_X("auth_state_env", GM_OPTION_JSON, OPT(auth_state_env),
+                "{\"OAUTH_ACCESS_TOKEN\": \"access_token\"}",
+                "With enable_auth_state, environment variables given to the user's servers "
+                "from auth_state: {\"NAME\": \"dotted.path\"} (Ganymede).",
+                .check = check_env_map),
     GM_OPTION_END,
 };
 

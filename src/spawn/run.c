@@ -12,6 +12,7 @@
  * is interrupted through the plugin's stop, which completes the start with -ECANCELED).
  * Listeners (progress streams, waiting requests) hear every event. */
 #include "spawn/run.h"
+#include "auth/oauth2.h"
 #include "auth/token_hash.h"
 #include "core/hub.h"
 #include "proxy/proxy.h"
@@ -569,6 +570,8 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
     run->progress.emit = on_progress;
     run->progress.ctx = run;
     json_t *auth_state = user_auth_state(hub, sp->user);
+    if (auth_state && hub->oauth2 && oauth2_spawn_env(hub->oauth2, auth_state, &launch.env) < 0)
+        gm_log_warn("Out of memory passing auth_state to the server of '%s'", sp->user->name);
     json_t *empty = json_object();
     struct gm_server_spec spec = {
         .user = sp->user->name,
