@@ -17,6 +17,7 @@ struct auth_config {
     bool auto_login;
     bool enable_auth_state;
     bool manage_groups;
+    json_t *refresh_pre_spawn; /* bool, or null: the authenticator's default */
 };
 
 extern const struct gm_option_class auth_authenticator_class;

@@ -56,6 +56,24 @@ int oauth2_logout_url(struct oauth2_client *c, const char *id_token, const char 
 const char *oauth2_refused_message(const struct oauth2_client *c);
 
 struct strv;
+struct oauth2_refresh;
+
+/** A refresh finished: @status 0 with the new @auth_state (borrowed), -EACCES when the user
+ * must log in again (@message says why), or another negative errno (the provider failed). */
+typedef void (*oauth2_refresh_cb)(void *data, int status, const json_t *auth_state,
+                                  const char *message);
+
+/** Refresh a login from its @auth_state (oauthenticator's refresh_user). libuv contract;
+ * -ENOENT when there is nothing to refresh. @ret can cancel it. */
+int oauth2_refresh(struct oauth2_client *c, const json_t *auth_state, oauth2_refresh_cb cb,
+                   void *data, struct oauth2_refresh **ret);
+
+/** Forget a refresh in progress: its callback will not run (accepts NULL). */
+void oauth2_refresh_cancel(struct oauth2_refresh *ref);
+
+/** Whether servers start only after a refresh (Authenticator.refresh_pre_spawn; by default
+ * when auth_state is kept). */
+bool oauth2_refresh_pre_spawn(const struct oauth2_client *c);
 
 /** Add the auth_state_env variables taken from the user's @auth_state to @env. Returns 0 or
  * -ENOMEM. */

@@ -34,6 +34,17 @@ struct oauth2_login {
     json_t *user_info;
     bool keys_refetched;
     struct oauth2_login *next_waiting; /* in c->waiting_for_keys */
+
+    /* A refresh (oauth2_refresh) instead of a login. */
+    bool refreshing;
+    bool refresh_granted;       /* the refresh grant was used */
+    char *old_refresh_token;    /* kept when the provider does not send a new one */
+    struct oauth2_refresh *ref; /* the caller's handle */
+};
+
+struct oauth2_refresh {
+    oauth2_refresh_cb cb; /* NULL once cancelled */
+    void *data;
 };
 
 struct oauth2_login **oauth2_login_next(struct oauth2_login *l)
@@ -43,6 +54,8 @@ struct oauth2_login **oauth2_login_next(struct oauth2_login *l)
 
 static void login_free(struct oauth2_login *l)
 {
+    free(l->old_refresh_token);
+    free(l->ref);
     free(l->code);
     free(l->redirect_uri);
     free(l->code_verifier);
@@ -71,7 +84,15 @@ static void end(struct oauth2_login *l, int status, json_t *result, const char *
         if (status != -ECANCELED)
             gm_log_warn("OAuth login failed: %s", msg);
     }
-    l->cb(l->cb_data, status, result, fmt ? msg : NULL);
+    if (l->refreshing) {
+        /* A refresh that did not work means: log in again. */
+        if (l->ref->cb)
+            l->ref->cb(l->ref->data, status == 0 && !result ? -EACCES : status,
+                       json_object_get(result, "auth_state"), fmt ? msg : NULL);
+        json_decref(result);
+    } else {
+        l->cb(l->cb_data, status, result, fmt ? msg : NULL);
+    }
     login_free(l);
 }
 
@@ -259,6 +280,14 @@ static void have_user(struct oauth2_login *l)
                   "refresh_token", refresh ? refresh : json_null(), "id_token",
                   l->id_token ? json_object_get(tr, "id_token") : json_null(), "scope",
                   scope_json(l->granted), "token_response", tr, c->user_key, l->user_info);
+    if (l->refreshing) {
+        json_t *result = auth_state ? json_pack("{s:o}", "auth_state", auth_state) : NULL;
+        if (!result)
+            end(l, -ENOMEM, NULL, "out of memory");
+        else
+            end(l, 0, result, NULL);
+        return;
+    }
     struct verdict_wait *w = calloc(1, sizeof(*w));
     if (!auth_state || !w || (name && !(w->name = strdup(name)))) {
         json_decref(auth_state);
@@ -291,6 +320,8 @@ static void have_user(struct oauth2_login *l)
     }
 }
 
+static int refresh_grant(struct oauth2_login *l);
+
 /* Step 3: the user info. */
 
 static void on_userinfo(void *data, int status, int http, const json_t *json, const char *message)
@@ -298,6 +329,17 @@ static void on_userinfo(void *data, int status, int http, const json_t *json, co
     struct oauth2_login *l = data;
     if (status < 0) {
         end(l, status, NULL, "the identity provider's user info request failed: %s", message);
+        return;
+    }
+    if (l->refreshing && http >= 400 && http < 500) {
+        /* The access token expired: the refresh token gets a new one, once. */
+        if (l->old_refresh_token && !l->refresh_granted) {
+            int r = refresh_grant(l);
+            if (r < 0)
+                end(l, r, NULL, "cannot ask the identity provider for a new token");
+            return;
+        }
+        end(l, 0, NULL, "the identity provider no longer accepts this login's token");
         return;
     }
     if (http != 200 || !json_is_object(json)) {
@@ -318,6 +360,31 @@ static void on_userinfo(void *data, int status, int http, const json_t *json, co
     have_user(l);
 }
 
+static int userinfo_request(struct oauth2_login *l)
+{
+    struct oauth2_client *c = l->c;
+    struct buf url;
+    buf_init(&url, 16384);
+    int r = buf_puts(&url, c->userdata_url);
+    bool has_query = strchr(c->userdata_url, '?') != NULL;
+    json_t *params = json_copy(c->conf->userdata_params);
+    if (!params)
+        r = -ENOMEM;
+    else if (strcmp(c->conf->userdata_token_method, "url") == 0)
+        json_object_set_new(params, "access_token", json_string(l->access_token));
+    if (r == 0 && json_object_size(params)) {
+        r = buf_putc(&url, has_query ? '&' : '?');
+        if (r == 0)
+            r = oauth2_append_params(&url, params, true);
+    }
+    json_decref(params);
+    const char *headers[] = {l->authorization, NULL};
+    if (r == 0)
+        r = oauth2_call(c, "GET", url.data, headers, NULL, on_userinfo, l);
+    buf_free(&url);
+    return r;
+}
+
 static void after_id_token(struct oauth2_login *l)
 {
     struct oauth2_client *c = l->c;
@@ -334,23 +401,7 @@ static void after_id_token(struct oauth2_login *l)
         end(l, -EINVAL, NULL, "no user info endpoint is known (userdata_url)");
         return;
     }
-    struct buf url;
-    buf_init(&url, 16384);
-    int r = buf_puts(&url, c->userdata_url);
-    bool has_query = strchr(c->userdata_url, '?') != NULL;
-    json_t *params = json_copy(c->conf->userdata_params);
-    if (params && strcmp(c->conf->userdata_token_method, "url") == 0)
-        json_object_set_new(params, "access_token", json_string(l->access_token));
-    if (r == 0 && params && json_object_size(params)) {
-        r = buf_putc(&url, has_query ? '&' : '?');
-        if (r == 0)
-            r = oauth2_append_params(&url, params, true);
-    }
-    json_decref(params);
-    const char *headers[] = {l->authorization, NULL};
-    if (r == 0 && url.data)
-        r = oauth2_call(c, "GET", url.data, headers, NULL, on_userinfo, l);
-    buf_free(&url);
+    int r = userinfo_request(l);
     if (r < 0)
         end(l, r, NULL, "cannot ask the identity provider for the user info");
 }
@@ -464,7 +515,10 @@ static void on_token(void *data, int status, int http, const json_t *json, const
             http);
         return;
     }
+    json_decref(l->token_response);
     l->token_response = json_incref((json_t *)json);
+    if (l->old_refresh_token && !json_object_get(json, "refresh_token"))
+        json_object_set_new(l->token_response, "refresh_token", json_string(l->old_refresh_token));
     l->access_token = token;
     const char *type = json_string_value(json_object_get(json, "token_type"));
     if (!type || str_eq_ci(type, "bearer"))
@@ -472,13 +526,19 @@ static void on_token(void *data, int status, int http, const json_t *json, const
     struct buf h;
     buf_init(&h, 64 << 10);
     buf_printf(&h, "Authorization: %s %s", type, token);
+    free(l->authorization);
     l->authorization = buf_steal(&h);
+    strv_free_array(l->granted);
     l->granted = granted_scope(l);
     if (!l->authorization || !l->granted) {
         end(l, -ENOMEM, NULL, "out of memory");
         return;
     }
     l->id_token = json_string_value(json_object_get(json, "id_token"));
+    json_decref(l->id_claims);
+    l->id_claims = NULL;
+    json_decref(l->user_info);
+    l->user_info = NULL;
     if (l->id_token && (l->c->jwks_url || l->c->conf->userdata_from_id_token)) {
         verify_id_token(l);
         return;
@@ -486,16 +546,13 @@ static void on_token(void *data, int status, int http, const json_t *json, const
     after_id_token(l);
 }
 
-static int token_request(struct oauth2_login *l)
+/* POST the token endpoint with @form (stolen) plus the client's credentials. */
+static int token_request(struct oauth2_login *l, json_t *form)
 {
     struct oauth2_client *c = l->c;
     const struct gm_oauth2_config *k = c->conf;
-    json_t *form = json_pack("{s:s, s:s, s:s}", "code", l->code, "grant_type", "authorization_code",
-                             "redirect_uri", l->redirect_uri);
     if (!form)
         return -ENOMEM;
-    if (l->code_verifier)
-        json_object_set_new(form, "code_verifier", json_string(l->code_verifier));
     if (!k->basic_auth) {
         json_object_set_new(form, "client_id", json_string(k->client_id));
         json_object_set_new(form, "client_secret", json_string(k->client_secret));
@@ -529,6 +586,23 @@ static int token_request(struct oauth2_login *l)
     return r;
 }
 
+static int code_grant(struct oauth2_login *l)
+{
+    json_t *form = json_pack("{s:s, s:s, s:s}", "code", l->code, "grant_type", "authorization_code",
+                             "redirect_uri", l->redirect_uri);
+    if (form && l->code_verifier)
+        json_object_set_new(form, "code_verifier", json_string(l->code_verifier));
+    return token_request(l, form);
+}
+
+static int refresh_grant(struct oauth2_login *l)
+{
+    l->refresh_granted = true;
+    l->keys_refetched = false;
+    return token_request(l, json_pack("{s:s, s:s}", "grant_type", "refresh_token", "refresh_token",
+                                      l->old_refresh_token));
+}
+
 static char *field(const json_t *data, const char *name)
 {
     const char *v = json_string_value(json_object_get(data, name));
@@ -551,10 +625,77 @@ int oauth2_authenticate(struct oauth2_client *c, const json_t *data, gm_authenti
     l->redirect_uri = field(data, "redirect_uri");
     l->code_verifier = field(data, "code_verifier");
     l->nonce = field(data, "nonce");
-    int r = l->code && l->redirect_uri ? token_request(l) : -EINVAL;
+    int r = l->code && l->redirect_uri ? code_grant(l) : -EINVAL;
     if (r < 0) {
         login_free(l);
         return r;
     }
     return 0;
+}
+
+/* Refresh: oauthenticator 17.2's refresh_user. The stored access token is tried on the user
+ * info endpoint; if the provider refuses it and there is a refresh token, a new access token
+ * is obtained and the user info asked again. Without a user info endpoint, the refresh token
+ * is used directly (a new id_token). */
+int oauth2_refresh(struct oauth2_client *c, const json_t *auth_state, oauth2_refresh_cb cb,
+                   void *data, struct oauth2_refresh **ret)
+{
+    const json_t *tr = json_object_get(auth_state, "token_response");
+    const char *access = json_string_value(json_object_get(auth_state, "access_token"));
+    const char *refresh = json_string_value(json_object_get(auth_state, "refresh_token"));
+    bool with_userinfo = c->userdata_url && !c->conf->userdata_from_id_token;
+    if (!json_is_object(tr) || !access || (!with_userinfo && !refresh))
+        return -ENOENT; /* nothing to refresh: the login stands */
+    struct oauth2_login *l = calloc(1, sizeof(*l));
+    struct oauth2_refresh *ref = calloc(1, sizeof(*ref));
+    if (!l || !ref) {
+        free(l);
+        free(ref);
+        return -ENOMEM;
+    }
+    l->c = c;
+    l->refreshing = true;
+    l->ref = ref;
+    ref->cb = cb;
+    ref->data = data;
+    l->old_refresh_token = refresh ? strdup(refresh) : NULL;
+    l->token_response = json_deep_copy(tr);
+    int r = l->token_response && (!refresh || l->old_refresh_token) ? 0 : -ENOMEM;
+    if (r == 0) {
+        json_object_set_new(l->token_response, "access_token", json_string(access));
+        l->access_token = json_string_value(json_object_get(l->token_response, "access_token"));
+        l->id_token = json_string_value(json_object_get(l->token_response, "id_token"));
+        const char *type = json_string_value(json_object_get(tr, "token_type"));
+        struct buf h;
+        buf_init(&h, 64 << 10);
+        buf_printf(&h, "Authorization: %s %s", !type || str_eq_ci(type, "bearer") ? "Bearer" : type,
+                   access);
+        l->authorization = buf_steal(&h);
+        l->granted = granted_scope(l);
+        r = l->authorization && l->granted ? 0 : -ENOMEM;
+    }
+    if (r < 0) {
+        login_free(l);
+        return r;
+    }
+    /* The user info with the stored token, or straight to the refresh grant. */
+    r = with_userinfo ? userinfo_request(l) : refresh_grant(l);
+    if (r < 0) {
+        login_free(l);
+        return r;
+    }
+    *ret = ref;
+    return 0;
+}
+
+void oauth2_refresh_cancel(struct oauth2_refresh *ref)
+{
+    if (ref)
+        ref->cb = NULL;
+}
+
+bool oauth2_refresh_pre_spawn(const struct oauth2_client *c)
+{
+    const json_t *v = c->hub->auth.refresh_pre_spawn;
+    return json_is_boolean(v) ? json_is_true(v) : c->hub->auth.enable_auth_state;
 }

@@ -28,7 +28,6 @@ static const char *const jupyterhub_traits[] = {
     "Authenticator.manage_roles",
     "Authenticator.otp_prompt",
     "Authenticator.post_auth_hook",
-    "Authenticator.refresh_pre_spawn",
     "Authenticator.refresh_pre_stop",
     "Authenticator.request_otp",
     "Authenticator.reset_managed_roles_on_startup",

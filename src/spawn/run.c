@@ -12,6 +12,7 @@
  * is interrupted through the plugin's stop, which completes the start with -ECANCELED).
  * Listeners (progress streams, waiting requests) hear every event. */
 #include "spawn/run.h"
+#include "auth/login.h"
 #include "auth/oauth2.h"
 #include "auth/token_hash.h"
 #include "core/hub.h"
@@ -85,6 +86,11 @@ void spawn_run_free(struct spawn_run *run)
     spawn_probe_cancel(&run->probe);
     if (hub->proxy)
         proxy_cancel_calls(hub->proxy, run);
+    oauth2_refresh_cancel(run->refresh);
+    if (run->launch) {
+        spawn_launch_free(run->launch);
+        free(run->launch);
+    }
     hub->spawn.plugin->server_free(run->server);
     json_decref(run->events);
     free(run->failure);
@@ -424,7 +430,8 @@ static void on_check_timer(uv_timer_t *t)
 static void on_start_timeout(uv_timer_t *t)
 {
     struct spawn_run *run = t->data;
-    if (run->state != SPAWN_STARTING || !run->busy_start || run->stop_requested)
+    if (run->state != SPAWN_STARTING || !(run->busy_start || run->busy_refresh) ||
+        run->stop_requested)
         return;
     fail(run, 500, "Spawner failed to start the server within %g seconds (Spawner.start_timeout)",
          run->hub->spawn.conf.start_timeout);
@@ -478,6 +485,117 @@ static json_t *user_auth_state(struct hub *hub, struct hub_user *u)
         gm_log_warn("Cannot decrypt the auth_state of '%s' for its server", u->name);
     free(blob);
     return state;
+}
+
+/* Hand the server to the plugin; frees @launch's contents. */
+static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
+{
+    struct hub *hub = run->hub;
+    struct hub_spawner *sp = run->sp;
+    json_t *auth_state = user_auth_state(hub, sp->user);
+    if (auth_state && hub->oauth2 && oauth2_spawn_env(hub->oauth2, auth_state, &launch->env) < 0)
+        gm_log_warn("Out of memory passing auth_state to the server of '%s'", sp->user->name);
+    json_t *empty = json_object();
+    struct gm_server_spec spec = {
+        .user = sp->user->name,
+        .server_name = sp->name,
+        .base_url = run->routespec,
+        .argv = (const char *const *)strv_get(&launch->argv),
+        .env = (const char *const *)strv_get(&launch->env),
+        .ip = launch->ip,
+        .port = launch->port,
+        .notebook_dir = launch->notebook_dir,
+        .user_options = sp->user_options ? sp->user_options : empty,
+        .auth_state = auth_state,
+        .mem_limit = launch->mem_limit,
+        .cpu_limit = launch->cpu_limit,
+    };
+    gm_log_info("Starting the server of '%s' at %s", sp->user->name, run->routespec);
+    run->busy_start = true;
+    int r = hub->spawn.plugin->start(run->server, &spec, &run->progress, on_started, run);
+    json_decref(empty);
+    json_decref(auth_state);
+    spawn_launch_free(launch);
+    if (r < 0) {
+        run->busy_start = false;
+        fail(run, 500, "The spawner could not start the server: %s", strerror(-r));
+        return; /* the failure is reported like any other: in the events and the page */
+    }
+    if (run->busy_start && hub->spawn.conf.start_timeout > 0)
+        uv_timer_start(&run->timer, on_start_timeout,
+                       (uint64_t)(hub->spawn.conf.start_timeout * 1000), 0);
+}
+
+static void on_refreshed(void *data, int status, const json_t *auth_state, const char *message)
+{
+    struct spawn_run *run = data;
+    struct hub *hub = run->hub;
+    struct spawn_launch *launch = run->launch;
+    run->launch = NULL;
+    run->refresh = NULL;
+    run->busy_refresh = false;
+    if (status == 0 && auth_state && auth_state_save(hub, run->sp->user, auth_state) < 0)
+        gm_log_warn("Cannot store the refreshed auth_state of '%s'", run->sp->user->name);
+    if (run->stop_requested || run->state != SPAWN_STARTING) {
+        run->plugin_stopped = true; /* never started: nothing for the plugin to stop */
+        spawn_launch_free(launch);
+        free(launch);
+        stop_continue(run);
+        return;
+    }
+    if (status < 0) {
+        spawn_launch_free(launch);
+        free(launch);
+        if (status == -EACCES)
+            fail(run, 403,
+                 "Your login has expired (%s): log out, log in again, then start "
+                 "your server.",
+                 message ? message : "the identity provider refused it");
+        else
+            fail(run, 502, "Your login could not be refreshed: %s", message ? message : "");
+        return;
+    }
+    gm_log_info("Refreshed the login of '%s' before starting its server", run->sp->user->name);
+    plugin_start(run, launch);
+    free(launch);
+}
+
+/* Authenticator.refresh_pre_spawn: the start waits for a fresh auth_state (tokens the server
+ * gets in its environment must be valid). Takes over @launch. */
+static int refresh_then_start(struct spawn_run *run, struct spawn_launch *launch)
+{
+    struct hub *hub = run->hub;
+    json_t *auth_state = user_auth_state(hub, run->sp->user);
+    struct spawn_launch *kept = malloc(sizeof(*kept));
+    int r = -ENOMEM;
+    if (kept) {
+        *kept = *launch;
+        run->launch = kept;
+        r = auth_state ? oauth2_refresh(hub->oauth2, auth_state, on_refreshed, run, &run->refresh)
+                       : -ENOENT;
+    }
+    json_decref(auth_state);
+    if (r == -ENOENT || r == -ENOMEM) {
+        /* Nothing to refresh (or no memory to try): start with what there is. */
+        run->launch = NULL;
+        plugin_start(run, kept ? kept : launch);
+        free(kept);
+        return 0;
+    }
+    if (r < 0) {
+        run->launch = NULL;
+        spawn_launch_free(kept);
+        free(kept);
+        fail(run, 502, "Your login could not be refreshed: %s", strerror(-r));
+        return 0;
+    }
+    run->busy_refresh = true;
+    emit(run, SPAWN_EVENT_PROGRESS,
+         json_pack("{s:i,s:s}", "progress", 5, "message", "Refreshing your login"));
+    if (hub->spawn.conf.start_timeout > 0)
+        uv_timer_start(&run->timer, on_start_timeout,
+                       (uint64_t)(hub->spawn.conf.start_timeout * 1000), 0);
+    return 0;
 }
 
 int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, char *err,
@@ -569,38 +687,9 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
          json_pack("{s:i,s:s}", "progress", 0, "message", "Server requested"));
     run->progress.emit = on_progress;
     run->progress.ctx = run;
-    json_t *auth_state = user_auth_state(hub, sp->user);
-    if (auth_state && hub->oauth2 && oauth2_spawn_env(hub->oauth2, auth_state, &launch.env) < 0)
-        gm_log_warn("Out of memory passing auth_state to the server of '%s'", sp->user->name);
-    json_t *empty = json_object();
-    struct gm_server_spec spec = {
-        .user = sp->user->name,
-        .server_name = sp->name,
-        .base_url = run->routespec,
-        .argv = (const char *const *)strv_get(&launch.argv),
-        .env = (const char *const *)strv_get(&launch.env),
-        .ip = launch.ip,
-        .port = launch.port,
-        .notebook_dir = launch.notebook_dir,
-        .user_options = sp->user_options ? sp->user_options : empty,
-        .auth_state = auth_state,
-        .mem_limit = launch.mem_limit,
-        .cpu_limit = launch.cpu_limit,
-    };
-    gm_log_info("Starting the server of '%s' at %s", sp->user->name, run->routespec);
-    run->busy_start = true;
-    r = hub->spawn.plugin->start(run->server, &spec, &run->progress, on_started, run);
-    json_decref(empty);
-    json_decref(auth_state);
-    spawn_launch_free(&launch);
-    if (r < 0) {
-        run->busy_start = false;
-        fail(run, 500, "The spawner could not start the server: %s", strerror(-r));
-        return 0; /* the failure is reported like any other: in the events and the page */
-    }
-    if (run->busy_start && hub->spawn.conf.start_timeout > 0)
-        uv_timer_start(&run->timer, on_start_timeout,
-                       (uint64_t)(hub->spawn.conf.start_timeout * 1000), 0);
+    if (hub->oauth2 && oauth2_refresh_pre_spawn(hub->oauth2))
+        return refresh_then_start(run, &launch);
+    plugin_start(run, &launch);
     return 0;
 }
 
@@ -684,7 +773,7 @@ static void stop_continue(struct spawn_run *run)
 {
     if (run->state != SPAWN_STOPPING || run->busy_route || run->busy_poll)
         return;
-    if (run->busy_start || run->busy_stop)
+    if (run->busy_start || run->busy_stop || run->busy_refresh)
         return; /* the plugin completes the start (cancelled), then the stop */
     if (run->route_added) {
         run->busy_route = true;
