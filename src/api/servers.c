@@ -34,11 +34,14 @@ static void full_name(char *out, size_t n, const char *user, const char *server)
 static void on_start_done(struct http_request *req, struct hub_spawner *sp,
                           enum spawn_wait_result r, const char *msg)
 {
-    (void)sp;
+    int status = 500;
+    if (r == SPAWN_WAIT_FAILED)
+        spawn_failure(sp, &status); /* e.g. 403: the login expired */
     if (r == SPAWN_WAIT_READY)
         http_respond_empty(req, 201);
     else if (r == SPAWN_WAIT_FAILED)
-        http_error(req, 500, "%s", msg ? msg : "Spawn failed");
+        http_error(req, status >= 400 && status < 600 ? status : 500, "%s",
+                   msg ? msg : "Spawn failed");
     else
         http_respond_empty(req, 202);
 }
@@ -101,9 +104,11 @@ int api_server_post(struct http_request *req)
     if (spawn_ready(sp))
         return http_respond_empty(req, 201);
     if (slow <= 0 || spawn_state(sp) != SPAWN_STARTING) {
-        const char *failure = spawn_failure(sp, NULL);
+        int code = 500;
+        const char *failure = spawn_failure(sp, &code);
         if (spawn_state(sp) != SPAWN_STARTING && failure)
-            return http_error(req, 500, "Spawn failed: %s", failure);
+            return http_error(req, code >= 400 && code < 600 ? code : 500, "Spawn failed: %s",
+                              failure);
         return http_respond_empty(req, 202);
     }
     return spawn_wait(req, sp, (uint64_t)(slow * 1000), on_start_done);
