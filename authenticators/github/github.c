@@ -132,8 +132,9 @@ struct check {
     json_t *auth_state; /* borrowed from the hub until the verdict */
     json_t *teams;
     enum step step;
-    size_t org;     /* next allowed_organizations entry */
-    int team_pages; /* pages of /user/teams read */
+    size_t org;      /* next allowed_organizations entry */
+    int team_pages;  /* pages of /user/teams read */
+    bool redirected; /* the membership request of this entry was redirected */
     char next_url[URL_MAX];
 };
 
@@ -164,8 +165,8 @@ static int api_get(struct check *k, const char *url)
     struct gm_fetch_request req = {
         .url = url,
         .headers = headers,
-        .timeout_ms = 10000,
-        .connect_timeout_ms = 5000,
+        .timeout_ms = gm_oauth2_timeout_ms(&k->s->conf->oauth),
+        .connect_timeout_ms = gm_oauth2_connect_timeout_ms(&k->s->conf->oauth),
         .max_response = 1 << 20,
         .insecure = !k->s->conf->oauth.validate_server_cert,
     };
@@ -272,6 +273,19 @@ static void on_member(struct check *k, const struct gm_fetch_response *resp)
         verdict(k, 0, 1, NULL);
         return;
     }
+    /* 302: the requester cannot see private members (no read:org); GitHub points to the
+     * public membership instead, which counts too. Followed once, on the same API. */
+    const char *location = gm_fetch_response_header(resp, "Location");
+    if (resp->status == 302 && !k->redirected && location &&
+        strncmp(location, k->s->api, strlen(k->s->api)) == 0 &&
+        strlen(location) < sizeof(k->next_url)) {
+        k->redirected = true;
+        snprintf(k->next_url, sizeof(k->next_url), "%s", location);
+        if (api_get(k, k->next_url) < 0)
+            verdict(k, -ENOMEM, 0, "out of memory");
+        return;
+    }
+    k->redirected = false;
     k->org++;
     next_step(k);
 }

@@ -39,9 +39,11 @@ static int check_dict(const json_t *v, const char **why)
 }
 
 static const struct gm_option generic_options[] = {
-    GM_OPTION("claim_groups_key", GM_OPTION_STRING, OPT(claim_groups_key), "\"\"",
-              "Deprecated: the user info field with the groups; means auth_state_groups_key = "
-              "\"oauth_user.<key>\"."),
+    GM_OPTION_X("claim_groups_key", GM_OPTION_STRING, OPT(claim_groups_key), "\"\"",
+                "Deprecated: the user info field with the groups; means auth_state_groups_key "
+                "= \"oauth_user.<key>\" (with manage_groups, \"oauth_user.groups\" when "
+                "neither is set).",
+                .env = "OAUTH2_GROUPS_KEY"),
     GM_OPTION("username_key", GM_OPTION_STRING, OPT(username_key), "\"\"",
               "Deprecated name of username_claim."),
     GM_OPTION_X("extra_params", GM_OPTION_JSON, OPT(extra_params), "null",
@@ -74,14 +76,16 @@ static int generic_init(const struct gm_host *host, const struct gm_authenticato
                         void *conf, void **state, char *err, size_t errlen)
 {
     (void)host;
-    (void)base;
     struct generic_conf *c = conf;
     int r = 0;
     if (c->username_key[0] && !c->oauth.username_claim[0])
         r = set_string(&c->oauth.username_claim, c->username_key);
-    if (r == 0 && c->claim_groups_key[0] && !c->oauth.auth_state_groups_key[0]) {
+    /* GenericOAuthenticator's auth_state_groups_key defaults to "oauth_user.<claim_groups_key>"
+     * (claim_groups_key: "groups" or OAUTH2_GROUPS_KEY), used when groups are managed. */
+    if (r == 0 && !c->oauth.auth_state_groups_key[0] && base->manage_groups) {
         char path[512];
-        snprintf(path, sizeof(path), "oauth_user.%s", c->claim_groups_key);
+        snprintf(path, sizeof(path), "oauth_user.%s",
+                 c->claim_groups_key[0] ? c->claim_groups_key : "groups");
         r = set_string(&c->oauth.auth_state_groups_key, path);
     }
     if (r == 0 && json_is_object(c->extra_params) && c->oauth.token_params)

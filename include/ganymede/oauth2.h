@@ -107,5 +107,10 @@ struct gm_oauth2_provider {
                       gm_oauth2_verdict_cb cb, void *data);
 };
 
+/** The timeouts of requests to the provider from OAuthenticator.http_request_kwargs
+ * (request_timeout, connect_timeout; 10 s and 5 s by default), in milliseconds. */
+long gm_oauth2_timeout_ms(const struct gm_oauth2_config *c);
+long gm_oauth2_connect_timeout_ms(const struct gm_oauth2_config *c);
+
 /** Whether @scope (NULL-terminated) has @want. */
 bool gm_oauth2_has_scope(const char *const *scope, const char *want);

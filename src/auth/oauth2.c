@@ -224,11 +224,14 @@ static void on_discovery(void *data, int status, int http, const json_t *doc, co
     const char *iss = json_string_value(json_object_get(doc, "issuer"));
     if (status == 0 && (http != 200 || !json_is_object(doc)))
         snprintf(c->discovery_error, sizeof(c->discovery_error),
-                 "the OpenID configuration of %s could not be read (HTTP %d)", c->conf->oidc_issuer,
-                 http);
+                 "the identity provider's OpenID configuration (discovery) at %s could not be "
+                 "read (HTTP %d)",
+                 c->conf->oidc_issuer, http);
     else if (status < 0)
         snprintf(c->discovery_error, sizeof(c->discovery_error),
-                 "the OpenID configuration could not be fetched: %s", message);
+                 "the identity provider's OpenID configuration (discovery) could not be "
+                 "fetched: %s",
+                 message);
     else if (!iss || !same_issuer(iss, c->conf->oidc_issuer))
         snprintf(c->discovery_error, sizeof(c->discovery_error),
                  "the OpenID configuration at %s names another issuer (%s)", c->conf->oidc_issuer,
@@ -350,15 +353,25 @@ static int check_settings(struct oauth2_client *c, const char *cls, char *err, s
     return 0;
 }
 
+long gm_oauth2_timeout_ms(const struct gm_oauth2_config *c)
+{
+    json_t *t = json_object_get(c->http_request_kwargs, "request_timeout");
+    return t ? (long)(json_number_value(t) * 1000) : 10000;
+}
+
+long gm_oauth2_connect_timeout_ms(const struct gm_oauth2_config *c)
+{
+    json_t *t = json_object_get(c->http_request_kwargs, "connect_timeout");
+    long ms = t ? (long)(json_number_value(t) * 1000) : 5000;
+    long all = gm_oauth2_timeout_ms(c);
+    return ms < all ? ms : all;
+}
+
 static void request_settings(struct oauth2_client *c)
 {
     const json_t *kw = c->conf->http_request_kwargs;
-    json_t *t = json_object_get(kw, "request_timeout");
-    json_t *ct = json_object_get(kw, "connect_timeout");
-    c->timeout_ms = t ? (long)(json_number_value(t) * 1000) : 10000;
-    c->connect_timeout_ms = ct ? (long)(json_number_value(ct) * 1000) : 5000;
-    if (c->connect_timeout_ms > c->timeout_ms)
-        c->connect_timeout_ms = c->timeout_ms;
+    c->timeout_ms = gm_oauth2_timeout_ms(c->conf);
+    c->connect_timeout_ms = gm_oauth2_connect_timeout_ms(c->conf);
     c->ca_file = json_string_value(json_object_get(kw, "ca_certs"));
     const char *env = getenv("OAUTH_TLS_VERIFY");
     c->insecure = !c->conf->validate_server_cert ||

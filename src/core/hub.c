@@ -18,6 +18,7 @@
 #include "services/services.h"
 #include "spawn/spawners.h"
 #include "util/buf.h"
+#include "util/resident.h"
 #include "util/str.h"
 #include "util/time.h"
 #include "util/url.h"
@@ -471,6 +472,9 @@ static void on_proxy_started(void *data, int status, const char *message)
     }
     services_start(hub);
     gm_log_info("Ganymede is running at %s", proxy_public_url(hub->proxy));
+    /* Starting touched much of libcrypto, libc and sqlite once; let those pages go. */
+    size_t kb = resident_release_file_pages();
+    gm_log_debug("Released %zu KiB of start-up code pages", kb);
 }
 
 static void write_pid_file(struct hub *hub)

@@ -1,8 +1,10 @@
 /* Periodic housekeeping on the loop: expired tokens and OAuth codes are deleted (JupyterHub's
- * purge_expired_tokens_interval, an hour), and memory freed after a burst of requests goes
- * back to the kernel: glibc keeps freed memory of a busy hour until told otherwise. */
+ * purge_expired_tokens_interval, an hour), memory freed after a burst of requests goes back to
+ * the kernel (glibc keeps freed memory of a busy hour until told otherwise), and library code
+ * pages touched once are let go (util/resident.h). */
 #include "core/hub.h"
 #include "db/rows.h"
+#include "util/resident.h"
 #include "util/time.h"
 
 #include <ganymede/log.h>
@@ -22,6 +24,7 @@ static void on_tick(uv_timer_t *t)
             gm_log_info("Deleted %d expired token(s)", n);
     }
     malloc_trim(0);
+    resident_release_file_pages();
 }
 
 void hub_maintenance_start(struct hub *hub)

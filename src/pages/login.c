@@ -204,12 +204,12 @@ int page_login_post(struct http_request *req)
 }
 
 /* Where an OAuth hub sends the browser after its own logout: logout_redirect_url, or the
- * OpenID provider's end_session_endpoint (with the id_token from auth_state as a hint), or
- * NULL. */
+ * OpenID provider's end_session_endpoint (with the id_token from @u's auth_state as a hint,
+ * when there is a user), or NULL. */
 static const char *oauth_logout_url(struct http_request *req, struct hub_user *u)
 {
     struct hub *hub = req->hub;
-    char *text = auth_state_text(hub, u);
+    char *text = u ? auth_state_text(hub, u) : NULL;
     json_t *state = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
     const char *id_token = json_string_value(json_object_get(state, "id_token"));
@@ -231,9 +231,8 @@ int page_logout(struct http_request *req)
 {
     struct hub *hub = req->hub;
     struct hub_user *u = page_user(req);
-    const char *provider_logout = NULL;
-    if (u && hub->oauth2)
-        provider_logout = oauth_logout_url(req, u);
+    /* As oauthenticator: to the provider's logout even without a session here. */
+    const char *provider_logout = hub->oauth2 ? oauth_logout_url(req, u) : NULL;
     if (u) {
         /* Tokens issued to this browser session (OAuth logins to servers) end with it. */
         const char *session = auth_session_id(req);
