@@ -15,6 +15,7 @@
 #define KEYS_MIN_INTERVAL_MS 5000 /* refetch the JWKS at most this often */
 #define MAX_RESPONSE         (1 << 20)
 #define USER_AGENT           "User-Agent: Ganymede (JupyterHub-compatible)"
+#define SEEN_STATES          4096
 
 struct oauth2_call {
     struct oauth2_client *c;
@@ -417,6 +418,12 @@ int oauth2_client_create(struct hub *hub, struct oauth2_client **ret, char *err,
         return r;
     }
     request_settings(c);
+    c->seen_states = calloc(SEEN_STATES, sizeof(*c->seen_states));
+    if (!c->seen_states) {
+        oauth2_client_free(c);
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     if (k->oidc_issuer[0] && discover(c) < 0) {
         oauth2_client_free(c);
         snprintf(err, errlen, "cannot start OpenID discovery");
@@ -449,7 +456,18 @@ void oauth2_client_free(struct oauth2_client *c)
     free(c->user_key);
     strv_free_array(c->scope);
     oidc_keys_free(c->keys);
+    free(c->seen_states);
     free(c);
+}
+
+bool oauth2_state_seen(struct oauth2_client *c, const char *id)
+{
+    for (size_t i = 0; i < SEEN_STATES; i++)
+        if (strcmp(c->seen_states[i], id) == 0)
+            return true;
+    str_copy(c->seen_states[c->seen_next], sizeof(c->seen_states[0]), id);
+    c->seen_next = (c->seen_next + 1) % SEEN_STATES;
+    return false;
 }
 
 const char *oauth2_login_service(const struct oauth2_client *c)

@@ -52,6 +52,10 @@ int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize 
 int oauth2_logout_url(struct oauth2_client *c, const char *id_token, const char *return_to,
                       struct buf *out);
 
+/** Whether the state id @id (32 hex characters) completed a login before; remembers it.
+ * The last few thousand are kept: enough for the state cookie's lifetime. */
+bool oauth2_state_seen(struct oauth2_client *c, const char *id);
+
 /** The custom_403_message. */
 const char *oauth2_refused_message(const struct oauth2_client *c);
 

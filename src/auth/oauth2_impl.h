@@ -44,6 +44,10 @@ struct oauth2_client {
     struct oauth2_login *waiting_for_keys; /* logins waiting for the key fetch */
 
     struct oauth2_call *calls; /* requests in flight */
+
+    /* State ids of completed logins (a ring), against replays. */
+    char (*seen_states)[33];
+    size_t seen_next;
 };
 
 /** Send a request to the provider; the answer must be JSON (an empty 204 gives NULL). Adds

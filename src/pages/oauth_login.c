@@ -24,21 +24,6 @@
 #define STATE_COOKIE     "oauthenticator-state"
 #define STATE_MAX_AGE_S  3600 /* time to log in at the provider */
 #define STATE_COOKIE_MAX 4096
-#define SEEN_STATES      1024 /* state ids remembered against replays */
-
-static char seen_states[SEEN_STATES][33];
-static size_t seen_next;
-
-/* Whether @id was used before; remembers it either way. */
-static bool state_seen(const char *id)
-{
-    for (size_t i = 0; i < SEEN_STATES; i++)
-        if (strcmp(seen_states[i], id) == 0)
-            return true;
-    str_copy(seen_states[seen_next], sizeof(seen_states[0]), id);
-    seen_next = (seen_next + 1) % SEEN_STATES;
-    return false;
-}
 
 static int state_cookie(struct http_request *req, const char *value, long max_age)
 {
@@ -235,7 +220,7 @@ int page_oauth_callback(struct http_request *req)
     int r;
     if (!saved_id || !sent_id || strlen(saved_id) != 32 || strcmp(saved_id, sent_id) != 0) {
         r = http_error(req, 400, "OAuth state mismatch. Log in again.");
-    } else if (state_seen(saved_id)) {
+    } else if (oauth2_state_seen(hub->oauth2, saved_id)) {
         r = http_error(req, 400, "This login state was already used. Log in again.");
     } else {
         const char *uri = json_string_value(json_object_get(saved, "redirect_uri"));
