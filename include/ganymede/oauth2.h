@@ -45,6 +45,7 @@ struct gm_oauth2_config {
     char *login_service;
     char *logout_redirect_url;
     bool oidc_logout;
+    char *oidc_post_logout_redirect_uri;
     char *custom_403_message;
     char **allowed_groups;
     char **admin_groups;

@@ -573,9 +573,9 @@ int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize 
     return r;
 }
 
-int oauth2_logout_url(struct oauth2_client *c, const char *id_token, const char *return_to,
-                      struct buf *out)
+int oauth2_logout_url(struct oauth2_client *c, const char *id_token, struct buf *out)
 {
+    const char *return_to = c->conf->oidc_post_logout_redirect_uri;
     if (c->logout_url)
         return buf_puts(out, c->logout_url);
     if (!c->conf->oidc_logout || !c->end_session_url)
@@ -588,7 +588,7 @@ int oauth2_logout_url(struct oauth2_client *c, const char *id_token, const char 
         r = param(out, &first, "client_id", c->conf->client_id);
     if (r == 0 && id_token)
         r = param(out, &first, "id_token_hint", id_token);
-    if (r == 0 && return_to && id_token)
+    if (r == 0 && return_to[0])
         r = param(out, &first, "post_logout_redirect_uri", return_to);
     return r;
 }

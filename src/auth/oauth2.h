@@ -48,9 +48,8 @@ int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize 
                          struct buf *out);
 
 /** Append where logout should send the browser to @out (nothing when the hub's own login
- * page); @id_token from auth_state or NULL, @return_to an absolute URL or NULL. */
-int oauth2_logout_url(struct oauth2_client *c, const char *id_token, const char *return_to,
-                      struct buf *out);
+ * page); @id_token from auth_state or NULL. */
+int oauth2_logout_url(struct oauth2_client *c, const char *id_token, struct buf *out);
 
 /** Whether the state id @id (32 hex characters) completed a login before; remembers it.
  * The last few thousand are kept: enough for the state cookie's lifetime. */

@@ -130,6 +130,10 @@ static const struct gm_option oauth2_options[] = {
     GM_OPTION("oidc_logout", GM_OPTION_BOOL, OPT(oidc_logout), "true",
               "When logout_redirect_url is not set, log out of the OpenID provider too if it "
               "offers an end_session_endpoint (Ganymede)."),
+    GM_OPTION("oidc_post_logout_redirect_uri", GM_OPTION_STRING, OPT(oidc_post_logout_redirect_uri),
+              "\"\"",
+              "Where the OpenID provider sends the browser after its logout; it must be "
+              "registered with the provider (empty: the provider's own page) (Ganymede)."),
     GM_OPTION("custom_403_message", GM_OPTION_STRING, OPT(custom_403_message),
               "\"Sorry, you are not currently authorized to use this hub. Please contact the "
               "hub administrator.\"",

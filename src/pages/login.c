@@ -213,14 +213,9 @@ static const char *oauth_logout_url(struct http_request *req, struct hub_user *u
     json_t *state = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
     const char *id_token = json_string_value(json_object_get(state, "id_token"));
-    const char *host = http_header(req, "Host");
-    char *back = host && strlen(host) < 256 && !strpbrk(host, "/\\?#@ ")
-                     ? arena_printf(&req->arena, "%s://%s%slogin",
-                                    http_is_https(req) ? "https" : "http", host, hub->hub_prefix)
-                     : NULL;
     struct buf b;
     buf_init(&b, 64 << 10);
-    oauth2_logout_url(hub->oauth2, id_token, back, &b);
+    oauth2_logout_url(hub->oauth2, id_token, &b);
     json_decref(state);
     const char *url = b.len ? arena_strdup(&req->arena, b.data) : NULL;
     buf_free(&b);

@@ -274,6 +274,38 @@ def test_userdata_from_id_token(make_hub):
     assert hub.api("GET", "/users/bob").json()["groups"] == ["hub-users"]
 
 
+def test_logout_at_the_provider(make_hub, oidc):
+    """RP-initiated logout: without logout_redirect_url the browser goes on to the provider's
+    end_session_endpoint with the id_token as a hint, and the provider accepts it."""
+    provider, relay = oidc
+    back = relay.callback_url.split("/hub/")[0] + "/"  # registered: the relay's origin + "/"
+    hub = make_hub(generic={"oidc_post_logout_redirect_uri": back},
+                   authenticator={"enable_auth_state": True},
+                   env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY})
+    s = requests.Session()
+    assert login(s, hub.url, ALICE).status_code == 302
+    id_token = hub.api("GET", "/users/alice").json()["auth_state"]["id_token"]
+    r = s.get(hub.url + "/hub/logout", allow_redirects=False, timeout=10)
+    assert r.status_code == 302, r.text[:500]
+    loc = urlsplit(r.headers["Location"])
+    end_session = urlsplit(provider.discovery()["end_session_endpoint"])
+    assert (loc.netloc, loc.path) == (end_session.netloc, end_session.path)
+    q = parse_qs(loc.query)
+    assert q["client_id"] == [provider.client_id] and q["id_token_hint"] == [id_token]
+    assert q["post_logout_redirect_uri"] == [back]
+    assert logged_in_as(s, hub) is None
+    # The provider takes it: its logout confirmation, not an error.
+    page = s.get(r.headers["Location"], timeout=10)
+    assert page.status_code == 200, page.text[:500]
+    # Turned off: back to the hub's own login page.
+    hub.stop()
+    hub = make_hub(generic={"oidc_logout": False}, state_dir=hub.state_dir / "off")
+    s = requests.Session()
+    assert login(s, hub.url, ALICE).status_code == 302
+    r = s.get(hub.url + "/hub/logout", allow_redirects=False, timeout=10)
+    assert r.status_code == 302 and r.headers["Location"] == "/hub/login"
+
+
 def test_login_page_auto_login_and_logout(make_hub, tmp_path):
     hub = make_hub(generic={"logout_redirect_url": "http://127.0.0.1:1/signed-out"})
     r = hub.get("/hub/login?next=%2Fhub%2Ftoken")
