@@ -53,6 +53,9 @@ static const struct gm_option authenticator_options[] = {
               "JUPYTERHUB_CRYPT_KEY."),
     GM_OPTION("manage_groups", GM_OPTION_BOOL, OPT(manage_groups), "false",
               "Let the authenticator set each user's groups at every login."),
+    GM_OPTION("auth_refresh_age", GM_OPTION_FLOAT, OPT(auth_refresh_age), "300",
+              "Seconds after which a user's login (auth_state) is refreshed when the user makes "
+              "a request; 0 turns it off."),
     GM_OPTION_X("refresh_pre_spawn", GM_OPTION_JSON, OPT(refresh_pre_spawn), "null",
                 "Refresh the user's login (auth_state) before starting a server; a login that "
                 "cannot be refreshed must log in again (None: True for OAuth authenticators "

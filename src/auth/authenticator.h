@@ -18,6 +18,7 @@ struct auth_config {
     bool enable_auth_state;
     bool manage_groups;
     json_t *refresh_pre_spawn; /* bool, or null: the authenticator's default */
+    double auth_refresh_age;   /* seconds; 0 never refreshes on use */
 };
 
 extern const struct gm_option_class auth_authenticator_class;

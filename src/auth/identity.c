@@ -1,5 +1,6 @@
 /* Resolving the caller of a request from its token. */
 #include "auth/identity.h"
+#include "auth/oauth2.h"
 #include "auth/rbac.h"
 #include "auth/session.h"
 #include "core/hub.h"
@@ -47,6 +48,10 @@ static const struct auth_identity *from_cookie(struct http_request *req)
     struct hub_user *u = auth_session_user(req);
     if (!u)
         return NULL;
+    if (hub->oauth2 && !oauth2_check_freshness(hub->oauth2, u)) {
+        auth_session_clear(req); /* JupyterHub: "Login is required to refresh" */
+        return NULL;
+    }
     struct auth_identity *id = arena_calloc(&req->arena, sizeof(*id));
     if (!id)
         return NULL;
@@ -76,6 +81,11 @@ const struct auth_identity *auth_identify(struct http_request *req)
     int64_t now = time_now_us();
     struct hub_token *t = store_token_find(&hub->store, token, now);
     if (!t)
+        return NULL;
+    /* A user's own tokens follow the login's freshness; the tokens of the user's servers do
+     * not (a running server keeps working until it is stopped). */
+    if (t->user && hub->oauth2 && !is_server_token(t) &&
+        !oauth2_check_freshness(hub->oauth2, t->user))
         return NULL;
     struct auth_identity *id = arena_calloc(&req->arena, sizeof(*id));
     if (!id)

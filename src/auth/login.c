@@ -7,6 +7,7 @@
 #include "auth/usernames.h"
 #include "core/hub.h"
 #include "util/str.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <ganymede/log.h>
@@ -178,6 +179,8 @@ static void finish(struct auth_login *l, json_t *result, const char *message)
     }
     status = 0;
     why = NULL;
+    u->auth_stale = false;
+    u->auth_refreshed_us = time_now_us();
     gm_log_info("User logged in: %s", name);
 out:
     json_decref(result);

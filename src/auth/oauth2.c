@@ -1,10 +1,12 @@
 /* The OAuth client's setup: endpoints from the settings, the module and OpenID discovery; the
  * provider's signing keys; JSON requests to the provider; the authorization and logout URLs. */
+#include "auth/login.h"
 #include "auth/oauth2_impl.h"
 #include "core/hub.h"
 #include "util/buf.h"
 #include "util/str.h"
 #include "util/strv.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <ganymede/log.h>
@@ -591,4 +593,69 @@ int oauth2_logout_url(struct oauth2_client *c, const char *id_token, struct buf 
     if (r == 0 && return_to[0])
         r = param(out, &first, "post_logout_redirect_uri", return_to);
     return r;
+}
+
+/* Refresh on use (Authenticator.auth_refresh_age). Unlike JupyterHub, the request that finds
+ * the login old is not held up: the refresh runs beside it, and only a refusal by the
+ * provider (not an outage) makes the user log in again, at the next request. */
+
+struct background_refresh {
+    struct hub *hub;
+    char *name; /* the user may be renamed or deleted meanwhile */
+};
+
+static void on_background_refresh(void *data, int status, const json_t *auth_state,
+                                  const char *message)
+{
+    struct background_refresh *b = data;
+    struct hub_user *u = store_user_find(&b->hub->store, b->name);
+    if (u) {
+        u->auth_refreshing = false;
+        if (status == 0 && auth_state && auth_state_save(b->hub, u, auth_state) < 0)
+            gm_log_warn("Cannot store the refreshed auth_state of '%s'", u->name);
+        if (status == -EACCES) {
+            u->auth_stale = true;
+            gm_log_warn("User %s has stale auth info (%s). Login is required to refresh.", u->name,
+                        message ? message : "refused");
+        } else if (status < 0 && status != -ECANCELED) {
+            gm_log_warn("Cannot refresh the login of '%s' now: %s", u->name,
+                        message ? message : strerror(-status));
+        }
+    }
+    free(b->name);
+    free(b);
+}
+
+bool oauth2_check_freshness(struct oauth2_client *c, struct hub_user *u)
+{
+    struct hub *hub = c->hub;
+    if (u->auth_stale)
+        return false;
+    double age = hub->auth.auth_refresh_age;
+    int64_t now = time_now_us();
+    if (age <= 0 || !hub->auth.enable_auth_state || u->auth_refreshing ||
+        now - u->auth_refreshed_us < (int64_t)(age * 1e6))
+        return true;
+    u->auth_refreshed_us = now; /* tried now, whatever comes of it: no retry storm */
+    char *text = auth_state_text(hub, u);
+    json_t *state = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    struct background_refresh *b = calloc(1, sizeof(*b));
+    struct oauth2_refresh *ref = NULL;
+    int r = b && (b->name = strdup(u->name)) ? 0 : -ENOMEM;
+    if (r == 0 && state) {
+        b->hub = hub;
+        r = oauth2_refresh(c, state, on_background_refresh, b, &ref);
+    } else if (r == 0) {
+        r = -ENOENT;
+    }
+    json_decref(state);
+    if (r < 0) {
+        if (b)
+            free(b->name);
+        free(b);
+        return true; /* nothing to refresh, or no way to now */
+    }
+    u->auth_refreshing = true;
+    return true;
 }

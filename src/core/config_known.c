@@ -18,7 +18,6 @@ static const char *const jupyterhub_traits[] = {
     "Authenticator.allow_existing_users",
     "Authenticator.allowed_users",
     "Authenticator.any_allow_config",
-    "Authenticator.auth_refresh_age",
     "Authenticator.auto_login",
     "Authenticator.auto_login_oauth2_authorize",
     "Authenticator.blocked_users",

@@ -72,6 +72,10 @@ struct hub_user {
     struct ptrvec tokens;     /* struct hub_token * */
     struct scope_set *scopes; /* cached expanded scopes, valid while scopes_gen == store gen */
     uint64_t scopes_gen;
+    /* The login's freshness (Authenticator.auth_refresh_age), in memory only. */
+    int64_t auth_refreshed_us; /* when auth_state was last refreshed or set by a login */
+    bool auth_refreshing;      /* a refresh is under way */
+    bool auth_stale;           /* the provider refused a refresh: log in again */
 };
 
 struct hub_service {

@@ -135,3 +135,48 @@ def test_refresh_can_be_turned_off(spawning_hub, oidc):
     assert "Refreshed the login" not in hub.log()
     env = wait_for(lambda: server_env(hub), 20, what="the env server answers")
     assert env[ENV_NAME] == "expired"  # what was stored, unchecked
+
+
+def test_old_login_is_refreshed_on_use(spawning_hub, oidc):
+    """Authenticator.auth_refresh_age: a request with an old login refreshes it beside the
+    request (the request itself is not held up)."""
+    hub = spawning_hub(auth_refresh_age=1)
+    s = requests.Session()
+    assert login(s, hub.url, ALICE).status_code == 302
+    before = auth_state(hub)
+    stale = dict(before, access_token="expired")
+    assert hub.api("PATCH", "/users/alice", json={"auth_state": stale}).status_code == 200
+    # Requests keep working while, after a second, one of them starts the refresh.
+    refreshed = wait_for(
+        lambda: s.get(hub.url + "/hub/api/user", timeout=10).status_code == 200 and
+        auth_state(hub)["access_token"] not in ("expired", before["access_token"]) and
+        auth_state(hub), 20, interval=0.3, what="the login refreshed with the refresh token")
+    assert refreshed["refresh_token"]
+    assert s.get(hub.url + "/hub/api/user", timeout=10).json()["name"] == "alice"
+
+
+def test_refused_refresh_logs_the_user_out(spawning_hub, oidc):
+    provider, _ = oidc
+    hub = spawning_hub(auth_refresh_age=1)
+    s = requests.Session()
+    assert login(s, hub.url, ALICE).status_code == 302
+    user_token = hub.api("POST", "/users/alice/tokens", json={}).json()["token"]
+    state = auth_state(hub)
+    revoke(provider, state["refresh_token"], "refresh_token")
+    stale = dict(state, access_token="expired")
+    assert hub.api("PATCH", "/users/alice", json={"auth_state": stale}).status_code == 200
+
+    def logged_out():
+        return s.get(hub.url + "/hub/api/user", timeout=10).status_code == 403
+
+    wait_for(logged_out, 20, interval=0.3, what="the stale login refused")
+    assert "has stale auth info" in hub.log()
+    # The user's own API tokens stop too; the home page asks to log in.
+    r = requests.get(hub.url + "/hub/api/user", timeout=10,
+                     headers={"Authorization": "token " + user_token})
+    assert r.status_code == 403
+    r = s.get(hub.url + "/hub/home", allow_redirects=False, timeout=10)
+    assert r.status_code == 302 and "/hub/login" in r.headers["Location"]
+    # Logging in again is the cure.
+    assert login(s, hub.url, ALICE).status_code == 302
+    assert s.get(hub.url + "/hub/api/user", timeout=10).json()["name"] == "alice"

@@ -93,9 +93,10 @@ static void test_default_body(void **state)
                    "[\"JUPYTERHUB_USER=alice\", \"JUPYTERHUB_API_TOKEN=secret\", "
                    "\"JUPYTER_IMAGE_SPEC=hubtest/hostusr:latest\"]");
     assert_json_eq(json_object_get(body, "ExposedPorts"), "{\"8888/tcp\": {}}");
-    assert_json_eq(json_object_get(body, "Labels"),
-                   "{\"hub.jupyter.org/managed-by\": \"ganymede\", "
-                   "\"hub.jupyter.org/username\": \"alice\", \"hub.jupyter.org/servername\": \"\"}");
+    assert_json_eq(
+        json_object_get(body, "Labels"),
+        "{\"hub.jupyter.org/managed-by\": \"ganymede\", "
+        "\"hub.jupyter.org/username\": \"alice\", \"hub.jupyter.org/servername\": \"\"}");
     assert_json_eq(json_object_get(body, "HostConfig"),
                    "{\"NetworkMode\": \"bridge\", \"PortBindings\": {\"8888/tcp\": "
                    "[{\"HostIp\": \"127.0.0.1\", \"HostPort\": \"\"}]}}");
