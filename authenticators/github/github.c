@@ -27,6 +27,8 @@ struct github_conf {
     char *github_url;
     char **allowed_organizations;
     bool populate_teams_in_auth_state;
+    char *github_client_id, *github_client_secret; /* deprecated names */
+    char **github_organization_whitelist;
 };
 
 #define OPT(field) offsetof(struct github_conf, field)
@@ -40,6 +42,13 @@ static const struct gm_option github_options[] = {
               "Allow members of these organizations (\"org\") or teams (\"org:team-slug\")."),
     GM_OPTION("populate_teams_in_auth_state", GM_OPTION_BOOL, OPT(populate_teams_in_auth_state),
               "false", "Keep the user's teams in auth_state[\"teams\"] (needs scope read:org)."),
+    GM_OPTION_X("github_client_id", GM_OPTION_STRING, OPT(github_client_id), "\"\"",
+                "Deprecated name of client_id.", .env = "GITHUB_CLIENT_ID"),
+    GM_OPTION_X("github_client_secret", GM_OPTION_STRING, OPT(github_client_secret), "\"\"",
+                "Deprecated name of client_secret.", .env = "GITHUB_CLIENT_SECRET"),
+    GM_OPTION("github_organization_whitelist", GM_OPTION_STRINGS,
+              OPT(github_organization_whitelist), NULL,
+              "Deprecated name of allowed_organizations."),
     GM_OPTION_END,
 };
 
@@ -57,12 +66,34 @@ struct github_state {
     char authorize_url[URL_MAX], token_url[URL_MAX], user_url[URL_MAX];
 };
 
+/* Replace an owned string setting by @value when it is unset. */
+static int fill(char **field, const char *value)
+{
+    if ((*field)[0] || !value[0])
+        return 0;
+    char *copy = strdup(value);
+    if (!copy)
+        return -ENOMEM;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
 static int github_init(const struct gm_host *host, const struct gm_authenticator_base *base,
                        void *conf, void **state, char *err, size_t errlen)
 {
     (void)host;
     (void)base;
     struct github_conf *c = conf;
+    if (fill(&c->oauth.client_id, c->github_client_id) < 0 ||
+        fill(&c->oauth.client_secret, c->github_client_secret) < 0)
+        return -ENOMEM;
+    if ((!c->allowed_organizations || !c->allowed_organizations[0]) &&
+        c->github_organization_whitelist && c->github_organization_whitelist[0]) {
+        char **tmp = c->allowed_organizations;
+        c->allowed_organizations = c->github_organization_whitelist;
+        c->github_organization_whitelist = tmp;
+    }
     size_t n = strlen(c->github_url);
     while (n && c->github_url[n - 1] == '/')
         n--;

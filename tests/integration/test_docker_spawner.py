@@ -159,7 +159,9 @@ def browser_login(hub, user):
     """A requests session logged in through the proxy, as a browser would."""
     s = requests.Session()
     page = s.get(hub.public_url + "/hub/login", timeout=10)
-    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    m = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert m, f"no login form: {page.status_code} {page.text[:300]!r}"
+    xsrf = m.group(1)
     r = s.post(hub.public_url + "/hub/login", timeout=10, allow_redirects=False,
                data={"username": user, "password": PASSWORD, "_xsrf": xsrf})
     assert r.status_code == 302, r.text

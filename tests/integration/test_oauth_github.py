@@ -248,3 +248,24 @@ def test_spent_code_is_refused(make_hub, github):
     r = finish_login(s2, f"{hub.url}/hub/oauth_callback?code={code}&state={state2}")
     assert_error_page(r, (400, 403, 502), re.escape(github.token_error_description))
     assert me(s2, hub) is None
+
+
+def test_deprecated_setting_names(hub_factory, github):
+    """Configs from oauthenticator < 16 keep working: github_client_id, github_client_secret
+    and github_organization_whitelist."""
+    cfg = {
+        "JupyterHub": {"authenticator_class": "github", "redirect_to_server": False},
+        "GitHubOAuthenticator": {
+            "github_client_id": github.client_id, "github_client_secret": github.client_secret,
+            "github_url": github.url, "github_organization_whitelist": ["jupyter"],
+            "scope": ["read:org"], "custom_403_message": SORRY},
+    }
+    hub = hub_factory(config=cfg)
+    github.login_as("octo-cat")
+    s = requests.Session()
+    assert login(s, hub.url).status_code == 302
+    assert me(s, hub) == "octo-cat"
+    (tok,) = github.requests_for("token")
+    assert tok.form["client_id"] == github.client_id
+    github.login_as("outsider")
+    assert_error_page(login(requests.Session(), hub.url), 403, re.escape(SORRY))
