@@ -13,7 +13,7 @@ async function confirm(page) {
 }
 
 async function bulkFinished(page) {
-  await page.waitForSelector("#bulk-dismiss:not([hidden])", { timeout: 45_000 });
+  await page.waitForSelector("#bulk-dismiss:not([hidden])", { timeout: 60_000 });
   return (await page.textContent("#bulk-progress-text")).trim();
 }
 

@@ -320,6 +320,6 @@ def run_browser(name, **args):
         pytest.skip("chromium is not installed (./dev test installs it)")
     env = dict(os.environ, GANYMEDE_TEST_OUTPUT=str(OUTPUT))
     p = subprocess.run(["node", str(BROWSER_DIR / f"{name}.mjs"), json.dumps(args)],
-                       capture_output=True, text=True, timeout=90, env=env)
+                       capture_output=True, text=True, timeout=180, env=env)
     assert p.returncode == 0, f"browser scenario {name} failed:\n{p.stderr[-4000:]}"
     return json.loads(p.stdout.strip().splitlines()[-1])
