@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BIN, ROOT, Api
+from conftest import BIN, ROOT, Api, run_browser
 from spawn_helpers import (PASSWORD, progress_events, server_model, start, wait_for, wait_ready,
                            wait_stopped)
 
@@ -249,6 +249,19 @@ def test_start_from_the_browser_into_the_notebook(docker, hub_factory):
     assert docker.inspect(f"jupyter-{user}") is None
     assert requests.get(hub.public_url + f"/user/{user}/api", timeout=10,
                         allow_redirects=False).status_code != 200
+
+
+def test_real_browser_click_to_notebook_in_a_container(docker, hub_factory):
+    """Chromium: sign in, the spawn-pending page, the notebook served from the container, then
+    "Stop My Server" on the home page removes the container."""
+    user = new_user(docker, prefix="b")
+    hub = hub_factory(config=docker_config(docker))
+    found = run_browser("spawn", url=hub.public_url, user=user, password=PASSWORD)
+    assert found["notebookUrl"].startswith(hub.public_url + f"/user/{user}/tree")
+    assert f"/hub/spawn-pending/{user}" in found["pages"], found["pages"]
+    assert found["consoleErrors"] == [], found["consoleErrors"]
+    wait_stopped(hub, user, timeout=60)
+    assert docker.inspect(f"jupyter-{user}") is None
 
 
 def test_image_choice_on_the_spawn_form(docker, hub_factory):
