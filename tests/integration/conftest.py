@@ -16,6 +16,30 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("GANYMEDE_BIN", str(ROOT / "build-test" / "ganymede"))
 OUTPUT = Path(os.environ.get("GANYMEDE_TEST_OUTPUT", ROOT / ".test-output"))
+
+
+def find_recipes():
+    """../shared/recipes (scripts that start real external systems: an OpenID provider, a
+    Docker engine): GANYMEDE_RECIPES, else next to this checkout, else next to the checkout
+    this one was cloned from (a fresh `git clone . /tmp/x` still finds them)."""
+    if os.environ.get("GANYMEDE_RECIPES"):
+        return Path(os.environ["GANYMEDE_RECIPES"])
+    candidates = [ROOT.parent / "shared" / "recipes"]
+    try:
+        origin = subprocess.run(["git", "-C", str(ROOT), "config", "remote.origin.url"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    if origin.startswith("/") or origin.startswith("file://"):
+        candidates.append(Path(origin.removeprefix("file://")).resolve().parent / "shared" /
+                          "recipes")
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return candidates[0]
+
+
+RECIPES = find_recipes()
 START_TIMEOUT = 30  # seconds; sanitizer builds start slower
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "SUMMARY: UndefinedBehaviorSanitizer",

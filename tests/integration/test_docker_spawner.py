@@ -27,11 +27,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BIN, ROOT, Api, run_browser
+from conftest import BIN, Api, run_browser
 from spawn_helpers import (PASSWORD, progress_events, server_model, start, wait_for, wait_ready,
                            wait_stopped)
 
-RECIPES = Path(os.environ.get("GANYMEDE_RECIPES", ROOT.parent / "shared" / "recipes"))
+from conftest import RECIPES  # noqa: E402
 IMAGE = "hubtest/hostusr:latest"
 OTHER_IMAGE = "hubtest/hostusr:other"
 SINGLEUSER = shutil.which("jupyterhub-singleuser") or "/usr/bin/jupyterhub-singleuser"

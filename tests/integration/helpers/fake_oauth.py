@@ -1109,8 +1109,7 @@ class TamperProxy(_Server):
 # ---------------------------------------------------------------------------------------------
 # The real OpenID provider (../shared/recipes/start-oidc-provider.sh), one per pytest worker.
 
-RECIPES = Path(os.environ.get("GANYMEDE_RECIPES",
-                              Path(__file__).resolve().parents[4] / "shared" / "recipes"))
+from conftest import RECIPES  # noqa: E402 (the one place that finds ../shared/recipes)
 RECIPES_STATE = Path(os.environ.get("RECIPES_STATE") or
                      Path(os.environ.get("TMPDIR", "/tmp")) / "hub-recipes")
 
