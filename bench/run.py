@@ -62,12 +62,40 @@ def wait_health(url, timeout=60):
     return False
 
 
+def restore_sigint():
+    """A background `./dev bench &` inherits SIGINT ignored (POSIX, for asynchronous lists
+    without job control); the harness's `serve` stops its hub on KeyboardInterrupt, which
+    Python only raises when SIGINT is not ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def stop_leftover_hub(state):
+    """If the harness could not stop its hub, do it here: never leave it on the ports the
+    next hub needs."""
+    try:
+        pid = int((state / "jupyterhub.pid").read_text().strip())
+    except (OSError, ValueError):
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+
 def direct_login(env, state, users, runs, duration):
     """POST /hub/login straight to the hub's port (the suite measures it through the proxy,
     where configurable-http-proxy is the ceiling)."""
     serve = subprocess.Popen([sys.executable, str(HARNESS / "hubbench.py"), "serve", "--state",
                               str(state), "--seconds", "900"], env=env, cwd=HARNESS,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=restore_sigint)
     try:
         if not wait_health(DIRECT):
             return {"error": "the hub did not start for the direct login run"}
@@ -78,9 +106,10 @@ def direct_login(env, state, users, runs, duration):
     finally:
         serve.send_signal(signal.SIGINT)  # the harness stops the hub on KeyboardInterrupt
         try:
-            serve.wait(timeout=60)
+            serve.wait(timeout=150)
         except subprocess.TimeoutExpired:
             serve.kill()
+        stop_leftover_hub(state)
 
 
 def limit_run(duration, runs):
@@ -107,6 +136,8 @@ def ensure_ports_free():
     import socket
     for port in (18000, 18001, 18002, 18010):
         with socket.socket() as sock:
+            # As the servers do: connections of the previous hub in TIME-WAIT do not count.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
@@ -135,6 +166,7 @@ def main():
         if a.only and name != a.only:
             continue
         out = WORK / f"{name}-{stamp}"
+        ensure_ports_free()  # nothing of the previous hub may answer for this one
         log(f"suite against {name} -> {out}")
         henv = dict(env, HUB_START_CMD=cmd)
         harness(["suite"] + params + ["--out", str(out)], henv, 3 * 3600)
