@@ -86,13 +86,8 @@ static int auth0_init(const struct gm_host *host, const struct gm_authenticator_
         snprintf(err, errlen, "Auth0OAuthenticator: '%s' is not a domain name", domain);
         return -EINVAL;
     }
-    if (c->username_key[0] && !c->oauth.username_claim[0]) {
-        char *copy = strdup(c->username_key);
-        if (!copy)
-            return -ENOMEM;
-        free(c->oauth.username_claim);
-        c->oauth.username_claim = copy;
-    }
+    if (gm_option_fill_string(&c->oauth.username_claim, c->username_key) < 0)
+        return -ENOMEM;
     struct auth0_state *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;

@@ -66,27 +66,14 @@ struct github_state {
     char authorize_url[URL_MAX], token_url[URL_MAX], user_url[URL_MAX];
 };
 
-/* Replace an owned string setting by @value when it is unset. */
-static int fill(char **field, const char *value)
-{
-    if ((*field)[0] || !value[0])
-        return 0;
-    char *copy = strdup(value);
-    if (!copy)
-        return -ENOMEM;
-    free(*field);
-    *field = copy;
-    return 0;
-}
-
 static int github_init(const struct gm_host *host, const struct gm_authenticator_base *base,
                        void *conf, void **state, char *err, size_t errlen)
 {
     (void)host;
     (void)base;
     struct github_conf *c = conf;
-    if (fill(&c->oauth.client_id, c->github_client_id) < 0 ||
-        fill(&c->oauth.client_secret, c->github_client_secret) < 0)
+    if (gm_option_fill_string(&c->oauth.client_id, c->github_client_id) < 0 ||
+        gm_option_fill_string(&c->oauth.client_secret, c->github_client_secret) < 0)
         return -ENOMEM;
     if ((!c->allowed_organizations || !c->allowed_organizations[0]) &&
         c->github_organization_whitelist && c->github_organization_whitelist[0]) {

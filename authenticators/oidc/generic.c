@@ -26,12 +26,6 @@ struct generic_conf {
 
 #define OPT(field) offsetof(struct generic_conf, field)
 
-static int check_bool_or_null(const json_t *v, const char **why)
-{
-    *why = "True, False or None";
-    return json_is_boolean(v) || json_is_null(v) ? 0 : -EINVAL;
-}
-
 static int check_dict(const json_t *v, const char **why)
 {
     *why = "a dict";
@@ -49,7 +43,7 @@ static const struct gm_option generic_options[] = {
     GM_OPTION_X("extra_params", GM_OPTION_JSON, OPT(extra_params), "null",
                 "Deprecated name of token_params.", .check = check_dict),
     GM_OPTION_X("tls_verify", GM_OPTION_JSON, OPT(tls_verify), "null",
-                "Deprecated name of validate_server_cert.", .check = check_bool_or_null),
+                "Deprecated name of validate_server_cert.", .check = gm_check_bool_or_null),
     GM_OPTION_END,
 };
 
@@ -61,32 +55,20 @@ static const struct gm_option_class generic_class = {
     .options = generic_options,
 };
 
-/* Replace an owned string setting. */
-static int set_string(char **field, const char *value)
-{
-    char *copy = strdup(value);
-    if (!copy)
-        return -ENOMEM;
-    free(*field);
-    *field = copy;
-    return 0;
-}
-
 static int generic_init(const struct gm_host *host, const struct gm_authenticator_base *base,
                         void *conf, void **state, char *err, size_t errlen)
 {
     (void)host;
     struct generic_conf *c = conf;
     int r = 0;
-    if (c->username_key[0] && !c->oauth.username_claim[0])
-        r = set_string(&c->oauth.username_claim, c->username_key);
+    r = gm_option_fill_string(&c->oauth.username_claim, c->username_key);
     /* GenericOAuthenticator's auth_state_groups_key defaults to "oauth_user.<claim_groups_key>"
      * (claim_groups_key: "groups" or OAUTH2_GROUPS_KEY), used when groups are managed. */
     if (r == 0 && !c->oauth.auth_state_groups_key[0] && base->manage_groups) {
         char path[512];
         snprintf(path, sizeof(path), "oauth_user.%s",
                  c->claim_groups_key[0] ? c->claim_groups_key : "groups");
-        r = set_string(&c->oauth.auth_state_groups_key, path);
+        r = gm_option_fill_string(&c->oauth.auth_state_groups_key, path);
     }
     if (r == 0 && json_is_object(c->extra_params) && c->oauth.token_params)
         r = json_object_update_missing(c->oauth.token_params, c->extra_params) == 0 ? 0 : -ENOMEM;

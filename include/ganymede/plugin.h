@@ -64,6 +64,17 @@ struct gm_option {
         .name = NULL                                                                               \
     }
 
+/* Checks shared by many option tables (.check = gm_check_...); @why names what is expected. */
+int gm_check_positive(const json_t *v, const char **why);     /* a number > 0 */
+int gm_check_seconds(const json_t *v, const char **why);      /* a number of seconds >= 0 */
+int gm_check_bool_or_null(const json_t *v, const char **why); /* True, False or None */
+int gm_check_dict(const json_t *v, const char **why);         /* any dict */
+int gm_check_str_dict(const json_t *v, const char **why);     /* a dict of strings */
+
+/** Give an owned string setting (GM_OPTION_STRING) the value @value when it is unset ("") and
+ * @value is not: how a deprecated alias fills in its new name. Returns 0 or -ENOMEM. */
+int gm_option_fill_string(char **field, const char *value);
+
 struct gm_option_class {
     const char *name;   /* traitlets class name, e.g. "LocalProcessSpawner" */
     const char *parent; /* class whose settings it inherits (e.g. "Spawner"), or NULL */

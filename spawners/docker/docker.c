@@ -90,21 +90,6 @@ static int check_dict(const json_t *v, const char **why)
     return json_is_object(v) ? 0 : -EINVAL;
 }
 
-static int check_string_dict(const json_t *v, const char **why)
-{
-    *why = "a dict of strings";
-    if (!json_is_object(v))
-        return -EINVAL;
-    const char *k;
-    json_t *x;
-    json_object_foreach((json_t *)v, k, x)
-    {
-        if (!json_is_string(x))
-            return -EINVAL;
-    }
-    return 0;
-}
-
 static int check_mounts(const json_t *v, const char **why)
 {
     *why = "a list of dicts (docker.types.Mount arguments)";
@@ -217,7 +202,7 @@ static const struct gm_option docker_options[] = {
                 "templated).",
                 .check = check_mounts),
     GM_OPTION_X("links", GM_OPTION_JSON, OPT(links), "{}", "Docker links: {container: alias}.",
-                .check = check_string_dict),
+                .check = gm_check_str_dict),
     GM_OPTION_X("extra_create_kwargs", GM_OPTION_JSON, OPT(extra_create_kwargs), "{}",
                 "More container settings: docker-py create_container arguments (\"user\", "
                 "\"working_dir\", ...) or Engine API fields (\"User\"); strings templated.",

@@ -6,27 +6,6 @@
 
 #define OPT(field) offsetof(struct auth_config, field)
 
-static int check_str_dict(const json_t *v, const char **why)
-{
-    *why = "a dict of strings";
-    if (!json_is_object(v))
-        return -EINVAL;
-    const char *k;
-    json_t *x;
-    json_object_foreach((json_t *)v, k, x)
-    {
-        if (!json_is_string(x))
-            return -EINVAL;
-    }
-    return 0;
-}
-
-static int check_bool_or_null(const json_t *v, const char **why)
-{
-    *why = "True, False or None";
-    return json_is_boolean(v) || json_is_null(v) ? 0 : -EINVAL;
-}
-
 static const struct gm_option authenticator_options[] = {
     GM_OPTION("admin_users", GM_OPTION_STRINGS, OPT(admin_users), NULL,
               "Users who are made admins (and created if missing) at start."),
@@ -38,14 +17,14 @@ static const struct gm_option authenticator_options[] = {
               "Regular expression that valid user names must match from their start."),
     GM_OPTION_X("username_map", GM_OPTION_JSON, OPT(username_map), "{}",
                 "Dict mapping normalised user names to the names used in the hub.",
-                .check = check_str_dict),
+                .check = gm_check_str_dict),
     GM_OPTION_X("allow_all", GM_OPTION_JSON, OPT(allow_all), "null",
                 "Allow every user who authenticates (None: the authenticator's default, False "
                 "for most).",
-                .check = check_bool_or_null),
+                .check = gm_check_bool_or_null),
     GM_OPTION_X("allow_existing_users", GM_OPTION_JSON, OPT(allow_existing_users), "null",
                 "Allow users already in the database (None: True when allowed_users is set).",
-                .check = check_bool_or_null),
+                .check = gm_check_bool_or_null),
     GM_OPTION("auto_login", GM_OPTION_BOOL, OPT(auto_login), "false",
               "Skip the login page and go straight to the authenticator's login."),
     GM_OPTION("enable_auth_state", GM_OPTION_BOOL, OPT(enable_auth_state), "false",
@@ -60,7 +39,7 @@ static const struct gm_option authenticator_options[] = {
                 "Refresh the user's login (auth_state) before starting a server; a login that "
                 "cannot be refreshed must log in again (None: True for OAuth authenticators "
                 "that keep auth_state).",
-                .check = check_bool_or_null),
+                .check = gm_check_bool_or_null),
     GM_OPTION_END,
 };
 

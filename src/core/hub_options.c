@@ -22,12 +22,6 @@ static int check_log_level(const json_t *v, const char **why)
     return -EINVAL;
 }
 
-static int check_positive(const json_t *v, const char **why)
-{
-    *why = "a positive number";
-    return json_number_value(v) > 0 ? 0 : -EINVAL;
-}
-
 static int check_roles(const json_t *v, const char **why)
 {
     *why = "a list of role dicts: {\"name\": str, \"description\": str, \"scopes\": [str], "
@@ -127,12 +121,6 @@ static int check_nonnegative(const json_t *v, const char **why)
     return json_number_value(v) >= 0 ? 0 : -EINVAL;
 }
 
-static int check_dict(const json_t *v, const char **why)
-{
-    *why = "a dict";
-    return json_is_object(v) ? 0 : -EINVAL;
-}
-
 static const struct gm_option jupyterhub_options[] = {
     GM_OPTION(
         "bind_url", GM_OPTION_STRING, OPT(bind_url), "\"http://:8000\"",
@@ -175,10 +163,10 @@ static const struct gm_option jupyterhub_options[] = {
                 .check = check_log_level),
     GM_OPTION_X("api_page_default_limit", GM_OPTION_INT, OPT(api_page_default_limit), "50",
                 "Page size of paginated API lists when the request gives no limit.",
-                .check = check_positive),
+                .check = gm_check_positive),
     GM_OPTION_X("api_page_max_limit", GM_OPTION_INT, OPT(api_page_max_limit), "200",
                 "Largest page of API lists; unpaginated lists are cut at this many items.",
-                .check = check_positive),
+                .check = gm_check_positive),
     GM_OPTION("activity_resolution", GM_OPTION_FLOAT, OPT(activity_resolution), "30",
               "Seconds between writes of a token's or user's last_activity."),
     GM_OPTION("token_expires_in_max_seconds", GM_OPTION_INT, OPT(token_expires_in_max_seconds), "0",
@@ -190,7 +178,7 @@ static const struct gm_option jupyterhub_options[] = {
                 .check = check_groups),
     GM_OPTION_X("custom_scopes", GM_OPTION_JSON, OPT(custom_scopes), "{}",
                 "Extra scopes named custom:..., each with a description and optional subscopes.",
-                .check = check_dict),
+                .check = gm_check_dict),
     GM_OPTION_X("services", GM_OPTION_JSON, OPT(services), "[]",
                 "Services: dicts with name, url, api_token, admin, oauth_* fields and roles.",
                 .check = check_services),
@@ -226,7 +214,7 @@ static const struct gm_option jupyterhub_options[] = {
                 .check = check_nonnegative),
     GM_OPTION_X("tornado_settings", GM_OPTION_JSON, OPT(tornado_settings), "{}",
                 "Web settings; Ganymede reads slow_spawn_timeout and slow_stop_timeout (10 s).",
-                .check = check_dict),
+                .check = gm_check_dict),
     GM_OPTION_X("oauth_token_expires_in", GM_OPTION_INT, OPT(oauth_token_expires_in), "0",
                 "Seconds OAuth tokens of servers and services last (0: cookie_max_age_days).",
                 .check = check_nonnegative),
@@ -252,7 +240,7 @@ static const struct gm_option jupyterhub_options[] = {
               "syntax, not Jinja)."),
     GM_OPTION_X("template_vars", GM_OPTION_JSON, OPT(template_vars), "{}",
                 "Extra values given to every page template (e.g. announcement).",
-                .check = check_dict),
+                .check = gm_check_dict),
     GM_OPTION("logo_file", GM_OPTION_STRING, OPT(logo_file), "\"\"",
               "Image file served as the logo at /hub/logo (default: Ganymede's)."),
     GM_OPTION("allow_named_servers", GM_OPTION_BOOL, OPT(allow_named_servers), "false",
@@ -267,21 +255,21 @@ static const struct gm_option jupyterhub_options[] = {
 static const struct gm_option ganymede_options[] = {
     GM_OPTION_X("max_body_size", GM_OPTION_INT, OPT(max_body_size), "10485760",
                 "Largest request body accepted, in bytes; larger ones get 413 without being read.",
-                .check = check_positive),
+                .check = gm_check_positive),
     GM_OPTION_X("max_url_length", GM_OPTION_INT, OPT(max_url_length), "8192",
                 "Longest request URL accepted, in bytes; longer ones get 414.",
-                .check = check_positive),
+                .check = gm_check_positive),
     GM_OPTION_X("max_header_size", GM_OPTION_INT, OPT(max_header_size), "16384",
-                "Largest total size of a request's headers, in bytes.", .check = check_positive),
+                "Largest total size of a request's headers, in bytes.", .check = gm_check_positive),
     GM_OPTION_X("max_json_depth", GM_OPTION_INT, OPT(max_json_depth), "32",
-                "Deepest nesting accepted in JSON request bodies.", .check = check_positive),
+                "Deepest nesting accepted in JSON request bodies.", .check = gm_check_positive),
     GM_OPTION_X("max_connections", GM_OPTION_INT, OPT(max_connections), "4096",
-                "Most HTTP connections open at once.", .check = check_positive),
+                "Most HTTP connections open at once.", .check = gm_check_positive),
     GM_OPTION_X("connection_timeout", GM_OPTION_INT, OPT(connection_timeout), "120",
-                "Seconds an idle HTTP connection stays open.", .check = check_positive),
+                "Seconds an idle HTTP connection stays open.", .check = gm_check_positive),
     GM_OPTION_X("shutdown_timeout", GM_OPTION_FLOAT, OPT(shutdown_timeout), "5",
                 "Seconds requests in progress get to finish when the hub stops.",
-                .check = check_positive),
+                .check = gm_check_positive),
     GM_OPTION_END,
 };
 

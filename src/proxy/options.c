@@ -39,12 +39,6 @@ static int check_routes(const json_t *v, const char **why)
     return 0;
 }
 
-static int check_positive(const json_t *v, const char **why)
-{
-    *why = "a positive number";
-    return json_number_value(v) > 0 ? 0 : -EINVAL;
-}
-
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
 static const struct gm_option chp_options[] = {
@@ -61,11 +55,12 @@ static const struct gm_option chp_options[] = {
                 .choices = log_levels),
     GM_OPTION_X("check_running_interval", GM_OPTION_FLOAT, OPT(check_running_interval), "5",
                 "Seconds between checks that the proxy the hub started is alive.",
-                .check = check_positive),
+                .check = gm_check_positive),
     GM_OPTION("pid_file", GM_OPTION_STRING, OPT(pid_file), "\"jupyterhub-proxy.pid\"",
               "Where the hub keeps the proxy's process id."),
     GM_OPTION_X("concurrency", GM_OPTION_INT, OPT(concurrency), "10",
-                "How many requests to the proxy's API may be in flight.", .check = check_positive),
+                "How many requests to the proxy's API may be in flight.",
+                .check = gm_check_positive),
     GM_OPTION_END,
 };
 

@@ -88,19 +88,13 @@ struct local_server {
 
 #define OPT(field) offsetof(struct local_conf, field)
 
-static int check_seconds(const json_t *v, const char **why)
-{
-    *why = "a number of seconds, 0 or more";
-    return json_number_value(v) >= 0 ? 0 : -EINVAL;
-}
-
 static const struct gm_option local_options[] = {
     GM_OPTION_X("interrupt_timeout", GM_OPTION_FLOAT, OPT(interrupt_timeout), "10",
-                "Seconds to wait after SIGINT before sending SIGTERM.", .check = check_seconds),
+                "Seconds to wait after SIGINT before sending SIGTERM.", .check = gm_check_seconds),
     GM_OPTION_X("term_timeout", GM_OPTION_FLOAT, OPT(term_timeout), "5",
-                "Seconds to wait after SIGTERM before sending SIGKILL.", .check = check_seconds),
+                "Seconds to wait after SIGTERM before sending SIGKILL.", .check = gm_check_seconds),
     GM_OPTION_X("kill_timeout", GM_OPTION_FLOAT, OPT(kill_timeout), "5",
-                "Seconds to wait after SIGKILL before giving up.", .check = check_seconds),
+                "Seconds to wait after SIGKILL before giving up.", .check = gm_check_seconds),
     GM_OPTION("shell_cmd", GM_OPTION_STRINGS, OPT(shell_cmd), NULL,
               "Run the command through this shell prefix, e.g. [\"bash\", \"-l\", \"-c\"]."),
     GM_OPTION_END,

@@ -61,12 +61,6 @@ static int check_cores(const json_t *v, const char **why)
     return json_is_null(v) || (json_is_number(v) && json_number_value(v) >= 0) ? 0 : -EINVAL;
 }
 
-static int check_nonnegative(const json_t *v, const char **why)
-{
-    *why = "a number of seconds, 0 or more";
-    return json_number_value(v) >= 0 ? 0 : -EINVAL;
-}
-
 static int check_port(const json_t *v, const char **why)
 {
     *why = "a port number (0: choose a free one)";
@@ -92,15 +86,15 @@ static const struct gm_option spawner_options[] = {
                 "The port the server listens on (0: a free port, or the spawner's default).",
                 .check = check_port),
     GM_OPTION_X("start_timeout", GM_OPTION_FLOAT, OPT(start_timeout), "60",
-                "Seconds the spawner may take to start the server.", .check = check_nonnegative),
+                "Seconds the spawner may take to start the server.", .check = gm_check_seconds),
     GM_OPTION_X("http_timeout", GM_OPTION_FLOAT, OPT(http_timeout), "30",
-                "Seconds the started server may take to answer HTTP.", .check = check_nonnegative),
+                "Seconds the started server may take to answer HTTP.", .check = gm_check_seconds),
     GM_OPTION_X("poll_interval", GM_OPTION_FLOAT, OPT(poll_interval), "30",
                 "Seconds between checks that a running server is still alive (0: never).",
-                .check = check_nonnegative),
+                .check = gm_check_seconds),
     GM_OPTION_X("poll_jitter", GM_OPTION_FLOAT, OPT(poll_jitter), "0.1",
                 "Random fraction added to poll_interval so that polls spread out.",
-                .check = check_nonnegative),
+                .check = gm_check_seconds),
     GM_OPTION("notebook_dir", GM_OPTION_STRING, OPT(notebook_dir), "\"\"",
               "The server's root directory ({username} expanded; \"\": the home)."),
     GM_OPTION("default_url", GM_OPTION_STRING, OPT(default_url), "\"\"",
@@ -129,7 +123,7 @@ static const struct gm_option spawner_options[] = {
                 .check = check_strings_or_null),
     GM_OPTION_X("consecutive_failure_limit", GM_OPTION_INT, OPT(consecutive_failure_limit), "0",
                 "Stop the hub after this many failed starts in a row (0: never).",
-                .check = check_nonnegative),
+                .check = gm_check_seconds),
     GM_OPTION("hub_connect_url", GM_OPTION_STRING, OPT(hub_connect_url), "\"\"",
               "The hub's URL as servers should reach it (\"\": JupyterHub.hub_connect_url)."),
     GM_OPTION_END,
