@@ -1,6 +1,7 @@
 /* Session cookies and XSRF tokens (JupyterHub's handlers/base.py cookie functions and
  * _xsrf_utils.py). */
 #include "auth/session.h"
+#include "util/base64.h"
 #include "auth/identity.h"
 #include "auth/signed.h"
 #include "core/hub.h"
@@ -84,11 +85,13 @@ static const char *xsrf_id(struct http_request *req, struct hub_user *u, const c
     EVP_DigestUpdate(ctx, "\xff", 1);
     EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);
-    char anon[64];
-    int n = EVP_EncodeBlock((unsigned char *)anon, md, (int)len);
-    for (int i = 0; i < n; i++)
-        anon[i] = anon[i] == '+' ? '-' : anon[i] == '/' ? '_' : anon[i];
-    return arena_printf(&req->arena, "%s:%s", session ? session : "None", anon);
+    struct buf anon;
+    buf_init(&anon, 64);
+    const char *id = b64url_encode(&anon, md, len, true) == 0
+                         ? arena_printf(&req->arena, "%s:%s", session ? session : "None", anon.data)
+                         : NULL;
+    buf_free(&anon);
+    return id;
 }
 
 /* urlsafe base64 without padding of the signed id. */
@@ -102,19 +105,13 @@ static const char *make_token(struct http_request *req, const char *id)
         buf_free(&signed_value);
         return NULL;
     }
-    char *out = arena_alloc(&req->arena, 4 * ((signed_value.len + 2) / 3) + 1);
-    if (!out) {
-        buf_free(&signed_value);
-        return NULL;
-    }
-    int n = EVP_EncodeBlock((unsigned char *)out, (unsigned char *)signed_value.data,
-                            (int)signed_value.len);
+    struct buf token;
+    buf_init(&token, 16384);
+    const char *out = b64url_encode(&token, signed_value.data, signed_value.len, false) == 0
+                          ? arena_strdup(&req->arena, token.data)
+                          : NULL;
+    buf_free(&token);
     buf_free(&signed_value);
-    while (n > 0 && out[n - 1] == '=')
-        n--;
-    out[n] = '\0';
-    for (int i = 0; i < n; i++)
-        out[i] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
     return out;
 }
 
@@ -124,26 +121,16 @@ static const char *token_id(struct http_request *req, const char *token)
     size_t n = strlen(token);
     if (n > 4096)
         return NULL;
-    char *b64 = arena_alloc(&req->arena, n + 4);
-    unsigned char *raw = arena_alloc(&req->arena, n + 4);
-    if (!b64 || !raw)
-        return NULL;
-    for (size_t i = 0; i < n; i++)
-        b64[i] = token[i] == '-' ? '+' : token[i] == '_' ? '/' : token[i];
-    size_t padded = n;
-    while (padded % 4)
-        b64[padded++] = '=';
-    b64[padded] = '\0';
-    int m = EVP_DecodeBlock(raw, (unsigned char *)b64, (int)padded);
+    char *raw = arena_alloc(&req->arena, n + 1);
+    long m = raw ? b64url_decode(token, n, raw, n) : -1;
     if (m <= 0)
         return NULL;
-    size_t pad = padded - n;
-    raw[m - (int)pad] = '\0';
+    raw[m] = '\0';
     char *id = arena_alloc(&req->arena, 1024);
     struct hub *hub = req->hub;
     if (!id ||
-        auth_signed_verify(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_XSRF_COOKIE,
-                           (const char *)raw, time_now_us() / 1000000, 31 * 86400, id, 1024) < 0)
+        auth_signed_verify(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_XSRF_COOKIE, raw,
+                           time_now_us() / 1000000, 31 * 86400, id, 1024) < 0)
         return NULL;
     return id;
 }
