@@ -47,7 +47,7 @@ int auth_login_allowed(struct hub *hub, const char *name, int plugin_allowed)
     return allow_existing && store_user_find(&hub->store, name) ? 1 : 0;
 }
 
-char *auth_state_text(struct hub *hub, struct hub_user *u)
+json_t *auth_state_load(struct hub *hub, struct hub_user *u)
 {
     void *blob = NULL;
     size_t len = 0;
@@ -61,6 +61,14 @@ char *auth_state_text(struct hub *hub, struct hub_user *u)
         gm_log_warn("Failed to decrypt auth_state for user '%s'", u->name);
         return NULL;
     }
+    return v;
+}
+
+char *auth_state_text(struct hub *hub, struct hub_user *u)
+{
+    json_t *v = auth_state_load(hub, u);
+    if (!v)
+        return NULL;
     char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(v);
     return text;

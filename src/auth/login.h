@@ -23,6 +23,10 @@ int auth_login_start(struct hub *hub, const json_t *data, auth_login_cb cb, void
 /** Forget a login in progress: its callback will not run. */
 void auth_login_cancel(struct auth_login *login);
 
+/** The decrypted auth_state of @u (a new reference), or NULL when there is none or it cannot
+ * be decrypted. */
+json_t *auth_state_load(struct hub *hub, struct hub_user *u);
+
 /** The decrypted auth_state of @u as JSON text (caller frees), or NULL when there is none or it
  * cannot be decrypted. */
 char *auth_state_text(struct hub *hub, struct hub_user *u);

@@ -637,9 +637,7 @@ bool oauth2_check_freshness(struct oauth2_client *c, struct hub_user *u)
         now - u->auth_refreshed_us < (int64_t)(age * 1e6))
         return true;
     u->auth_refreshed_us = now; /* tried now, whatever comes of it: no retry storm */
-    char *text = auth_state_text(hub, u);
-    json_t *state = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    json_t *state = auth_state_load(hub, u);
     struct background_refresh *b = calloc(1, sizeof(*b));
     struct oauth2_refresh *ref = NULL;
     int r = b && (b->name = strdup(u->name)) ? 0 : -ENOMEM;

@@ -496,6 +496,23 @@ static char **granted_scope(struct oauth2_login *l)
     return out;
 }
 
+/* The Authorization header and granted scopes of l->token_response and l->access_token (a
+ * token_type of "bearer" in any case is "Bearer", as oauthenticator sends it). */
+static int use_token_response(struct oauth2_login *l)
+{
+    const char *type = json_string_value(json_object_get(l->token_response, "token_type"));
+    if (!type || str_eq_ci(type, "bearer"))
+        type = "Bearer";
+    struct buf h;
+    buf_init(&h, 64 << 10);
+    buf_printf(&h, "Authorization: %s %s", type, l->access_token);
+    free(l->authorization);
+    l->authorization = buf_steal(&h);
+    strv_free_array(l->granted);
+    l->granted = granted_scope(l);
+    return l->authorization && l->granted ? 0 : -ENOMEM;
+}
+
 static void on_token(void *data, int status, int http, const json_t *json, const char *message)
 {
     struct oauth2_login *l = data;
@@ -520,17 +537,7 @@ static void on_token(void *data, int status, int http, const json_t *json, const
     if (l->old_refresh_token && !json_object_get(json, "refresh_token"))
         json_object_set_new(l->token_response, "refresh_token", json_string(l->old_refresh_token));
     l->access_token = token;
-    const char *type = json_string_value(json_object_get(json, "token_type"));
-    if (!type || str_eq_ci(type, "bearer"))
-        type = "Bearer";
-    struct buf h;
-    buf_init(&h, 64 << 10);
-    buf_printf(&h, "Authorization: %s %s", type, token);
-    free(l->authorization);
-    l->authorization = buf_steal(&h);
-    strv_free_array(l->granted);
-    l->granted = granted_scope(l);
-    if (!l->authorization || !l->granted) {
+    if (use_token_response(l) < 0) {
         end(l, -ENOMEM, NULL, "out of memory");
         return;
     }
@@ -665,14 +672,7 @@ int oauth2_refresh(struct oauth2_client *c, const json_t *auth_state, oauth2_ref
         json_object_set_new(l->token_response, "access_token", json_string(access));
         l->access_token = json_string_value(json_object_get(l->token_response, "access_token"));
         l->id_token = json_string_value(json_object_get(l->token_response, "id_token"));
-        const char *type = json_string_value(json_object_get(tr, "token_type"));
-        struct buf h;
-        buf_init(&h, 64 << 10);
-        buf_printf(&h, "Authorization: %s %s", !type || str_eq_ci(type, "bearer") ? "Bearer" : type,
-                   access);
-        l->authorization = buf_steal(&h);
-        l->granted = granted_scope(l);
-        r = l->authorization && l->granted ? 0 : -ENOMEM;
+        r = use_token_response(l);
     }
     if (r < 0) {
         login_free(l);

@@ -209,9 +209,7 @@ int page_login_post(struct http_request *req)
 static const char *oauth_logout_url(struct http_request *req, struct hub_user *u)
 {
     struct hub *hub = req->hub;
-    char *text = u ? auth_state_text(hub, u) : NULL;
-    json_t *state = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    json_t *state = u ? auth_state_load(hub, u) : NULL;
     const char *id_token = json_string_value(json_object_get(state, "id_token"));
     struct buf b;
     buf_init(&b, 64 << 10);

@@ -475,16 +475,7 @@ static void on_started(void *data, int status, const char *url, const char *mess
 /* The user's auth_state for the spawner (Spawner.auth_state_hook's argument), when kept. */
 static json_t *user_auth_state(struct hub *hub, struct hub_user *u)
 {
-    if (!hub->auth.enable_auth_state || !auth_crypt_available(&hub->crypt))
-        return NULL;
-    void *blob = NULL;
-    size_t len = 0;
-    json_t *state = NULL;
-    if (store_user_auth_state(&hub->store, u, &blob, &len) == 0 && blob &&
-        auth_crypt_decrypt(&hub->crypt, blob, len, &state) < 0)
-        gm_log_warn("Cannot decrypt the auth_state of '%s' for its server", u->name);
-    free(blob);
-    return state;
+    return hub->auth.enable_auth_state ? auth_state_load(hub, u) : NULL;
 }
 
 /* Hand the server to the plugin; frees @launch's contents. */
