@@ -12,8 +12,16 @@ async function confirm(page) {
   return text;
 }
 
+// The panel keeps the last result until dismissed, and a new action may gather its list
+// before it resets the panel: dismiss first, so that a finished panel is the new one.
+async function dismiss(page) {
+  if (await page.isVisible("#bulk-dismiss")) await page.click("#bulk-dismiss");
+  await page.waitForSelector("#bulk-status", { state: "hidden" });
+}
+
 async function bulkFinished(page) {
-  await page.waitForSelector("#bulk-dismiss:not([hidden])", { timeout: 60_000 });
+  await page.waitForSelector("#bulk-status:not([hidden]) #bulk-dismiss:not([hidden])",
+    { timeout: 60_000 });
   return (await page.textContent("#bulk-progress-text")).trim();
 }
 
@@ -37,6 +45,7 @@ await scenario("admin-bulk", async ({ page, args, shot }) => {
   await page.click("[data-bulk=clear]");
 
   // Stop All: every running server, after a confirmation that says how many.
+  await dismiss(page);
   await page.click("#stop-all");
   found.stopAllConfirm = await confirm(page);
   found.stopAll = await bulkFinished(page);
@@ -46,6 +55,7 @@ await scenario("admin-bulk", async ({ page, args, shot }) => {
   // Start All for the users matching "cancel-", cancelled at once: the servers already asked
   // for start, the others do not.
   await search(page, "cancel-");
+  await dismiss(page);
   await page.click("#start-all");
   await confirm(page);
   await page.click("#bulk-cancel");
@@ -55,6 +65,7 @@ await scenario("admin-bulk", async ({ page, args, shot }) => {
       credentials: "same-origin", headers: { "X-XSRFToken": window.jhdata.xsrf_token } });
     return (await r.json()).length;
   });
+  await dismiss(page);
   await page.click("#stop-all");
   await confirm(page);
   await bulkFinished(page);
@@ -73,6 +84,7 @@ await scenario("admin-bulk", async ({ page, args, shot }) => {
       window.maxStarting = Math.max(window.maxStarting, starting);
     }, 150);
   });
+  await dismiss(page);
   await page.click("#start-all");
   found.startAllConfirm = await confirm(page);
   await page.waitForSelector("#bulk-status:not([hidden])");
@@ -90,6 +102,7 @@ await scenario("admin-bulk", async ({ page, args, shot }) => {
     "tr.user-row [data-testid=user-row-server] [data-status=ready]").count();
   await shot("start-all-done");
 
+  await dismiss(page);
   await page.click("#stop-all");
   found.stopAllMatching = await confirm(page);
   found.stopAll2 = await bulkFinished(page);
