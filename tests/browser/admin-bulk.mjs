@@ -52,16 +52,16 @@ await scenario("admin-bulk", async ({ page, args, shot }) => {
   await waitStatus(page, "alice", "stopped");
   await waitStatus(page, "bob", "stopped");
 
-  // Start All for the users matching "cancel-", cancelled at once: the servers already asked
-  // for start, the others do not.
-  await search(page, "cancel-");
+  // Start All for the users matching "user-", cancelled at once: the servers already asked
+  // for start, the others do not. They are stopped, then all started again below.
+  await search(page, "user-");
   await dismiss(page);
   await page.click("#start-all");
   await confirm(page);
   await page.click("#bulk-cancel");
   found.cancelled = await bulkFinished(page);
   found.cancelledStarted = await page.evaluate(async () => {
-    const r = await fetch("/hub/api/users?state=active&name_filter=cancel-", {
+    const r = await fetch("/hub/api/users?state=active&name_filter=user-", {
       credentials: "same-origin", headers: { "X-XSRFToken": window.jhdata.xsrf_token } });
     return (await r.json()).length;
   });

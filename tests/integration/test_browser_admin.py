@@ -121,12 +121,7 @@ def test_admin_bulk_actions(hub_factory, tmp_path):
     hub = hub_factory(config=servers_config(tmp_path))
     api = Api(hub)
     many = [f"user-{i:02d}" for i in range(12)]
-    # Separate users for the cancelled Start All: starting a server again after a stop
-    # currently leaves a process handle open in the hub at exit (LeakSanitizer, from
-    # loop_process_start via spawn/local.c), which would fail this test for a reason outside
-    # the panel.
-    cancel = [f"cancel-{i:02d}" for i in range(8)]
-    assert api("POST", "/users", json={"usernames": ["alice", "bob", "broken"] + many + cancel}
+    assert api("POST", "/users", json={"usernames": ["alice", "bob", "broken"] + many}
                ).status_code == 201
     found = run_browser("admin-bulk", url=hub.public_url, adminPassword=ADMIN_PASSWORD)
     assert found["selectedStart"] == "3 of 3 done, 1 failed — finished"
@@ -139,7 +134,7 @@ def test_admin_bulk_actions(hub_factory, tmp_path):
     assert found["stopAll"] == "2 of 2 done — finished"
     # Cancelled right away: the four already asked for start, the rest not.
     assert found["cancelled"].endswith(" — cancelled"), found["cancelled"]
-    assert found["cancelled"].startswith("4 of 8 done"), found["cancelled"]
+    assert found["cancelled"].startswith("4 of 12 done"), found["cancelled"]
     assert found["cancelledStarted"] == 4
     assert found["startAllConfirm"]["text"].startswith(
         "Start the default server of 12 users matching “user-” who have none running?")
