@@ -142,11 +142,8 @@ int api_pagination(struct http_request *req, struct api_page *ret)
 /* The request URL with offset and limit replaced, absolute, as request.full_url(). */
 static int next_url(struct http_request *req, struct buf *b, int64_t offset, int64_t limit)
 {
-    const char *host = http_header(req, "Host");
-    const char *proto = http_header(req, "X-Forwarded-Proto");
-    if (!proto || (strcmp(proto, "https") != 0 && strcmp(proto, "http") != 0))
-        proto = "http";
-    int r = buf_printf(b, "%s://%s%s?", proto, host ? host : "127.0.0.1", req->path);
+    const char *origin = http_origin(req);
+    int r = buf_printf(b, "%s%s?", origin ? origin : "http://127.0.0.1", req->path);
     const char *p = req->query;
     bool first = true;
     while (r == 0 && *p) {

@@ -1,6 +1,6 @@
 /* Resolving the caller of a request from its token. */
 #include "auth/identity.h"
-#include "auth/oauth2.h"
+#include "auth/hooks.h"
 #include "auth/rbac.h"
 #include "auth/session.h"
 #include "core/hub.h"
@@ -48,7 +48,7 @@ static const struct auth_identity *from_cookie(struct http_request *req)
     struct hub_user *u = auth_session_user(req);
     if (!u)
         return NULL;
-    if (hub->oauth2 && !oauth2_check_freshness(hub->oauth2, u)) {
+    if (!auth_hooks_check_freshness(hub, u)) {
         auth_session_clear(req); /* JupyterHub: "Login is required to refresh" */
         return NULL;
     }
@@ -84,8 +84,7 @@ const struct auth_identity *auth_identify(struct http_request *req)
         return NULL;
     /* A user's own tokens follow the login's freshness; the tokens of the user's servers do
      * not (a running server keeps working until it is stopped). */
-    if (t->user && hub->oauth2 && !is_server_token(t) &&
-        !oauth2_check_freshness(hub->oauth2, t->user))
+    if (t->user && !is_server_token(t) && !auth_hooks_check_freshness(hub, t->user))
         return NULL;
     struct auth_identity *id = arena_calloc(&req->arena, sizeof(*id));
     if (!id)

@@ -126,6 +126,19 @@ static int sync_groups(struct hub *hub, struct hub_user *u, const json_t *names)
     return 0;
 }
 
+int auth_user_apply(struct hub *hub, struct hub_user *u, const json_t *result)
+{
+    json_t *admin = json_object_get(result, "admin");
+    int r = json_is_boolean(admin) ? store_user_set_admin(&hub->store, u, json_is_true(admin)) : 0;
+    json_t *groups = json_object_get(result, "groups");
+    if (r == 0 && hub->auth.manage_groups && json_is_array(groups))
+        r = sync_groups(hub, u, groups);
+    json_t *state = json_object_get(result, "auth_state");
+    if (r == 0 && hub->auth.enable_auth_state && state && !json_is_null(state))
+        r = auth_state_save(hub, u, state);
+    return r;
+}
+
 /* After the authenticator answered: the rest of the pipeline, then the callback. */
 static void finish(struct auth_login *l, json_t *result, const char *message)
 {
@@ -159,25 +172,20 @@ static void finish(struct auth_login *l, json_t *result, const char *message)
         goto out;
     }
     json_t *admin = json_object_get(result, "admin");
-    if (!json_is_boolean(admin) && in_list(hub->admin_names, name))
-        admin = json_true();
+    bool listed = in_list(hub->admin_names, name);
     u = store_user_find(s, name);
     int r = 0;
     if (!u) {
-        r = store_user_create(s, name, json_is_true(admin), &u);
+        r = store_user_create(s, name, json_is_boolean(admin) ? json_is_true(admin) : listed, &u);
         if (r == 0)
             gm_log_info("Creating user '%s' at first login", name);
-    } else if (json_is_boolean(admin)) {
-        r = store_user_set_admin(s, u, json_is_true(admin));
+    } else if (!json_is_boolean(admin) && listed) {
+        r = store_user_set_admin(s, u, true);
     }
     if (r == 0)
         r = rbac_assign_default_roles(s, u, NULL);
-    json_t *groups = json_object_get(result, "groups");
-    if (r == 0 && hub->auth.manage_groups && json_is_array(groups))
-        r = sync_groups(hub, u, groups);
-    json_t *state = json_object_get(result, "auth_state");
-    if (r == 0 && hub->auth.enable_auth_state && state && !json_is_null(state))
-        r = auth_state_save(hub, u, state);
+    if (r == 0)
+        r = auth_user_apply(hub, u, result);
     if (r < 0) {
         status = r;
         why = "The hub could not record the login; try again.";

@@ -34,6 +34,11 @@ char *auth_state_text(struct hub *hub, struct hub_user *u);
 /** Encrypt and store @state for @u (NULL clears it). -ENOKEY without JUPYTERHUB_CRYPT_KEY. */
 int auth_state_save(struct hub *hub, struct hub_user *u, const json_t *state);
 
+/** Apply what an authenticator said of @u at login or refresh (@result): "admin" when a bool,
+ * "groups" with manage_groups, "auth_state" (stored encrypted) when enable_auth_state. Returns
+ * 0 or a negative errno. */
+int auth_user_apply(struct hub *hub, struct hub_user *u, const json_t *result);
+
 /** Whether a user of that (normalised) name may log in (allow_all, allowed_users,
  * allow_existing_users, or the authenticator's own "allowed" verdict @plugin_allowed). */
 int auth_login_allowed(struct hub *hub, const char *name, int plugin_allowed);

@@ -75,15 +75,6 @@ int oauth2_refresh(struct oauth2_client *c, const json_t *auth_state, oauth2_ref
 /** Forget a refresh in progress: its callback will not run (accepts NULL). */
 void oauth2_refresh_cancel(struct oauth2_refresh *ref);
 
-/** The login of @u is used by a request: refresh it in the background when it is older than
- * Authenticator.auth_refresh_age. Returns false when the provider refused the last refresh
- * (the user must log in again), true otherwise. */
-bool oauth2_check_freshness(struct oauth2_client *c, struct hub_user *u);
-
-/** Whether servers start only after a refresh (Authenticator.refresh_pre_spawn; by default
- * when auth_state is kept). */
-bool oauth2_refresh_pre_spawn(const struct oauth2_client *c);
-
 /** Add the auth_state_env variables taken from the user's @auth_state to @env. Returns 0 or
  * -ENOMEM. */
 int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, struct strv *env);

@@ -693,9 +693,3 @@ void oauth2_refresh_cancel(struct oauth2_refresh *ref)
     if (ref)
         ref->cb = NULL;
 }
-
-bool oauth2_refresh_pre_spawn(const struct oauth2_client *c)
-{
-    const json_t *v = c->hub->auth.refresh_pre_spawn;
-    return json_is_boolean(v) ? json_is_true(v) : c->hub->auth.enable_auth_state;
-}

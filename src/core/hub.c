@@ -531,7 +531,10 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         .headers = hub->page_headers,
         .api_headers = hub->api_headers,
     };
-    r = http_server_create(hub->loop, (struct sockaddr *)&ss, sl, &opts, http_routes, hub,
+    r = page_auth_routes_build(hub, err, errlen);
+    if (r < 0)
+        return r;
+    r = http_server_create(hub->loop, (struct sockaddr *)&ss, sl, &opts, hub->routes, hub,
                            &hub->http, err, errlen);
     if (r < 0)
         return r;
@@ -644,6 +647,7 @@ void hub_free(struct hub *hub)
     free(hub->csp);
     free(hub->api_csp);
     auth_host_release(hub);
+    page_auth_routes_free(hub);
     hub_state_release(hub);
     page_templates_free(hub->templates);
     buf_free(&hub->logo);

@@ -100,6 +100,8 @@ struct hub {
     void *authenticator_conf;     /* the plugin's settings struct */
     void *authenticator_state;    /* what its init returned */
     struct oauth2_client *oauth2; /* the OAuth client, for OAuth authenticators */
+    struct http_route *routes;    /* the route table, with the authenticator's pages */
+    char **auth_route_patterns;   /* their patterns */
     struct gm_authenticator_base auth_base;
     char **admin_names; /* admin_users, allowed_users, blocked_users, normalised */
     char **allowed_names;

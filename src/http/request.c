@@ -140,6 +140,15 @@ bool http_is_https(struct http_request *req)
     return proto && strncasecmp(proto, "https", 5) == 0;
 }
 
+const char *http_origin(struct http_request *req)
+{
+    const char *host = http_header(req, "Host");
+    if (!host || !host[0] || strlen(host) > 255 ||
+        host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")])
+        return NULL;
+    return arena_printf(&req->arena, "%s://%s", http_is_https(req) ? "https" : "http", host);
+}
+
 const char *http_query(struct http_request *req, const char *name)
 {
     if (!req->query_parsed)

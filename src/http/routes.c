@@ -4,6 +4,10 @@
 #include "api/api.h"
 #include "pages/pages.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define GET    HTTP_GET
 #define POST   HTTP_POST
 #define PUT    HTTP_PUT
@@ -85,3 +89,27 @@ const struct http_route http_routes[] = {
     {"**", GET | HTTP_HEAD, page_prefix_redirect, 0},
     {NULL, 0, NULL, 0},
 };
+
+static bool is_catch_all(const struct http_route *r)
+{
+    return strcmp(r->pattern, "hub/**") == 0 || strcmp(r->pattern, "**") == 0;
+}
+
+int http_routes_with(const struct http_route *extra, size_t n, struct http_route **ret)
+{
+    size_t total = 0;
+    while (http_routes[total].pattern)
+        total++;
+    struct http_route *t = calloc(total + n + 1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    size_t k = 0, i = 0;
+    for (; i < total && !is_catch_all(&http_routes[i]); i++)
+        t[k++] = http_routes[i];
+    for (size_t j = 0; j < n; j++)
+        t[k++] = extra[j];
+    for (; i < total; i++)
+        t[k++] = http_routes[i];
+    *ret = t;
+    return 0;
+}

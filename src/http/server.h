@@ -205,6 +205,10 @@ int http_set_cookie(struct http_request *req, const char *name, const char *valu
 /** Whether the request reached the hub over https (directly or per X-Forwarded-Proto). */
 bool http_is_https(struct http_request *req);
 
+/** "scheme://host" as the browser sees the hub (the Host header, https per
+ * X-Forwarded-Proto), in request memory; NULL when the Host header is not a host name. */
+const char *http_origin(struct http_request *req);
+
 /** The client's address as text ("127.0.0.1"), in request memory. */
 const char *http_client_ip(struct http_request *req);
 

@@ -1,11 +1,13 @@
 /* /hub/login and /hub/logout (JupyterHub's handlers/login.py). The login POST suspends the
  * request while the authenticator works (PAM runs on the thread pool) and answers with a
  * redirect and the session cookies, or the form again with the reason. */
+#include "auth/hooks.h"
 #include "auth/login.h"
 #include "auth/oauth2.h"
 #include "auth/session.h"
 #include "core/hub.h"
 #include "pages/pages.h"
+#include "util/buf.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -203,18 +205,13 @@ int page_login_post(struct http_request *req)
     return r;
 }
 
-/* Where an OAuth hub sends the browser after its own logout: logout_redirect_url, or the
- * OpenID provider's end_session_endpoint (with the id_token from @u's auth_state as a hint,
- * when there is a user), or NULL. */
-static const char *oauth_logout_url(struct http_request *req, struct hub_user *u)
+/* Where the authenticator sends the browser after the hub's own logout (a provider's logout
+ * page), for @u or nobody; NULL for the hub's own logout page. */
+static const char *provider_logout_url(struct http_request *req, struct hub_user *u)
 {
-    struct hub *hub = req->hub;
-    json_t *state = u ? auth_state_load(hub, u) : NULL;
-    const char *id_token = json_string_value(json_object_get(state, "id_token"));
     struct buf b;
     buf_init(&b, 64 << 10);
-    oauth2_logout_url(hub->oauth2, id_token, &b);
-    json_decref(state);
+    auth_hooks_logout_url(req->hub, u, &b);
     const char *url = b.len ? arena_strdup(&req->arena, b.data) : NULL;
     buf_free(&b);
     return url;
@@ -225,7 +222,7 @@ int page_logout(struct http_request *req)
     struct hub *hub = req->hub;
     struct hub_user *u = page_user(req);
     /* As oauthenticator: to the provider's logout even without a session here. */
-    const char *provider_logout = hub->oauth2 ? oauth_logout_url(req, u) : NULL;
+    const char *provider_logout = provider_logout_url(req, u);
     if (u) {
         /* Tokens issued to this browser session (OAuth logins to servers) end with it. */
         const char *session = auth_session_id(req);

@@ -72,12 +72,9 @@ static const char *redirect_uri(struct http_request *req)
     const char *url = oauth2_callback_url(req->hub->oauth2);
     if (url)
         return url;
-    const char *host = http_header(req, "Host");
-    if (!host || !host[0] || strlen(host) > 255 ||
-        host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")])
-        return NULL;
-    return arena_printf(&req->arena, "%s://%s%soauth_callback",
-                        http_is_https(req) ? "https" : "http", host, req->hub->hub_prefix);
+    const char *origin = http_origin(req);
+    return origin ? arena_printf(&req->arena, "%s%soauth_callback", origin, req->hub->hub_prefix)
+                  : NULL;
 }
 
 static int not_ready(struct http_request *req, const char *why)

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+struct hub;
 struct hub_user;
 
 /* pages/render.c */
@@ -61,6 +62,15 @@ int page_oauth_callback(struct http_request *req);
 
 /** Where the login page's "Sign in with ..." button leads (in request memory). */
 const char *page_oauth_login_url(struct http_request *req, const char *next);
+
+/* pages/auth_route.c */
+
+/** Mount the authenticator's own pages: set hub->routes to the hub's route table with them.
+ * Returns 0 or a negative errno with a message (a bad path, one of the hub's own). */
+int page_auth_routes_build(struct hub *hub, char *err, size_t errlen);
+
+/** Free what page_auth_routes_build made (once the HTTP server is gone). */
+void page_auth_routes_free(struct hub *hub);
 
 /* pages/admin.c */
 int page_admin(struct http_request *req);

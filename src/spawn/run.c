@@ -13,7 +13,7 @@
  * Listeners (progress streams, waiting requests) hear every event. */
 #include "spawn/run.h"
 #include "auth/login.h"
-#include "auth/oauth2.h"
+#include "auth/hooks.h"
 #include "auth/token_hash.h"
 #include "core/hub.h"
 #include "proxy/proxy.h"
@@ -86,7 +86,7 @@ void spawn_run_free(struct spawn_run *run)
     spawn_probe_cancel(&run->probe);
     if (hub->proxy)
         proxy_cancel_calls(hub->proxy, run);
-    oauth2_refresh_cancel(run->refresh);
+    auth_hooks_refresh_cancel(run->refresh);
     if (run->launch) {
         spawn_launch_free(run->launch);
         free(run->launch);
@@ -484,8 +484,14 @@ static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
     struct hub *hub = run->hub;
     struct hub_spawner *sp = run->sp;
     json_t *auth_state = user_auth_state(hub, sp->user);
-    if (auth_state && hub->oauth2 && oauth2_spawn_env(hub->oauth2, auth_state, &launch->env) < 0)
-        gm_log_warn("Out of memory passing auth_state to the server of '%s'", sp->user->name);
+    char why[512];
+    if (auth_hooks_spawn_env(hub, sp->user->name, auth_state, &launch->env, why, sizeof(why)) < 0) {
+        json_decref(auth_state);
+        spawn_launch_free(launch);
+        run->plugin_stopped = true; /* never started: nothing for the plugin to stop */
+        fail(run, 500, "The server cannot start: %s", why);
+        return;
+    }
     json_t *empty = json_object();
     struct gm_server_spec spec = {
         .user = sp->user->name,
@@ -517,7 +523,7 @@ static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
                        (uint64_t)(hub->spawn.conf.start_timeout * 1000), 0);
 }
 
-static void on_refreshed(void *data, int status, const json_t *auth_state, const char *message)
+static void on_refreshed(void *data, int status, const json_t *result, const char *message)
 {
     struct spawn_run *run = data;
     struct hub *hub = run->hub;
@@ -525,8 +531,8 @@ static void on_refreshed(void *data, int status, const json_t *auth_state, const
     run->launch = NULL;
     run->refresh = NULL;
     run->busy_refresh = false;
-    if (status == 0 && auth_state && auth_state_save(hub, run->sp->user, auth_state) < 0)
-        gm_log_warn("Cannot store the refreshed auth_state of '%s'", run->sp->user->name);
+    if (status == 0 && result && auth_user_apply(hub, run->sp->user, result) < 0)
+        gm_log_warn("Cannot store the refreshed login of '%s'", run->sp->user->name);
     if (run->stop_requested || run->state != SPAWN_STARTING) {
         run->plugin_stopped = true; /* never started: nothing for the plugin to stop */
         spawn_launch_free(launch);
@@ -537,6 +543,7 @@ static void on_refreshed(void *data, int status, const json_t *auth_state, const
     if (status < 0) {
         spawn_launch_free(launch);
         free(launch);
+        run->plugin_stopped = true; /* never started: nothing for the plugin to stop */
         if (status == -EACCES)
             fail(run, 403,
                  "Your login has expired (%s): log out, log in again, then start "
@@ -562,8 +569,8 @@ static int refresh_then_start(struct spawn_run *run, struct spawn_launch *launch
     if (kept) {
         *kept = *launch;
         run->launch = kept;
-        r = auth_state ? oauth2_refresh(hub->oauth2, auth_state, on_refreshed, run, &run->refresh)
-                       : -ENOENT;
+        r = auth_hooks_refresh(hub, run->sp->user->name, auth_state, on_refreshed, run,
+                               &run->refresh);
     }
     json_decref(auth_state);
     if (r == -ENOENT || r == -ENOMEM) {
@@ -577,6 +584,7 @@ static int refresh_then_start(struct spawn_run *run, struct spawn_launch *launch
         run->launch = NULL;
         spawn_launch_free(kept);
         free(kept);
+        run->plugin_stopped = true;
         fail(run, 502, "Your login could not be refreshed: %s", strerror(-r));
         return 0;
     }
@@ -678,7 +686,7 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
          json_pack("{s:i,s:s}", "progress", 0, "message", "Server requested"));
     run->progress.emit = on_progress;
     run->progress.ctx = run;
-    if (hub->oauth2 && oauth2_refresh_pre_spawn(hub->oauth2))
+    if (auth_hooks_refresh_pre_spawn(hub))
         return refresh_then_start(run, &launch);
     plugin_start(run, &launch);
     return 0;

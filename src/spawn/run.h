@@ -8,7 +8,7 @@
 #include <ganymede/fetch.h>
 #include <uv.h>
 
-struct oauth2_refresh;
+struct auth_refresh;
 struct spawn_launch;
 
 struct spawn_run {
@@ -21,11 +21,11 @@ struct spawn_run {
 
     /* What is in flight: at most one of each. */
     bool busy_start, busy_stop, busy_poll, busy_route;
-    bool busy_refresh;              /* the login is being refreshed before the start */
-    struct oauth2_refresh *refresh; /* that refresh */
-    struct spawn_launch *launch;    /* what the start will use, kept during the refresh */
-    struct spawn_probe probe;       /* the HTTP check */
-    uv_timer_t timer;               /* start timeout, check backoff, or the next poll */
+    bool busy_refresh;            /* the login is being refreshed before the start */
+    struct auth_refresh *refresh; /* that refresh */
+    struct spawn_launch *launch;  /* what the start will use, kept during the refresh */
+    struct spawn_probe probe;     /* the HTTP check */
+    uv_timer_t timer;             /* start timeout, check backoff, or the next poll */
 
     bool stop_requested;    /* a stop (or a failure's cleanup) is under way */
     bool plugin_stopped;    /* the plugin's stop was called for it */
