@@ -1,5 +1,6 @@
 /* Static files compiled in from web/static (/hub/static/...), and the logo (/hub/logo, or
- * JupyterHub.logo_file). Versioned URLs (?v=) are cached for a year, others revalidated. */
+ * JupyterHub.logo_file). Versioned URLs (?v=) are cached for a year, others revalidated: the
+ * ETag is the version of all static files, so a revalidation costs a 304 without a body. */
 #include "core/hub.h"
 #include "pages/pages.h"
 #include "util/embedded.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,6 +50,34 @@ void page_static_version(char out[17])
     hex_encode(md, 8, out);
 }
 
+/* Whether an If-None-Match list ("a", W/"b", or *) names @etag. */
+static bool etag_matches(const char *header, const char *etag)
+{
+    size_t n = strlen(etag);
+    for (const char *p = header; p && *p;) {
+        p += strspn(p, " ,");
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+static int respond_cached(struct http_request *req, const char *type, const void *data, size_t len)
+{
+    const char *etag = arena_printf(&req->arena, "\"%s\"", req->hub->static_version);
+    if (!etag)
+        return -ENOMEM;
+    http_set_header(req, "ETag", etag);
+    if (etag_matches(http_header(req, "If-None-Match"), etag))
+        return http_respond_empty(req, 304);
+    return http_respond(req, 200, type, data, len);
+}
+
 int page_static(struct http_request *req)
 {
     const char *raw = req->params[0];
@@ -64,7 +94,7 @@ int page_static(struct http_request *req)
     else
         http_set_header(req, "Cache-Control", "no-cache");
     http_set_header(req, "X-Content-Type-Options", "nosniff");
-    return http_respond(req, 200, content_type(name), f->data, f->len);
+    return respond_cached(req, content_type(name), f->data, f->len);
 }
 
 int page_logo(struct http_request *req)
@@ -77,5 +107,5 @@ int page_logo(struct http_request *req)
     if (!f)
         return http_error(req, 404, "Not Found");
     http_set_header(req, "Cache-Control", "no-cache");
-    return http_respond(req, 200, "image/svg+xml", f->data, f->len);
+    return respond_cached(req, "image/svg+xml", f->data, f->len);
 }

@@ -63,6 +63,17 @@ def test_login_page_keeps_jupyterhub_fields(shared_hub):
     r = shared_hub.get(css)
     assert r.status_code == 200 and "immutable" in r.headers["Cache-Control"]
     assert shared_hub.get("/hub/static/css/style.css").headers["Cache-Control"] == "no-cache"
+    # Revalidation: the same version answers 304 without a body; another version the file.
+    etag = r.headers["ETag"]
+    assert re.fullmatch(r'"\w{16}"', etag), etag
+    for match in (etag, f'W/{etag}', f'"other", {etag}', "*"):
+        r = shared_hub.get("/hub/static/css/style.css", headers={"If-None-Match": match})
+        assert r.status_code == 304 and r.content == b"", match
+        assert r.headers["ETag"] == etag and r.headers["Cache-Control"] == "no-cache"
+    r = shared_hub.get("/hub/static/css/style.css", headers={"If-None-Match": '"0000000000000000"'})
+    assert r.status_code == 200 and len(r.content) > 100
+    r = shared_hub.get("/hub/logo", headers={"If-None-Match": etag})
+    assert r.status_code == 304
 
 
 def test_login_success_sets_cookies(shared_hub):
