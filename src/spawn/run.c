@@ -30,8 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The HTTP check backs off from 50 ms to 250 ms between tries, and to 1 s for servers still
+ * not up after 10 s (pods, batch jobs): a server that is quick to start is found within a
+ * quarter of a second, without probing slow ones four times a second for minutes. */
 #define CHECK_FIRST_MS   50
-#define CHECK_MAX_MS     1000
+#define CHECK_MAX_MS     250
+#define CHECK_SLOW_MS    1000
+#define CHECK_SLOW_AFTER 10000000 /* µs since the start was requested */
 #define CHECK_TIMEOUT_MS 5000
 #define MAX_EVENTS       256
 
@@ -398,8 +403,9 @@ static void on_checked(void *data, int status)
         run->hub->spawn.plugin->poll(run->server, on_polled_while_waiting, run) == 0)
         run->busy_poll = true;
     uint64_t delay = run->check_delay_ms;
-    run->check_delay_ms =
-        run->check_delay_ms * 2 > CHECK_MAX_MS ? CHECK_MAX_MS : run->check_delay_ms * 2;
+    uint64_t cap =
+        time_mono_us() - run->requested_us > CHECK_SLOW_AFTER ? CHECK_SLOW_MS : CHECK_MAX_MS;
+    run->check_delay_ms = run->check_delay_ms * 2 > cap ? cap : run->check_delay_ms * 2;
     uv_timer_start(&run->timer, on_check_timer, delay, 0);
 }
 
