@@ -1,12 +1,14 @@
 """Fixtures that run the real ganymede binary on a free loopback port with a temporary state
 directory, wait until it answers, and stop it, checking that it exited cleanly and that the
 sanitizers found nothing."""
+import atexit
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,8 +61,45 @@ def sanitizer_env():
 
 
 # Ports for proxies: each pytest-xdist worker takes its own range so that two workers never
-# pick the same free port at the same time.
+# pick the same free port at the same time, and claims each port with a file that names its
+# pid, so that test sessions running at the same time (a developer's and a helper's) do not
+# hand the same port to two proxies either.
 _next_port = [None]
+PORT_CLAIMS = Path(tempfile.gettempdir()) / "ganymede-test-ports"
+_claimed = []
+
+
+def _claim(port):
+    PORT_CLAIMS.mkdir(exist_ok=True)
+    path = PORT_CLAIMS / str(port)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                owner = int(path.read_text() or "0")
+                os.kill(owner, 0)
+                return False  # another live session has it
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                path.unlink(missing_ok=True)  # left by a session that is gone
+                continue
+            except PermissionError:
+                return False
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        _claimed.append(path)
+        return True
+    return False
+
+
+@atexit.register
+def _release_claims():
+    for path in _claimed:
+        try:
+            if path.read_text() == str(os.getpid()):
+                path.unlink()
+        except OSError:
+            pass
 
 
 def free_port():
@@ -74,9 +113,10 @@ def free_port():
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
-                return port
             except OSError:
                 continue
+        if _claim(port):
+            return port
     raise AssertionError("no free port")
 
 
