@@ -33,6 +33,14 @@ struct loop_process {
     uv_timer_t timer;
     loop_process_exit_cb cb;
     void *data;
+
+    /* loop_process_spawn: the exec report read on the loop */
+    loop_process_exec_cb exec_cb;
+    int report_fd; /* the pipe's read end until the report (or EOF) came, else -1 */
+    uv_poll_t report_poll;
+    bool exec_failed; /* the exit that follows is not reported */
+    char *what;       /* argv[0] and the directory, for the message */
+    char *cwd;
 };
 
 extern char **environ;
@@ -121,6 +129,9 @@ fail:;
     _exit(127);
 }
 
+static void on_report_closed(uv_handle_t *h);
+static bool take_report(struct loop_process *p);
+
 static void on_closed(uv_handle_t *h)
 {
     struct loop_process *p = h->data;
@@ -128,11 +139,17 @@ static void on_closed(uv_handle_t *h)
         return;
     if (p->pidfd >= 0)
         close(p->pidfd); /* only now: the poll handle watched it until closed */
+    free(p->what);
+    free(p->cwd);
     free(p);
 }
 
 static void close_handles(struct loop_process *p)
 {
+    if (p->report_fd >= 0 && !uv_is_closing((uv_handle_t *)&p->report_poll)) {
+        uv_poll_stop(&p->report_poll);
+        uv_close((uv_handle_t *)&p->report_poll, on_report_closed);
+    }
     if (p->pidfd >= 0) {
         uv_poll_stop(&p->poll);
         uv_close((uv_handle_t *)&p->poll, on_closed);
@@ -151,6 +168,8 @@ static void check_exit(struct loop_process *p)
     if (w == 0 || (w < 0 && errno == EINTR))
         return;
     p->exited = true;
+    if (p->exec_cb && !p->exec_failed)
+        take_report(p); /* the child is gone: its report (or EOF) is in the pipe */
     int code = w < 0                 ? 0
                : WIFEXITED(status)   ? WEXITSTATUS(status)
                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
@@ -158,7 +177,7 @@ static void check_exit(struct loop_process *p)
     if (p->pidfd >= 0)
         uv_poll_stop(&p->poll);
     uv_timer_stop(&p->timer);
-    if (!p->released && p->cb)
+    if (!p->released && p->cb && !p->exec_failed)
         p->cb(p->data, code);
 }
 
@@ -174,9 +193,21 @@ static void on_timer(uv_timer_t *t)
     check_exit(t->data);
 }
 
-int loop_process_start(uv_loop_t *loop, const struct loop_process_options *o,
-                       loop_process_exit_cb cb, void *data, struct loop_process **ret, char *err,
-                       size_t errlen)
+/* The child's report of a failed start ({errno, step}) as a message. */
+static int report_error(const int report[2], const char *what, const char *cwd, char *err,
+                        size_t errlen)
+{
+    static const char *const steps[] = {"start a session", "redirect output", "switch to the user",
+                                        "enter the directory", "execute"};
+    int step = report[1] >= 0 && report[1] <= 4 ? report[1] : 4;
+    snprintf(err, errlen, "cannot %s for %s%s%s: %s", steps[step], what, step == 3 ? " in " : "",
+             step == 3 && cwd ? cwd : "", strerror(report[0]));
+    return report[0] > 0 ? -report[0] : -EIO;
+}
+
+/* Fork the child; @p gets the pid and @report_fd the read end of the exec report pipe. */
+static int launch(const struct loop_process_options *o, struct loop_process *p, int *report_fd,
+                  char *err, size_t errlen)
 {
     if (!o->argv || !o->argv[0] || !o->argv[0][0]) {
         snprintf(err, errlen, "no command to run");
@@ -198,12 +229,6 @@ int loop_process_start(uv_loop_t *loop, const struct loop_process_options *o,
         snprintf(err, errlen, "pipe: %s", strerror(errno));
         return -errno;
     }
-    struct loop_process *p = calloc(1, sizeof(*p));
-    if (!p) {
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return -ENOMEM;
-    }
     pid_t pid = fork();
     if (pid == 0)
         child(pipefd[1], prog, (char *const *)o->argv, (char *const *)env, o, groups, ngroups);
@@ -211,34 +236,21 @@ int loop_process_start(uv_loop_t *loop, const struct loop_process_options *o,
     close(pipefd[1]);
     if (pid < 0) {
         close(pipefd[0]);
-        free(p);
         snprintf(err, errlen, "fork: %s", strerror(fork_errno));
         return -fork_errno;
     }
-    /* Blocks only until the child execs (the pipe closes) or reports why it could not. */
-    int report[2] = {0, 0};
-    ssize_t n;
-    do
-        n = read(pipefd[0], report, sizeof(report));
-    while (n < 0 && errno == EINTR);
-    close(pipefd[0]);
-    if (n == (ssize_t)sizeof(report)) {
-        static const char *const steps[] = {"start a session", "redirect output",
-                                            "switch to the user", "enter the directory", "execute"};
-        int step = report[1] >= 0 && report[1] <= 4 ? report[1] : 4;
-        snprintf(err, errlen, "cannot %s for %s%s%s: %s", steps[step], o->argv[0],
-                 step == 3 ? " in " : "", step == 3 ? o->cwd : "", strerror(report[0]));
-        waitpid(pid, NULL, 0);
-        free(p);
-        return report[0] ? -report[0] : -EIO;
-    }
     p->pid = pid;
-    p->cb = cb;
-    p->data = data;
-    p->pidfd = pidfd_open(pid, 0);
+    *report_fd = pipefd[0];
+    return 0;
+}
+
+/* Watch for the exit: the pidfd on the loop, or a timer where there are no pidfds. */
+static void watch_exit(uv_loop_t *loop, struct loop_process *p)
+{
+    p->pidfd = pidfd_open(p->pid, 0);
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
-    p->open_handles = 1;
+    p->open_handles++;
     if (p->pidfd >= 0 && uv_poll_init(loop, &p->poll, p->pidfd) == 0) {
         p->poll.data = p;
         p->open_handles++;
@@ -249,6 +261,130 @@ int loop_process_start(uv_loop_t *loop, const struct loop_process_options *o,
         p->pidfd = -1;
         uv_timer_start(&p->timer, on_timer, FALLBACK_POLL_MS, FALLBACK_POLL_MS);
     }
+}
+
+int loop_process_start(uv_loop_t *loop, const struct loop_process_options *o,
+                       loop_process_exit_cb cb, void *data, struct loop_process **ret, char *err,
+                       size_t errlen)
+{
+    struct loop_process *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    int fd = -1;
+    int r = launch(o, p, &fd, err, errlen);
+    if (r < 0) {
+        free(p);
+        return r;
+    }
+    /* Blocks only until the child execs (the pipe closes) or reports why it could not. */
+    int report[2] = {0, 0};
+    ssize_t n;
+    do
+        n = read(fd, report, sizeof(report));
+    while (n < 0 && errno == EINTR);
+    close(fd);
+    if (n == (ssize_t)sizeof(report)) {
+        waitpid(p->pid, NULL, 0);
+        free(p);
+        return report_error(report, o->argv[0], o->cwd, err, errlen);
+    }
+    p->cb = cb;
+    p->data = data;
+    p->report_fd = -1;
+    watch_exit(loop, p);
+    *ret = p;
+    return 0;
+}
+
+static void on_report_closed(uv_handle_t *h)
+{
+    struct loop_process *p = h->data;
+    close(p->report_fd);
+    p->report_fd = -1;
+    on_closed(h);
+}
+
+/* Read the exec report: a failure's {errno, step}, or EOF once the child exec'd. Reports it
+ * once; returns false when there is nothing to read yet. */
+static bool take_report(struct loop_process *p)
+{
+    if (p->report_fd < 0 || uv_is_closing((uv_handle_t *)&p->report_poll))
+        return true;
+    int report[2] = {0, 0};
+    ssize_t n;
+    do
+        n = read(p->report_fd, report, sizeof(report));
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return false;
+    uv_poll_stop(&p->report_poll);
+    uv_close((uv_handle_t *)&p->report_poll, on_report_closed);
+    char err[512] = "";
+    int status = 0;
+    if (n != 0 && !p->exited) {
+        /* The child exits right after its report: reap it now, before anyone releases it. */
+        while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        p->exited = true;
+    }
+    if (n == (ssize_t)sizeof(report)) {
+        status = report_error(report, p->what, p->cwd, err, sizeof(err));
+        p->exec_failed = true;
+    } else if (n != 0) {
+        status = -EIO;
+        snprintf(err, sizeof(err), "cannot start %s: %s", p->what,
+                 n < 0 ? strerror(errno) : "a short report from the child");
+        p->exec_failed = true;
+    }
+    if (!p->released && p->exec_cb)
+        p->exec_cb(p->data, status, status < 0 ? err : NULL);
+    return true;
+}
+
+static void on_report(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    take_report(h->data);
+}
+
+int loop_process_spawn(uv_loop_t *loop, const struct loop_process_options *o,
+                       loop_process_exec_cb exec_cb, loop_process_exit_cb exit_cb, void *data,
+                       struct loop_process **ret, char *err, size_t errlen)
+{
+    struct loop_process *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    p->report_fd = -1;
+    p->what = strdup(o->argv && o->argv[0] ? o->argv[0] : "");
+    p->cwd = o->cwd ? strdup(o->cwd) : NULL;
+    int r = !p->what || (o->cwd && !p->cwd) ? -ENOMEM : launch(o, p, &p->report_fd, err, errlen);
+    if (r == 0 && (fcntl(p->report_fd, F_SETFL, O_NONBLOCK) < 0 ||
+                   uv_poll_init(loop, &p->report_poll, p->report_fd) < 0)) {
+        /* Cannot watch the pipe (never seen): give the start up. */
+        kill(p->pid, SIGKILL);
+        waitpid(p->pid, NULL, 0);
+        close(p->report_fd);
+        r = -EIO;
+        snprintf(err, errlen, "cannot watch the start of %s", p->what);
+    }
+    if (r < 0) {
+        if (r == -ENOMEM)
+            snprintf(err, errlen, "out of memory");
+        free(p->what);
+        free(p->cwd);
+        free(p);
+        return r;
+    }
+    p->cb = exit_cb;
+    p->data = data;
+    p->exec_cb = exec_cb;
+    if (p->report_fd >= 0) {
+        p->report_poll.data = p;
+        p->open_handles++;
+        uv_poll_start(&p->report_poll, UV_READABLE | UV_DISCONNECT, on_report);
+    }
+    watch_exit(loop, p);
     *ret = p;
     return 0;
 }

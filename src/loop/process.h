@@ -23,11 +23,25 @@ struct loop_process_options {
 /** Called once when the process ended: @exit_status is its exit code, or 128 + the signal. */
 typedef void (*loop_process_exit_cb)(void *data, int exit_status);
 
-/** Start a process. Returns 0, or a negative errno with a message in @err (-ENOENT when the
- * command is not found, the errno of exec or of changing identity in the child). */
+/** Start a process, waiting (briefly, blocking) until it exec'd. Returns 0, or a negative errno
+ * with a message in @err (-ENOENT when the command is not found, the errno of exec or of
+ * changing identity in the child). For the proxy and services; many at once (user servers)
+ * use loop_process_spawn. */
 int loop_process_start(uv_loop_t *loop, const struct loop_process_options *o,
                        loop_process_exit_cb cb, void *data, struct loop_process **ret, char *err,
                        size_t errlen);
+
+/** The outcome of loop_process_spawn's exec: @status 0 once the program runs, or a negative
+ * errno with @message (cannot switch to the user, enter the directory, execute). After a
+ * failure the child is gone and its exit is not reported: release the process. */
+typedef void (*loop_process_exec_cb)(void *data, int status, const char *message);
+
+/** Start a process without waiting on the loop for its exec: @exec_cb reports the exec once
+ * (before @exit_cb, if the program ends). Returns 0, or a negative errno with a message in
+ * @err (-ENOENT when the command is not found). */
+int loop_process_spawn(uv_loop_t *loop, const struct loop_process_options *o,
+                       loop_process_exec_cb exec_cb, loop_process_exit_cb exit_cb, void *data,
+                       struct loop_process **ret, char *err, size_t errlen);
 
 pid_t loop_process_pid(const struct loop_process *p);
 

@@ -57,6 +57,7 @@ struct local_server {
     /* start in flight: the account lookup on the threadpool */
     bool starting;
     bool start_cancelled;
+    bool exec_pending; /* the process is forked, its exec not yet reported */
     uv_work_t work;
     char **argv, **env;
     char *ip;
@@ -72,6 +73,7 @@ struct local_server {
 
     /* stop in flight */
     bool stopping;
+    bool stop_now; /* asked for with now = true */
     enum stop_stage stage;
     uint64_t deadline; /* loop time (ms) when the current stage gives up */
     uv_timer_t timer;
@@ -312,6 +314,38 @@ static void on_process_exit(void *data, int exit_status)
         finish_stop(s, 0, NULL);
 }
 
+static void send_signal(struct local_server *s);
+static void arm_stage(struct local_server *s);
+
+/* The child exec'd (or could not): the start completes, unless a stop came meanwhile. */
+static void on_exec(void *data, int status, const char *message)
+{
+    struct local_server *s = data;
+    s->exec_pending = false;
+    if (status < 0) {
+        loop_process_release(s->proc);
+        s->proc = NULL;
+        s->pid = 0;
+        start_done(s, status, NULL, message);
+        if (s->stopping)
+            finish_stop(s, 0, NULL);
+        return;
+    }
+    gm_log_info("Started the server of '%s' as pid %d%s", s->user, (int)s->pid,
+                s->switch_user ? " as that user" : "");
+    if (s->start_cancelled) {
+        start_done(s, -ECANCELED, NULL, "Spawn cancelled");
+        s->stage = s->stop_now ? STOP_KILL : STOP_INT;
+        send_signal(s);
+        arm_stage(s);
+        return;
+    }
+    char url[300];
+    snprintf(url, sizeof(url), "http://%s%s%s:%d", strchr(s->ip, ':') ? "[" : "", s->ip,
+             strchr(s->ip, ':') ? "]" : "", s->port);
+    start_done(s, 0, url, NULL);
+}
+
 /* Quote an argument for shell_cmd, as Python's shlex.quote. */
 static void shell_quote(struct buf *b, const char *arg)
 {
@@ -375,7 +409,7 @@ static void lookup_finish(struct local_server *s, int status)
         .stdout_fd = -1,
     };
     if (r == 0 && o.argv && o.env)
-        r = loop_process_start(s->st->host->loop, &o, on_process_exit, s, &s->proc, err,
+        r = loop_process_spawn(s->st->host->loop, &o, on_exec, on_process_exit, s, &s->proc, err,
                                sizeof(err));
     else
         r = -ENOMEM;
@@ -388,12 +422,7 @@ static void lookup_finish(struct local_server *s, int status)
     s->pid = loop_process_pid(s->proc);
     s->exited = false;
     s->exit_status = 0;
-    gm_log_info("Started the server of '%s' as pid %d%s%s", s->user, (int)s->pid,
-                s->switch_user ? " as that user" : "", "");
-    char url[300];
-    snprintf(url, sizeof(url), "http://%s%s%s:%d", strchr(s->ip, ':') ? "[" : "", s->ip,
-             strchr(s->ip, ':') ? "]" : "", s->port);
-    start_done(s, 0, url, NULL);
+    s->exec_pending = true;
 }
 
 static void lookup_done(uv_work_t *w, int status)
@@ -531,9 +560,11 @@ static int local_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *da
     if (s->stopping)
         return -EBUSY;
     if (s->starting) {
-        /* Nothing ran yet: the lookup reports the start as cancelled, then the stop. */
+        /* The lookup (or the exec) reports the start as cancelled, then the stop follows. */
         s->start_cancelled = true;
-        uv_cancel((uv_req_t *)&s->work);
+        s->stop_now = now;
+        if (!s->exec_pending)
+            uv_cancel((uv_req_t *)&s->work);
     } else if (s->pid <= 0 || gone(s)) {
         int r = s->st->host->defer(s->st->host, stop_deferred, s);
         if (r < 0)
