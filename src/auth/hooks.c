@@ -18,7 +18,8 @@ struct auth_refresh {
     gm_refresh_cb cb;
     void *data;
     struct oauth2_refresh *oauth; /* the OAuth client's refresh, or NULL for a plugin's */
-    bool cancelled;               /* a plugin's: its callback still comes, and frees this */
+    bool cancelled;               /* a plugin's: its callback still comes, and frees this (the
+                                     OAuth client's never comes once cancelled) */
 };
 
 bool auth_hooks_refresh_pre_spawn(const struct hub *hub)
@@ -30,21 +31,11 @@ bool auth_hooks_refresh_pre_spawn(const struct hub *hub)
     return hub->oauth2 && hub->auth.enable_auth_state;
 }
 
-static void on_plugin_refreshed(void *data, int status, const json_t *result, const char *message)
+static void on_refreshed(void *data, int status, const json_t *result, const char *message)
 {
     struct auth_refresh *r = data;
     if (!r->cancelled)
         r->cb(r->data, status, result, message);
-    free(r);
-}
-
-static void on_oauth_refreshed(void *data, int status, const json_t *auth_state,
-                               const char *message)
-{
-    struct auth_refresh *r = data;
-    json_t *result = auth_state ? json_pack("{s:O}", "auth_state", auth_state) : NULL;
-    r->cb(r->data, status, result, message);
-    json_decref(result);
     free(r);
 }
 
@@ -59,10 +50,9 @@ int auth_hooks_refresh(struct hub *hub, const char *name, const json_t *auth_sta
         return -ENOMEM;
     r->cb = cb;
     r->data = data;
-    int err =
-        a->refresh_user
-            ? a->refresh_user(hub->authenticator_state, name, auth_state, on_plugin_refreshed, r)
-            : oauth2_refresh(hub->oauth2, auth_state, on_oauth_refreshed, r, &r->oauth);
+    int err = a->refresh_user
+                  ? a->refresh_user(hub->authenticator_state, name, auth_state, on_refreshed, r)
+                  : oauth2_refresh(hub->oauth2, name, auth_state, on_refreshed, r, &r->oauth);
     if (err < 0) {
         free(r);
         return err;

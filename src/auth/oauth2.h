@@ -62,15 +62,12 @@ const char *oauth2_refused_message(const struct oauth2_client *c);
 struct strv;
 struct oauth2_refresh;
 
-/** A refresh finished: @status 0 with the new @auth_state (borrowed), -EACCES when the user
- * must log in again (@message says why), or another negative errno (the provider failed). */
-typedef void (*oauth2_refresh_cb)(void *data, int status, const json_t *auth_state,
-                                  const char *message);
-
-/** Refresh a login from its @auth_state (oauthenticator's refresh_user). libuv contract;
- * -ENOENT when there is nothing to refresh. @ret can cancel it. */
-int oauth2_refresh(struct oauth2_client *c, const json_t *auth_state, oauth2_refresh_cb cb,
-                   void *data, struct oauth2_refresh **ret);
+/** Refresh the login of @name from its @auth_state (oauthenticator's refresh_user). @cb gets
+ * what gm_refresh_cb says: {"auth_state", "groups"?, "admin"?} derived as at login, or -EACCES
+ * when the user must log in again. libuv contract; -ENOENT when there is nothing to refresh.
+ * @ret can cancel it. */
+int oauth2_refresh(struct oauth2_client *c, const char *name, const json_t *auth_state,
+                   gm_refresh_cb cb, void *data, struct oauth2_refresh **ret);
 
 /** Forget a refresh in progress: its callback will not run (accepts NULL). */
 void oauth2_refresh_cancel(struct oauth2_refresh *ref);

@@ -39,11 +39,12 @@ struct oauth2_login {
     bool refreshing;
     bool refresh_granted;       /* the refresh grant was used */
     char *old_refresh_token;    /* kept when the provider does not send a new one */
+    char *refresh_name;         /* the user's name (admin_users) */
     struct oauth2_refresh *ref; /* the caller's handle */
 };
 
 struct oauth2_refresh {
-    oauth2_refresh_cb cb; /* NULL once cancelled */
+    gm_refresh_cb cb; /* NULL once cancelled */
     void *data;
 };
 
@@ -55,6 +56,7 @@ struct oauth2_login **oauth2_login_next(struct oauth2_login *l)
 static void login_free(struct oauth2_login *l)
 {
     free(l->old_refresh_token);
+    free(l->refresh_name);
     free(l->ref);
     free(l->code);
     free(l->redirect_uri);
@@ -87,8 +89,8 @@ static void end(struct oauth2_login *l, int status, json_t *result, const char *
     if (l->refreshing) {
         /* A refresh that did not work means: log in again. */
         if (l->ref->cb)
-            l->ref->cb(l->ref->data, status == 0 && !result ? -EACCES : status,
-                       json_object_get(result, "auth_state"), fmt ? msg : NULL);
+            l->ref->cb(l->ref->data, status == 0 && !result ? -EACCES : status, result,
+                       fmt ? msg : NULL);
         json_decref(result);
     } else {
         l->cb(l->cb_data, status, result, fmt ? msg : NULL);
@@ -181,36 +183,42 @@ static bool all_granted(struct oauth2_login *l)
     return true;
 }
 
-static void finish(struct oauth2_login *l, const char *name, json_t *auth_state, int module_allowed)
+/* The user's admin flag and groups as OAuthenticator derives them, into @result: admin_users
+ * (names as the core normalises them), then, with manage_groups, the groups from auth_state and
+ * admin_groups. @in_allowed_group says whether one of them is in allowed_groups. */
+static int groups_and_admin(struct oauth2_login *l, const char *name, const json_t *auth_state,
+                            json_t *result, bool *admin, bool *in_allowed_group)
 {
-    struct oauth2_client *c = l->c;
-    struct hub *hub = c->hub;
-    const struct gm_oauth2_config *k = c->conf;
-    json_t *result = json_pack("{s:s, s:O}", "name", name, "auth_state", auth_state);
-    if (!result) {
-        end(l, -ENOMEM, NULL, "out of memory");
-        return;
-    }
-    /* admin_users as the core reads them (normalised names); admin_groups may also grant. */
+    struct hub *hub = l->c->hub;
+    const struct gm_oauth2_config *k = l->c->conf;
     char norm[4 * AUTH_USERNAME_MAX + 4] = "";
     bool admin_user = false;
-    if (auth_username_normalize(&hub->usernames, name, norm, sizeof(norm)) == 0)
+    if (name && auth_username_normalize(&hub->usernames, name, norm, sizeof(norm)) == 0)
         for (char *const *p = hub->admin_names; p && *p && !admin_user; p++)
             admin_user = strcmp(*p, norm) == 0;
-    bool admin = admin_user, in_allowed_group = false;
-    if (hub->auth.manage_groups) {
-        json_t *groups = user_groups(l, auth_state);
-        if (!groups) {
-            json_decref(result);
-            end(l, -ENOMEM, NULL, "out of memory");
-            return;
-        }
-        if (k->admin_groups && k->admin_groups[0] && !admin) {
-            admin = any_in(groups, k->admin_groups);
-            json_object_set_new(result, "admin", json_boolean(admin));
-        }
-        in_allowed_group = any_in(groups, k->allowed_groups);
-        json_object_set_new(result, "groups", groups);
+    *admin = admin_user;
+    *in_allowed_group = false;
+    if (!hub->auth.manage_groups)
+        return 0;
+    json_t *groups = user_groups(l, auth_state);
+    if (!groups)
+        return -ENOMEM;
+    if (k->admin_groups && k->admin_groups[0] && !admin_user) {
+        *admin = any_in(groups, k->admin_groups);
+        json_object_set_new(result, "admin", json_boolean(*admin));
+    }
+    *in_allowed_group = any_in(groups, k->allowed_groups);
+    return json_object_set_new(result, "groups", groups) < 0 ? -ENOMEM : 0;
+}
+
+static void finish(struct oauth2_login *l, const char *name, json_t *auth_state, int module_allowed)
+{
+    json_t *result = json_pack("{s:s, s:O}", "name", name, "auth_state", auth_state);
+    bool admin, in_allowed_group;
+    if (!result || groups_and_admin(l, name, auth_state, result, &admin, &in_allowed_group) < 0) {
+        json_decref(result);
+        end(l, -ENOMEM, NULL, "out of memory");
+        return;
     }
     /* OAuthenticator.check_allowed: allowed_scopes, (allow_all,) admins, (allowed_users,)
      * allowed_groups, then the module's rule; the core adds allow_all and allowed_users. */
@@ -281,11 +289,16 @@ static void have_user(struct oauth2_login *l)
                   l->id_token ? json_object_get(tr, "id_token") : json_null(), "scope",
                   scope_json(l->granted), "token_response", tr, c->user_key, l->user_info);
     if (l->refreshing) {
+        /* As at login, the groups and admin_groups follow the refreshed user info. */
         json_t *result = auth_state ? json_pack("{s:o}", "auth_state", auth_state) : NULL;
-        if (!result)
+        bool admin, in_allowed_group;
+        if (!result || groups_and_admin(l, l->refresh_name, auth_state, result, &admin,
+                                        &in_allowed_group) < 0) {
+            json_decref(result);
             end(l, -ENOMEM, NULL, "out of memory");
-        else
+        } else {
             end(l, 0, result, NULL);
+        }
         return;
     }
     struct verdict_wait *w = calloc(1, sizeof(*w));
@@ -644,8 +657,8 @@ int oauth2_authenticate(struct oauth2_client *c, const json_t *data, gm_authenti
  * info endpoint; if the provider refuses it and there is a refresh token, a new access token
  * is obtained and the user info asked again. Without a user info endpoint, the refresh token
  * is used directly (a new id_token). */
-int oauth2_refresh(struct oauth2_client *c, const json_t *auth_state, oauth2_refresh_cb cb,
-                   void *data, struct oauth2_refresh **ret)
+int oauth2_refresh(struct oauth2_client *c, const char *name, const json_t *auth_state,
+                   gm_refresh_cb cb, void *data, struct oauth2_refresh **ret)
 {
     const json_t *tr = json_object_get(auth_state, "token_response");
     const char *access = json_string_value(json_object_get(auth_state, "access_token"));
@@ -666,8 +679,10 @@ int oauth2_refresh(struct oauth2_client *c, const json_t *auth_state, oauth2_ref
     ref->cb = cb;
     ref->data = data;
     l->old_refresh_token = refresh ? strdup(refresh) : NULL;
+    l->refresh_name = strdup(name);
     l->token_response = json_deep_copy(tr);
-    int r = l->token_response && (!refresh || l->old_refresh_token) ? 0 : -ENOMEM;
+    int r =
+        l->token_response && l->refresh_name && (!refresh || l->old_refresh_token) ? 0 : -ENOMEM;
     if (r == 0) {
         json_object_set_new(l->token_response, "access_token", json_string(access));
         l->access_token = json_string_value(json_object_get(l->token_response, "access_token"));

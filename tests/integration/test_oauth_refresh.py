@@ -180,3 +180,20 @@ def test_refused_refresh_logs_the_user_out(spawning_hub, oidc):
     # Logging in again is the cure.
     assert login(s, hub.url, ALICE).status_code == 302
     assert s.get(hub.url + "/hub/api/user", timeout=10).json()["name"] == "alice"
+
+
+def test_refresh_brings_groups_and_admin_up_to_date(spawning_hub, oidc):
+    """A refresh derives groups (manage_groups) and admin (admin_groups) from the provider's
+    answer as a login does: changes made meanwhile on the hub side are put back in line."""
+    hub = spawning_hub()
+    assert login(requests.Session(), hub.url, ALICE).status_code == 302
+    assert hub.api("DELETE", "/groups/hub-users/users",
+                   json={"users": ["alice"]}).status_code == 200
+    assert hub.api("PATCH", "/users/alice", json={"admin": False}).status_code == 200
+    alice = hub.api("GET", "/users/alice").json()
+    assert alice["groups"] == ["admins"] and alice["admin"] is False
+    start(hub)
+    wait_ready(hub, "alice")
+    alice = hub.api("GET", "/users/alice").json()
+    assert sorted(alice["groups"]) == ["admins", "hub-users"]
+    assert alice["admin"] is True
