@@ -387,3 +387,29 @@ def run_browser(name, **args):
                        capture_output=True, text=True, timeout=180, env=env)
     assert p.returncode == 0, f"browser scenario {name} failed:\n{p.stderr[-4000:]}"
     return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+# The Docker engine of the recipes: started by test_docker_spawner.py when needed, and stopped
+# once the whole run is over if it was not running before (by the controller, after every
+# pytest-xdist worker finished).
+def _docker_engine_running():
+    state = Path(os.environ.get("RECIPES_STATE", Path(tempfile.gettempdir()) / "hub-recipes"))
+    engine = os.environ.get("DOCKER_ENGINE", "docker")
+    try:
+        os.kill(int((state / engine / f"{engine}.pid").read_text().strip()), 0)
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):
+        session.config.ganymede_engine_was_up = _docker_engine_running()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if hasattr(session.config, "workerinput") or RECIPES is None:
+        return
+    if not getattr(session.config, "ganymede_engine_was_up", True) and _docker_engine_running():
+        subprocess.run([str(RECIPES / "start-docker-api.sh"), "stop"], capture_output=True,
+                       timeout=120)
