@@ -251,3 +251,23 @@ def test_admin_partial_scopes(hub_factory, tmp_path):
     failed = [(f["url"].replace(hub.public_url, ""), f["status"])
               for f in found["failedResponses"]]
     assert failed == [("/hub/admin", 403)], failed
+
+
+def test_admin_select_all_matching(hub_factory, tmp_path):
+    hub = hub_factory(config=admin_config(tmp_path))
+    api = Api(hub)
+    matching = [f"s-{i:03d}" for i in range(130)]
+    assert api("POST", "/users", json={"usernames": matching + ["other"]}).status_code == 201
+    found = run_browser("admin-select", url=hub.public_url, adminPassword=ADMIN_PASSWORD)
+    assert found["status"] == "Displaying 1–50 of 130 users"
+    assert found["offerBefore"] is False
+    assert found["pageCount"] == "50 users selected"
+    assert found["offer"] == "Select all 130 users matching “s-”"
+    assert found["allCount"] == "130 users selected (80 on other pages)"
+    assert found["offerAfter"] is False
+    assert found["confirm"] == "Delete 130 users?"
+    assert found["progress"] == "130 of 130 done — finished"
+    assert found["left"] == ["admin", "other"]
+    assert found["barHidden"]
+    assert names(hub) == ["admin", "other"]
+    assert found["consoleErrors"] == []

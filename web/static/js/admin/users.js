@@ -2,7 +2,7 @@
 // paging all happen on the server, so it stays fast with tens of thousands of users), each
 // user's servers in an expandable row, and the actions on one user or server. Rows are built
 // by user-rows.js; actions on many users are in users-bulk.js.
-import { describe, listPage } from "./api.js";
+import { describe, listAll, listPage } from "./api.js";
 import { byId, debounce, h } from "./dom.js";
 import { count, plural, serverLabel, timeSince } from "./format.js";
 import { ProgressStreams, removeServer, spawnFailure, startServer, stopServer } from "./servers.js";
@@ -151,6 +151,7 @@ export class UsersView {
       }
       this.renderRows();
     });
+    byId("select-matching").addEventListener("click", () => this.selectMatching());
     this.wireBulkBar();
   }
 
@@ -380,6 +381,43 @@ export class UsersView {
     const elsewhere = this.selected.size - chosen;
     byId("bulk-count").textContent = `${plural(this.selected.size, "user")} selected` +
       (elsewhere > 0 ? ` (${count(elsewhere)} on other pages)` : "");
+    // The whole page is selected and more users match: offer them all, as mail clients do.
+    const more = byId("select-matching");
+    const total = this.page ? this.page.total : null;
+    more.hidden = !all.checked || total === null || total <= this.selected.size ||
+      total <= onPage.length;
+    if (!more.hidden && !more.disabled) {
+      more.textContent = `Select all ${plural(total, "user")}${this.matchingLabel()}`;
+    }
+  }
+
+  /** " matching “x”", " with active servers", ... for what the view shows. */
+  matchingLabel() {
+    const q = this.query;
+    const states = { active: " with a server running or starting", inactive: " with no server",
+      ready: " with a ready server" };
+    return (q.name_filter ? ` matching “${q.name_filter}”` : "") + (states[q.state] || "");
+  }
+
+  /** Adds every user the search and filter match (on every page) to the selection. */
+  async selectMatching() {
+    const button = byId("select-matching");
+    const label = button.textContent;
+    button.disabled = true;
+    button.textContent = "Selecting…";
+    try {
+      const q = this.query;
+      const users = await listAll("/users", { name_filter: q.name_filter, state: q.state },
+        this.urlState.maxLimit);
+      for (const u of users) this.selected.add(u.name);
+      this.announce(`${plural(this.selected.size, "user")} selected.`);
+    } catch (err) {
+      button.textContent = label;
+      this.notify.error(describe(err, "select the matching users"));
+    } finally {
+      button.disabled = false;
+      this.renderRows();
+    }
   }
 
   refreshTimes() {
