@@ -315,14 +315,18 @@ static bool take_report(struct loop_process *p)
     do
         n = read(p->report_fd, report, sizeof(report));
     while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    int read_errno = errno;
+    if (n < 0 && (read_errno == EAGAIN || read_errno == EWOULDBLOCK))
         return false;
     uv_poll_stop(&p->report_poll);
     uv_close((uv_handle_t *)&p->report_poll, on_report_closed);
     char err[512] = "";
     int status = 0;
     if (n != 0 && !p->exited) {
-        /* The child exits right after its report: reap it now, before anyone releases it. */
+        /* A child that reported exits right after; one whose report cannot be read is ended.
+         * Either way it is reaped now, before anyone releases it. */
+        if (n != (ssize_t)sizeof(report))
+            kill(p->pid, SIGKILL);
         while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
             ;
         p->exited = true;
@@ -333,7 +337,7 @@ static bool take_report(struct loop_process *p)
     } else if (n != 0) {
         status = -EIO;
         snprintf(err, sizeof(err), "cannot start %s: %s", p->what,
-                 n < 0 ? strerror(errno) : "a short report from the child");
+                 n < 0 ? strerror(read_errno) : "a short report from the child");
         p->exec_failed = true;
     }
     if (!p->released && p->exec_cb)
