@@ -62,6 +62,9 @@ struct gm_authenticator {
     size_t conf_size;                      /* bytes of its config struct */
     const char *login_service;             /* label of a "Sign in with X" button, or NULL for the
                                               username/password form */
+    const char *login_message;             /* with login_service and no login page of its own:
+                                              what the login page says instead (LTI: "open
+                                              the link in your course") */
     /** For OAuth 2.0 / OpenID Connect modules: the provider (<ganymede/oauth2.h>); the hub
      * then does the login itself and `authenticate` is not used. */
     const struct gm_oauth2_provider *oauth2;

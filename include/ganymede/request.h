@@ -16,8 +16,9 @@ const char *gm_request_method(const struct gm_request *r);
 /** A query parameter, else a field of a urlencoded form body, decoded; NULL when absent. */
 const char *gm_request_param(const struct gm_request *r, const char *name);
 
-/** Every query parameter and form field as a JSON object of strings (form fields win; a
- * repeated name keeps its first value). A new reference, NULL without memory. */
+/** Every query parameter and form field as a JSON object of strings; a repeated name keeps
+ * its first value, the query's before the form's (as tornado's request.arguments). A new
+ * reference, NULL without memory. */
 json_t *gm_request_params(const struct gm_request *r);
 
 /** A request header (case-insensitive name), or NULL. */
@@ -45,8 +46,18 @@ int gm_request_redirect(struct gm_request *r, const char *url);
  * message for the user. */
 int gm_request_error(struct gm_request *r, int status, const char *message);
 
+/** Call @fn(@data, name, value) for every query parameter, then every form field, in order,
+ * repeated names included (what an OAuth 1.0 signature covers). */
+void gm_request_each_param(const struct gm_request *r,
+                           void (*fn)(void *data, const char *name, const char *value), void *data);
+
 /** Log in with @data (copied): the hub calls the authenticator's `authenticate` with it, then
  * runs JupyterHub's pipeline (normalisation, blocked and allowed users, admin, groups,
  * auth_state), starts the session and redirects to @next when it stays on this hub (else to
  * the default page). A refusal or failure answers with the error page (403, 504 or 500). */
 int gm_request_login(struct gm_request *r, const json_t *data, const char *next);
+
+/** Log in a user the plugin has checked itself (a signed launch): @result (copied) is what
+ * `authenticate` would return, {"name", "admin"?, "groups"?, "auth_state"?}; the hub's
+ * pipeline, session and redirect follow as for gm_request_login. */
+int gm_request_login_as(struct gm_request *r, const json_t *result, const char *next);

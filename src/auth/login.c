@@ -246,6 +246,44 @@ int auth_login_start(struct hub *hub, const json_t *data, auth_login_cb cb, void
     return 0;
 }
 
+struct accepted {
+    struct auth_login *login;
+    json_t *result;
+};
+
+static void on_accepted(void *data)
+{
+    struct accepted *a = data;
+    on_authenticated(a->login, 0, a->result, NULL);
+    free(a);
+}
+
+int auth_login_accept(struct hub *hub, const json_t *result, auth_login_cb cb, void *cb_data,
+                      struct auth_login **ret)
+{
+    struct auth_login *l = calloc(1, sizeof(*l));
+    struct accepted *a = calloc(1, sizeof(*a));
+    json_t *copy = json_deep_copy(result);
+    int r = l && a && copy ? 0 : -ENOMEM;
+    if (r == 0) {
+        l->hub = hub;
+        l->cb = cb;
+        l->cb_data = cb_data;
+        a->login = l;
+        a->result = copy;
+        r = hub->host.defer(&hub->host, on_accepted, a);
+    }
+    if (r < 0) {
+        json_decref(copy);
+        free(a);
+        free(l);
+        return r;
+    }
+    if (ret)
+        *ret = l;
+    return 0;
+}
+
 void auth_login_cancel(struct auth_login *login)
 {
     if (login)

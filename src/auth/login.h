@@ -20,6 +20,12 @@ typedef void (*auth_login_cb)(void *data, int status, struct hub_user *user, con
 int auth_login_start(struct hub *hub, const json_t *data, auth_login_cb cb, void *cb_data,
                      struct auth_login **ret);
 
+/** Start the same pipeline for a user the authenticator has already checked itself (one of
+ * its own pages): @result (copied) is what `authenticate` would have returned. Same contract
+ * as auth_login_start. */
+int auth_login_accept(struct hub *hub, const json_t *result, auth_login_cb cb, void *cb_data,
+                      struct auth_login **ret);
+
 /** Forget a login in progress: its callback will not run. */
 void auth_login_cancel(struct auth_login *login);
 

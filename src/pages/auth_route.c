@@ -138,11 +138,23 @@ json_t *gm_request_params(const struct gm_request *r)
     http_query(req, ""); /* parse both */
     http_form(req, "");
     json_t *out = json_object();
-    if (out && (add_params(out, req->form_params) < 0 || add_params(out, req->query_params) < 0)) {
+    if (out && (add_params(out, req->query_params) < 0 || add_params(out, req->form_params) < 0)) {
         json_decref(out);
         return NULL;
     }
     return out;
+}
+
+void gm_request_each_param(const struct gm_request *r,
+                           void (*fn)(void *data, const char *name, const char *value), void *data)
+{
+    struct http_request *req = r->req;
+    http_query(req, "");
+    http_form(req, "");
+    for (const struct http_query_param *p = req->query_params; p; p = p->next)
+        fn(data, p->name, p->value);
+    for (const struct http_query_param *p = req->form_params; p; p = p->next)
+        fn(data, p->name, p->value);
 }
 
 const char *gm_request_header(const struct gm_request *r, const char *name)
@@ -196,4 +208,11 @@ static int login_error(struct http_request *req, int err, const char *message)
 int gm_request_login(struct gm_request *r, const json_t *data, const char *next)
 {
     return page_login_run(r->req, data, next, login_error);
+}
+
+int gm_request_login_as(struct gm_request *r, const json_t *result, const char *next)
+{
+    if (!json_is_string(json_object_get(result, "name")))
+        return http_error(r->req, 500, "The authenticator gave no user name");
+    return page_login_accept(r->req, result, next, login_error);
 }

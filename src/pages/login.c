@@ -42,6 +42,8 @@ static int render_login(struct http_request *req, int status, const char *error,
         json_object_set_new(ctx, "login_service", json_string(service));
         const char *url = hub->oauth2 ? page_oauth_login_url(req, next) : "";
         json_object_set_new(ctx, "authenticator_login_url", json_string(url ? url : ""));
+        if (a->login_message)
+            json_object_set_new(ctx, "login_message", json_string(a->login_message));
     } else {
         json_object_set_new(ctx, "authenticator_login_url",
                             json_string(action.data ? action.data : ""));
@@ -117,8 +119,9 @@ static void login_done(void *data, int status, struct hub_user *u, const char *m
     http_resume(req);
 }
 
-int page_login_run(struct http_request *req, const json_t *data, const char *next,
-                   page_login_error_fn on_error)
+/* Both ways in: the authenticator checks @data, or @result is already checked (@accepted). */
+static int run_login(struct http_request *req, const json_t *json, bool accepted, const char *next,
+                     page_login_error_fn on_error)
 {
     struct pending_login *p = arena_calloc(&req->arena, sizeof(*p));
     if (!p)
@@ -126,7 +129,8 @@ int page_login_run(struct http_request *req, const json_t *data, const char *nex
     p->req = req;
     p->on_error = on_error;
     p->next = next ? arena_strdup(&req->arena, next) : NULL;
-    int r = auth_login_start(req->hub, data, login_done, p, &p->login);
+    int r = accepted ? auth_login_accept(req->hub, json, login_done, p, &p->login)
+                     : auth_login_start(req->hub, json, login_done, p, &p->login);
     if (r < 0)
         return on_error(req, r, "The login could not be started; try again.");
     req->wait_data = p;
@@ -139,6 +143,18 @@ int page_login_run(struct http_request *req, const json_t *data, const char *nex
         return http_error(req, 503, "The hub is shutting down");
     }
     return HTTP_SUSPENDED;
+}
+
+int page_login_run(struct http_request *req, const json_t *data, const char *next,
+                   page_login_error_fn on_error)
+{
+    return run_login(req, data, false, next, on_error);
+}
+
+int page_login_accept(struct http_request *req, const json_t *result, const char *next,
+                      page_login_error_fn on_error)
+{
+    return run_login(req, result, true, next, on_error);
 }
 
 static int form_error(struct http_request *req, int status, const char *message)

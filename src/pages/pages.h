@@ -52,6 +52,11 @@ typedef int (*page_login_error_fn)(struct http_request *req, int err, const char
 int page_login_run(struct http_request *req, const json_t *data, const char *next,
                    page_login_error_fn on_error);
 
+/** The same for a user the authenticator checked itself (its own pages): @result (copied) is
+ * what `authenticate` would have returned. */
+int page_login_accept(struct http_request *req, const json_t *result, const char *next,
+                      page_login_error_fn on_error);
+
 int page_login_get(struct http_request *req);
 int page_login_post(struct http_request *req);
 int page_logout(struct http_request *req);

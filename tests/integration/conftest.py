@@ -389,14 +389,19 @@ def run_browser(name, **args):
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-# The Docker engine of the recipes: started by test_docker_spawner.py when needed, and stopped
-# once the whole run is over if it was not running before (by the controller, after every
-# pytest-xdist worker finished).
-def _docker_engine_running():
+# Long-lived systems of the recipes that tests start when they need them (the Docker engine,
+# the LTI platform): stopped once the whole run is over if they were not running before (by
+# the controller, after every pytest-xdist worker finished).
+def _recipe_services():
     state = Path(os.environ.get("RECIPES_STATE", Path(tempfile.gettempdir()) / "hub-recipes"))
     engine = os.environ.get("DOCKER_ENGINE", "docker")
+    return {"start-docker-api.sh": state / engine / f"{engine}.pid",
+            "start-lti-platform.sh": state / "lti-platform" / "lti-platform.pid"}
+
+
+def _running(pidfile):
     try:
-        os.kill(int((state / engine / f"{engine}.pid").read_text().strip()), 0)
+        os.kill(int(pidfile.read_text().strip()), 0)
         return True
     except (OSError, ValueError):
         return False
@@ -404,12 +409,14 @@ def _docker_engine_running():
 
 def pytest_sessionstart(session):
     if not hasattr(session.config, "workerinput"):
-        session.config.ganymede_engine_was_up = _docker_engine_running()
+        session.config.ganymede_services_up = {
+            script for script, pidfile in _recipe_services().items() if _running(pidfile)}
 
 
 def pytest_sessionfinish(session, exitstatus):
     if hasattr(session.config, "workerinput") or RECIPES is None:
         return
-    if not getattr(session.config, "ganymede_engine_was_up", True) and _docker_engine_running():
-        subprocess.run([str(RECIPES / "start-docker-api.sh"), "stop"], capture_output=True,
-                       timeout=120)
+    was_up = getattr(session.config, "ganymede_services_up", None)
+    for script, pidfile in _recipe_services().items():
+        if was_up is not None and script not in was_up and _running(pidfile):
+            subprocess.run([str(RECIPES / script), "stop"], capture_output=True, timeout=120)
