@@ -161,27 +161,22 @@ static void client_scheme(struct lti11 *l, struct gm_request *req, char out[8])
     snprintf(out, 8, "http");
 }
 
-/* scheme://Host<path> of this request, or NULL when the Host header is unusable. */
+/* The scheme the platform saw, this request's host and @path (NULL: this request's path), in
+ * @out; NULL when the Host header is not a host name. */
 static const char *launch_url(struct lti11 *l, struct gm_request *req, const char *path, char *out,
                               size_t outlen)
 {
-    const char *host = gm_request_header(req, "Host");
-    if (!host || !host[0] || strlen(host) > 255 ||
-        host[strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]")])
+    const char *url = gm_request_url(req); /* scheme://host/path, the host checked */
+    const char *host = url ? strstr(url, "://") : NULL;
+    if (!host)
         return NULL;
+    host += 3;
+    size_t hlen = strcspn(host, "/");
     char scheme[8];
     client_scheme(l, req, scheme);
-    int n = snprintf(out, outlen, "%s://%s%s", scheme, host, path);
+    int n =
+        snprintf(out, outlen, "%s://%.*s%s", scheme, (int)hlen, host, path ? path : host + hlen);
     return n > 0 && (size_t)n < outlen ? out : NULL;
-}
-
-/* The request's path, as received (from gm_request_url's scheme://host/path). */
-static const char *request_path(struct gm_request *req)
-{
-    const char *url = gm_request_url(req);
-    const char *p = url ? strstr(url, "://") : NULL;
-    p = p ? strchr(p + 3, '/') : NULL;
-    return p ? p : "/";
 }
 
 struct collected {
@@ -262,7 +257,7 @@ static int check_launch(struct lti11 *l, struct gm_request *req, const json_t *a
         status = 400;
         goto out;
     }
-    if (!launch_url(l, req, request_path(req), url, sizeof(url))) {
+    if (!launch_url(l, req, NULL, url, sizeof(url))) {
         *why = "The request's Host header is not a host name.";
         status = 400;
         goto out;
