@@ -80,6 +80,12 @@ await scenario("admin-servers", async ({ page, args, shot }) => {
   await page.waitForSelector('tr.row-error-row[data-user="broken"] .row-error',
     { timeout: 30_000 });
   found.failure = await page.innerText('tr.row-error-row[data-user="broken"] .row-error span');
+  // The reason may come from the progress stream while the row still shows the start (the
+  // page reloads the users after it): read the status once it no longer says pending.
+  await page.waitForFunction(() => {
+    const badge = document.querySelector('tr.user-row[data-user="broken"] [data-status]');
+    return badge && !["spawn", "stop"].includes(badge.dataset.status);
+  }, null, { timeout: 30_000 });
   found.failureStatus = await row(page, "broken").locator("[data-status]").getAttribute(
     "data-status");
   await shot("start-failed");

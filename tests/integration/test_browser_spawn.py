@@ -7,7 +7,10 @@ from spawn_helpers import PASSWORD, spawn_config, with_section, wait_stopped
 
 
 def test_browser_spawn_to_notebook(hub_factory, tmp_path):
-    cfg = spawn_config(cmd=["jupyterhub-singleuser"], home=tmp_path / "homes")
+    # The server takes a moment more than the spawn request waits (1 s), so that the browser
+    # always sees the progress page: a server ready within that second is opened directly.
+    slow = ["/bin/sh", "-c", 'sleep 1.5; exec "$0" "$@"', "jupyterhub-singleuser"]
+    cfg = spawn_config(cmd=slow, home=tmp_path / "homes")
     cfg = with_section(cfg, "Spawner", args=["--allow-root"] if os.geteuid() == 0 else [],
                        http_timeout=60)
     hub = hub_factory(config=cfg)
