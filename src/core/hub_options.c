@@ -102,17 +102,9 @@ static int check_services(const json_t *v, const char **why)
 
 static int check_token_dict(const json_t *v, const char **why)
 {
+    int r = gm_check_str_dict(v, why);
     *why = "a dict of {token: name}";
-    if (!json_is_object(v))
-        return -EINVAL;
-    const char *k;
-    json_t *x;
-    json_object_foreach((json_t *)v, k, x)
-    {
-        if (!json_is_string(x))
-            return -EINVAL;
-    }
-    return 0;
+    return r;
 }
 
 static int check_nonnegative(const json_t *v, const char **why)

@@ -123,6 +123,13 @@ const char *gm_request_param(const struct gm_request *r, const char *name)
     return v ? v : http_form(r->req, name);
 }
 
+/* Parse the query and the form, once (the http_* getters do it lazily). */
+static void parse_params(struct http_request *req)
+{
+    http_query(req, "");
+    http_form(req, "");
+}
+
 static int add_params(json_t *out, const struct http_query_param *p)
 {
     for (; p; p = p->next)
@@ -135,8 +142,7 @@ static int add_params(json_t *out, const struct http_query_param *p)
 json_t *gm_request_params(const struct gm_request *r)
 {
     struct http_request *req = r->req;
-    http_query(req, ""); /* parse both */
-    http_form(req, "");
+    parse_params(req);
     json_t *out = json_object();
     if (out && (add_params(out, req->query_params) < 0 || add_params(out, req->form_params) < 0)) {
         json_decref(out);
@@ -149,8 +155,7 @@ void gm_request_each_param(const struct gm_request *r,
                            void (*fn)(void *data, const char *name, const char *value), void *data)
 {
     struct http_request *req = r->req;
-    http_query(req, "");
-    http_form(req, "");
+    parse_params(req);
     for (const struct http_query_param *p = req->query_params; p; p = p->next)
         fn(data, p->name, p->value);
     for (const struct http_query_param *p = req->form_params; p; p = p->next)

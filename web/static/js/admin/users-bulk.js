@@ -159,11 +159,14 @@ export class UsersBulk {
     } });
   }
 
-  /** Every user matching `params`, for Start All / Stop All, with the button busy meanwhile. */
-  async gather(button, params) {
+  /**
+   * Every user matching `params` (Start All, Stop All, select all matching), with the button
+   * busy and saying `busy` meanwhile; null after showing the error.
+   */
+  async gather(button, params, busy = "Counting…") {
     const label = button.textContent;
     button.disabled = true;
-    button.textContent = "Counting…";
+    button.textContent = busy;
     try {
       return await listAll("/users", params, this.view.urlState.maxLimit);
     } catch (err) {

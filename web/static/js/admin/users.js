@@ -2,7 +2,7 @@
 // paging all happen on the server, so it stays fast with tens of thousands of users), each
 // user's servers in an expandable row, and the actions on one user or server. Rows are built
 // by user-rows.js; actions on many users are in users-bulk.js.
-import { describe, listAll, listPage } from "./api.js";
+import { describe, listPage } from "./api.js";
 import { byId, debounce, h } from "./dom.js";
 import { count, plural, serverLabel, timeSince } from "./format.js";
 import { ProgressStreams, removeServer, spawnFailure, startServer, stopServer } from "./servers.js";
@@ -401,24 +401,16 @@ export class UsersView {
 
   /** Adds every user the search and filter match (on every page) to the selection. */
   async selectMatching() {
-    const button = byId("select-matching");
-    const label = button.textContent;
-    button.disabled = true;
-    button.textContent = "Selecting…";
-    try {
-      const q = this.query;
-      const users = await listAll("/users", { name_filter: q.name_filter, state: q.state },
-        this.urlState.maxLimit);
+    const q = this.query;
+    const users = await this.many.gather(byId("select-matching"),
+      { name_filter: q.name_filter, state: q.state }, "Selecting…");
+    if (users) {
       for (const u of users) this.selected.add(u.name);
       this.announce(`${plural(this.selected.size, "user")} selected.`);
-    } catch (err) {
-      button.textContent = label;
-      this.notify.error(describe(err, "select the matching users"));
-    } finally {
-      button.disabled = false;
-      this.renderRows();
     }
+    this.renderRows();
   }
+
 
   refreshTimes() {
     for (const el of this.body.querySelectorAll("time[datetime]")) {
