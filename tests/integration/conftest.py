@@ -42,6 +42,9 @@ def find_recipes():
 
 
 RECIPES = find_recipes()
+# Where the recipes keep their state, as their _common.sh says.
+RECIPES_STATE = Path(os.environ.get("RECIPES_STATE") or
+                     Path(os.environ.get("TMPDIR", "/tmp")) / "hub-recipes")
 START_TIMEOUT = 30  # seconds; sanitizer builds start slower
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "SUMMARY: UndefinedBehaviorSanitizer",
@@ -393,10 +396,9 @@ def run_browser(name, **args):
 # the LTI platform): stopped once the whole run is over if they were not running before (by
 # the controller, after every pytest-xdist worker finished).
 def _recipe_services():
-    state = Path(os.environ.get("RECIPES_STATE", Path(tempfile.gettempdir()) / "hub-recipes"))
     engine = os.environ.get("DOCKER_ENGINE", "docker")
-    return {"start-docker-api.sh": state / engine / f"{engine}.pid",
-            "start-lti-platform.sh": state / "lti-platform" / "lti-platform.pid"}
+    return {"start-docker-api.sh": RECIPES_STATE / engine / f"{engine}.pid",
+            "start-lti-platform.sh": RECIPES_STATE / "lti-platform" / "lti-platform.pid"}
 
 
 def _running(pidfile):

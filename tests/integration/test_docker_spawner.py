@@ -31,7 +31,7 @@ from conftest import BIN, Api, run_browser
 from spawn_helpers import (PASSWORD, progress_events, server_model, start, wait_for, wait_ready,
                            wait_stopped)
 
-from conftest import RECIPES  # noqa: E402
+from conftest import RECIPES, RECIPES_STATE  # noqa: E402
 IMAGE = "hubtest/hostusr:latest"
 OTHER_IMAGE = "hubtest/hostusr:other"
 SINGLEUSER = shutil.which("jupyterhub-singleuser") or "/usr/bin/jupyterhub-singleuser"
@@ -93,8 +93,7 @@ def engine():
         pytest.skip("this build has no Docker spawner (-Ddocker=disabled)")
     # pytest-xdist workers each set up the session: one at a time (the recipes share a state
     # directory and the image build directory).
-    state = Path(os.environ.get("RECIPES_STATE", Path(os.environ.get("TMPDIR", "/tmp"))
-                                / "hub-recipes"))
+    state = RECIPES_STATE
     state.mkdir(parents=True, exist_ok=True)
     with open(state / ".ganymede-docker-tests.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

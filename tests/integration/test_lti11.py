@@ -11,18 +11,15 @@ import os
 import subprocess
 import time
 import urllib.parse
-from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import ADMIN_TOKEN, RECIPES, Api, run_browser, run_ganymede
+from conftest import ADMIN_TOKEN, RECIPES, RECIPES_STATE, Api, run_browser, run_ganymede
 from test_login import CRYPT_KEY
 
 KEY, SECRET = "hubtest-key", "hubtest-secret"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-RECIPES_STATE = Path(os.environ.get("RECIPES_STATE") or
-                     Path(os.environ.get("TMPDIR", "/tmp")) / "hub-recipes")
 
 
 # One platform for the whole run, on the recipe's port (the recipe keeps one pid file): started

@@ -1109,9 +1109,7 @@ class TamperProxy(_Server):
 # ---------------------------------------------------------------------------------------------
 # The real OpenID provider (../shared/recipes/start-oidc-provider.sh), one per pytest worker.
 
-from conftest import RECIPES  # noqa: E402 (the one place that finds ../shared/recipes)
-RECIPES_STATE = Path(os.environ.get("RECIPES_STATE") or
-                     Path(os.environ.get("TMPDIR", "/tmp")) / "hub-recipes")
+from conftest import RECIPES, RECIPES_STATE  # noqa: E402 (the one place that finds the recipes)
 
 OIDC_USERS = {
     "alice": {"password": "alice-pw", "email": "alice@example.org", "name": "Alice Example",
