@@ -246,7 +246,7 @@ static const struct gm_option jupyterhub_options[] = {
 
 static const struct gm_option ganymede_options[] = {
     GM_OPTION_X("max_body_size", GM_OPTION_INT, OPT(max_body_size), "10485760",
-                "Largest request body accepted, in bytes; larger ones get 413 without being read.",
+                "Largest request body accepted, in bytes; larger ones are dropped and get 413.",
                 .check = gm_check_positive),
     GM_OPTION_X("max_url_length", GM_OPTION_INT, OPT(max_url_length), "8192",
                 "Longest request URL accepted, in bytes; longer ones get 414.",

@@ -182,6 +182,8 @@ enum http_match http_router_match(const struct http_router *r, struct http_reque
         struct path_seg c2[HTTP_MAX_PARAMS];
         size_t nc2 = 0;
         const struct compiled *c = &r->routes[i];
+        if ((c->route->flags & HTTP_ROUTE_FALLBACK) && *ret)
+            continue;
         if (!match_one(c, segs, n, rest_of, c2, &nc2))
             continue;
         *allowed |= c->route->methods;

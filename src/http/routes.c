@@ -60,7 +60,8 @@ const struct http_route http_routes[] = {
     {"hub/api/oauth2/authorize", GET | HTTP_HEAD, page_oauth_authorize_get, 0},
     {"hub/api/oauth2/authorize", POST, page_oauth_authorize_post, 0},
     {"hub/api/oauth2/token", POST, api_oauth_token_post, API},
-    {"hub/api/**", GET | HTTP_HEAD | POST | PUT | PATCH | DELETE, api_not_found, API},
+    {"hub/api/**", GET | HTTP_HEAD | POST | PUT | PATCH | DELETE, api_not_found,
+     API | HTTP_ROUTE_FALLBACK},
     {"hub", GET | HTTP_HEAD, page_add_slash, 0},
     {"hub/", GET | HTTP_HEAD, page_root, 0},
     {"hub/login", GET | HTTP_HEAD, page_login_get, 0},
@@ -85,14 +86,14 @@ const struct http_route http_routes[] = {
     {"hub/error/{}", GET | HTTP_HEAD, page_proxy_error, HTTP_ROUTE_QUIET},
     {"hub/static/**", GET | HTTP_HEAD, page_static, HTTP_ROUTE_QUIET},
     {"hub/logo", GET | HTTP_HEAD, page_logo, HTTP_ROUTE_QUIET},
-    {"hub/**", GET | HTTP_HEAD | POST, page_not_found, 0},
-    {"**", GET | HTTP_HEAD, page_prefix_redirect, 0},
+    {"hub/**", GET | HTTP_HEAD | POST, page_not_found, HTTP_ROUTE_FALLBACK},
+    {"**", GET | HTTP_HEAD, page_prefix_redirect, HTTP_ROUTE_FALLBACK},
     {NULL, 0, NULL, 0},
 };
 
 static bool is_catch_all(const struct http_route *r)
 {
-    return strcmp(r->pattern, "hub/**") == 0 || strcmp(r->pattern, "**") == 0;
+    return r->flags & HTTP_ROUTE_FALLBACK;
 }
 
 int http_routes_with(const struct http_route *extra, size_t n, struct http_route **ret)

@@ -244,6 +244,44 @@ static void dispatch(struct http_request *req)
         http_error(req, 500, "The hub did not answer this request");
 }
 
+/* A body past the cap is read and dropped, up to HTTP_DRAIN_MAX, before the 413 goes out: a
+ * client or proxy still sending it when the hub closes the connection gets a reset instead of
+ * the answer (configurable-http-proxy then reports the hub as down with a 503). That holds also
+ * for a client that sent "Expect: 100-continue": a proxy forwards the header but streams the
+ * body regardless, so the body is asked for and read. Only beyond HTTP_DRAIN_MAX does the 413
+ * go out at once, and MHD closes the connection without reading on. */
+#define HTTP_DRAIN_MAX ((uint64_t)128 << 20)
+
+static uint64_t drain_max(const struct http_request *req)
+{
+    uint64_t cap = (uint64_t)req->server->opts.max_body * 4;
+    return cap > HTTP_DRAIN_MAX ? cap : HTTP_DRAIN_MAX;
+}
+
+static enum MHD_Result refuse_too_large(struct http_request *req)
+{
+    http_error(req, 413, "The request body is larger than the hub accepts (%zu bytes)",
+               req->server->opts.max_body);
+    http_set_header(req, "Connection", "close");
+    return queue(req);
+}
+
+/* Take @n more bytes of the body: kept under the cap, else counted and dropped. */
+static enum MHD_Result take_upload(struct http_request *req, const char *upload, size_t n)
+{
+    if (!req->too_large && buf_append(&req->body, upload, n) == 0)
+        return MHD_YES;
+    if (!req->too_large) {
+        req->too_large = true;
+        req->drained = req->body.len;
+        buf_free(&req->body);
+    }
+    req->drained += n;
+    if (req->drained > drain_max(req))
+        return refuse_too_large(req);
+    return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version, const char *upload,
                                  size_t *upload_size, void **con_cls)
@@ -267,26 +305,20 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t len;
         if (cl && str_to_int64(cl, &len) == 0 && (len < 0 || (uint64_t)len > req->body.max)) {
-            /* Answer before reading: MHD closes the connection after the response. */
             req->too_large = true;
-            http_error(req, 413, "The request body is larger than the hub accepts (%zu bytes)",
-                       req->body.max);
-            return queue(req);
+            buf_free(&req->body);
+            if (len < 0 || (uint64_t)len > drain_max(req))
+                return refuse_too_large(req);
         }
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!req->too_large && buf_append(&req->body, upload, *upload_size) < 0) {
-            req->too_large = true;
-            buf_free(&req->body);
-            http_error(req, 413, "The request body is larger than the hub accepts (%zu bytes)",
-                       req->body.max);
-            *upload_size = 0;
-            return queue(req);
-        }
+        size_t n = *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        return take_upload(req, upload, n);
     }
+    if (req->too_large)
+        return refuse_too_large(req);
     dispatch(req);
     if (req->responded)
         return queue(req);

@@ -47,6 +47,8 @@ enum http_route_flags {
     HTTP_ROUTE_API = 1 << 0,         /* JSON errors, OPTIONS answered, CORS headers */
     HTTP_ROUTE_QUIET = 1 << 1,       /* successful requests logged at debug level (health) */
     HTTP_ROUTE_HEAD_AS_GET = 1 << 2, /* HEAD runs the GET handler (body dropped) */
+    HTTP_ROUTE_FALLBACK = 1 << 3,    /* only for paths no earlier route has (the 404 handlers):
+                                        a known path with another method gets 405 */
 };
 
 #define HTTP_MAX_PARAMS 4
@@ -120,7 +122,8 @@ struct http_request {
     bool query_parsed;
     struct http_query_param *form_params;
     bool form_parsed;
-    bool too_large;
+    bool too_large;   /* the body passed the cap: the rest is dropped, then 413 */
+    uint64_t drained; /* bytes of such a body read so far */
     bool bad_uri;
     bool first_call_done;
 
@@ -136,7 +139,7 @@ struct http_request {
 
 struct http_server_options {
     const char *base_url;           /* "/" or "/prefix/" */
-    size_t max_body;                /* bytes; larger bodies get 413 without being read */
+    size_t max_body;                /* bytes; larger bodies get 413 */
     size_t max_url;                 /* bytes; longer URLs get 414 */
     size_t max_header;              /* bytes of request headers */
     unsigned max_json_depth;        /* nesting of JSON bodies */

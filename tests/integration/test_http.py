@@ -6,6 +6,8 @@ import time
 
 import requests
 
+from conftest import ADMIN_TOKEN
+
 
 def raw(hub, data, timeout=10):
     """Send raw bytes and return everything the hub answers before closing or timing out."""
@@ -79,6 +81,25 @@ def test_method_not_allowed(hub):
     r = hub.request("DELETE", "/hub/health")
     assert r.status_code == 405
     assert "GET" in r.headers["Allow"]
+    # A known API path with a method it does not take: 405, Allow and JupyterHub's JSON error
+    # (the API's catch-all 404 is only for paths the API does not have).
+    for method, path, allow in [("PUT", "/hub/api/users", {"GET", "POST"}),
+                                ("PATCH", "/hub/api/", {"GET"}),
+                                ("PUT", "/hub/api/users/alice", {"GET", "POST", "PATCH", "DELETE"}),
+                                ("GET", "/hub/api/users/alice/activity", {"POST"}),
+                                ("PATCH", "/hub/api/groups/g/properties", {"PUT"}),
+                                ("DELETE", "/hub/api/shutdown", {"POST"})]:
+        r = hub.request(method, path)
+        assert r.status_code == 405, (method, path, r.status_code)
+        assert set(m.strip() for m in r.headers["Allow"].split(",")) >= allow, r.headers["Allow"]
+        assert r.json() == {"status": 405, "message": f"Method {method} is not allowed here"}
+    # Unknown paths stay 404 whatever the method.
+    for method in ("GET", "PUT", "PATCH", "DELETE", "POST"):
+        r = hub.request(method, "/hub/api/nothing/here")
+        assert r.status_code == 404 and r.json()["status"] == 404
+    # Pages too: a form page that takes no PUT.
+    r = hub.request("PUT", "/hub/login")
+    assert r.status_code == 405 and "POST" in r.headers["Allow"]
 
 
 def test_prefix_redirects(hub):
@@ -90,10 +111,11 @@ def test_prefix_redirects(hub):
     assert r.headers["Location"] == "/hub/"
 
 
-def test_oversized_body_refused_without_reading(hub):
-    # Content-Length beyond the cap: the answer comes before any body byte is sent.
+def test_huge_body_refused_without_reading(hub):
+    # Content-Length far beyond the cap (past what the hub reads and drops, 128 MiB): the answer
+    # comes before any body byte is sent.
     head = (b"POST /hub/api/users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 104857600\r\n\r\n")
+            b"Content-Length: 1073741824\r\n\r\n")
     out = raw(hub, head, timeout=5)
     assert out.startswith(b"HTTP/1.1 413"), out[:200]
     assert b'"status":413' in out
@@ -114,6 +136,66 @@ def test_oversized_body_refused_without_reading(hub):
     s.close()
     assert got == b"" or got.startswith(b"HTTP/1.1 413"), got[:200]
     assert hub.get("/hub/health").status_code == 200  # and the hub carries on
+
+
+BODY_ROUTES = [  # every route that takes a body: (method, path)
+    ("POST", "/hub/api/users"), ("POST", "/hub/api/users/admin"),
+    ("PATCH", "/hub/api/users/admin"), ("POST", "/hub/api/users/admin/activity"),
+    ("POST", "/hub/api/users/admin/server"), ("POST", "/hub/api/users/admin/servers/x"),
+    ("DELETE", "/hub/api/users/admin/server"), ("POST", "/hub/api/users/admin/tokens"),
+    ("POST", "/hub/api/groups"), ("POST", "/hub/api/groups/g"),
+    ("POST", "/hub/api/groups/g/users"), ("DELETE", "/hub/api/groups/g/users"),
+    ("PUT", "/hub/api/groups/g/properties"), ("POST", "/hub/api/proxy"),
+    ("PATCH", "/hub/api/proxy"), ("POST", "/hub/api/services/s"),
+    ("POST", "/hub/api/oauth2/token"), ("POST", "/hub/api/oauth2/authorize"),
+    ("POST", "/hub/api/shutdown"), ("POST", "/hub/login"), ("POST", "/hub/spawn"),
+    ("POST", "/hub/spawn/admin/x"),
+]
+
+
+def test_oversized_bodies_get_413_through_the_proxy(hub_factory):
+    # A client behind configurable-http-proxy must see the 413 (JupyterHub's JSON error on the
+    # API, a page for the browser), not the proxy's 503 for a backend that hung up mid-upload.
+    h = hub_factory(config={"JupyterHub": {"api_tokens": {ADMIN_TOKEN: "admin"}},
+                            "Authenticator": {"admin_users": ["admin"]}})
+    auth = {"Authorization": f"token {ADMIN_TOKEN}"}
+    users_before = requests.get(h.public_url + "/hub/api/users", headers=auth, timeout=30).json()
+    big = b"\x00garbage\xff" * (20 * 1024 * 1024 // 10)  # 20 MB, past the 10 MiB default
+    as_json = ('{"last_activity": "' + "9" * (20 * 1024 * 1024) + '"}').encode()
+    cases = [("POST", "/hub/api/users", big, None),
+             ("PATCH", "/hub/api/users/admin", as_json, "application/json"),
+             ("POST", "/hub/api/users/admin/activity", as_json, "application/json"),
+             ("POST", "/hub/login", big, "application/x-www-form-urlencoded")]
+    for method, path, body, ctype in cases:
+        headers = dict(auth, **({"Content-Type": ctype} if ctype else {}))
+        r = requests.request(method, h.public_url + path, data=body, headers=headers, timeout=60)
+        assert r.status_code == 413, (method, path, r.status_code, r.text[:300])
+        if "/api/" in path:
+            assert r.json()["status"] == 413
+            assert "larger than the hub accepts" in r.json()["message"]
+        else:
+            assert "text/html" in r.headers["Content-Type"]
+            assert "larger than the hub accepts" in r.text
+    # Also sent in chunks, with no length announced.
+    r = requests.post(h.public_url + "/hub/api/users", data=iter([big[:1 << 20]] * 20),
+                      headers=auth, timeout=60)
+    assert r.status_code == 413 and r.json()["status"] == 413
+    # Nothing was applied, and the hub and the proxy carry on.
+    r = requests.get(h.public_url + "/hub/api/users", headers=auth, timeout=30)
+    assert r.status_code == 200 and r.json() == users_before
+
+
+def test_every_body_route_refuses_an_oversized_body(hub_factory):
+    h = hub_factory(config={"JupyterHub": {"api_tokens": {ADMIN_TOKEN: "admin"}},
+                            "Authenticator": {"admin_users": ["admin"]}},
+                    args=["--Ganymede.max_body_size=100000"])
+    body = b"x" * 300000
+    for method, path in BODY_ROUTES:
+        r = requests.request(method, h.public_url + path, data=body, timeout=60,
+                             headers={"Authorization": f"token {ADMIN_TOKEN}"})
+        assert r.status_code == 413, (method, path, r.status_code, r.text[:300])
+    assert requests.get(h.public_url + "/hub/api/users", timeout=30,
+                        headers={"Authorization": f"token {ADMIN_TOKEN}"}).status_code == 200
 
 
 def test_body_cap_is_configurable(hub_factory):
