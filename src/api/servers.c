@@ -149,21 +149,21 @@ int api_server_delete(struct http_request *req)
         return http_error(req, 400, "Cannot delete the default server");
     if (server[0] && !hub->conf.allow_named_servers)
         return http_error(req, 400, "Named servers are not enabled.");
+    /* Stopping a server that is not running succeeds (204), as in JupyterHub: the idle culler
+     * and scripts race servers that exit by themselves. */
     struct hub_spawner *sp = store_spawner_find(u, server);
     if (!sp) {
         if (server[0])
             return http_error(req, 404, "%s has no server named '%s'", name, server);
-        return http_error(req, 400, "%s's server is not running", name);
+        return http_respond_empty(req, 204);
     }
     int r = spawn_stop(hub, sp, remove);
     if (r == -EALREADY)
         return http_respond_empty(req, 202);
     if (r == -EINVAL) {
-        if (remove) {
+        if (remove)
             gm_log_info("%s deleted the server %s", auth_identify(req)->name, full);
-            return http_respond_empty(req, 204);
-        }
-        return http_error(req, 400, "%s is not running", full);
+        return http_respond_empty(req, 204);
     }
     if (r < 0)
         return r;
