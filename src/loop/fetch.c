@@ -1,6 +1,7 @@
 /* libcurl multi driven by libuv (the pattern of curl's multi-uv example): curl tells us which
  * sockets to watch and when to time out; uv tells curl when they are ready. Each fetch owns its
- * easy handle, copied request data and capped response buffers. */
+ * easy handle, copied request data and capped response buffers; a streamed fetch hands its
+ * body on line by line instead of collecting it. */
 #include "loop/fetch.h"
 #include "util/buf.h"
 #include "util/str.h"
@@ -33,7 +34,11 @@ struct gm_fetch {
     struct buf response_headers;
     bool too_large;
     gm_fetch_cb cb;
+    gm_fetch_line_cb on_line;
     void *data;
+    bool in_line_cb; /* inside on_line: a cancel then only marks the fetch */
+    bool cancelled;  /* gm_fetch_cancel was called from on_line: free it without a callback */
+    bool stopped;    /* on_line asked to end the transfer: complete with -ECANCELED */
     char error[CURL_ERROR_SIZE];
     char header_value[1024]; /* the last value gm_fetch_response_header returned */
 };
@@ -148,9 +153,56 @@ size_t loop_fetch_active(const struct gm_fetcher *f)
     return f->n_active;
 }
 
+/* Hand the line collected in x->response to on_line. Returns -1 when the transfer must end. */
+static int emit_line(struct gm_fetch *x, int status)
+{
+    struct buf *b = &x->response;
+    size_t len = b->len;
+    if (len && b->data[len - 1] == '\r')
+        len--;
+    if (b->data)
+        b->data[len] = '\0';
+    x->in_line_cb = true;
+    int r = x->on_line(x->data, status, b->data ? b->data : "", len);
+    x->in_line_cb = false;
+    buf_reset(b);
+    if (x->cancelled)
+        return -1;
+    if (r != 0) {
+        x->stopped = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int stream_lines(struct gm_fetch *x, const char *p, size_t n)
+{
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    while (n) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (buf_append(&x->response, p, take) < 0) {
+            x->too_large = true;
+            return -1;
+        }
+        if (!nl)
+            return 0;
+        p += take + 1;
+        n -= take + 1;
+        if (emit_line(x, (int)status) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static size_t on_body(char *ptr, size_t size, size_t n, void *userp)
 {
     struct gm_fetch *x = userp;
+    if (x->cancelled || x->stopped)
+        return 0;
+    if (x->on_line)
+        return stream_lines(x, ptr, size * n) < 0 ? 0 : size * n;
     if (buf_append(&x->response, ptr, size * n) < 0) {
         x->too_large = true;
         return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
@@ -192,6 +244,37 @@ static void free_fetch(struct gm_fetch *x)
     free(x);
 }
 
+/* A PEM text as a blob curl copies. */
+static CURLcode set_blob(CURL *e, CURLoption opt, const char *pem)
+{
+    struct curl_blob blob = {.data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY};
+    return curl_easy_setopt(e, opt, &blob);
+}
+
+static int set_tls(CURL *e, const struct gm_fetch_request *req)
+{
+    CURLcode c = CURLE_OK;
+    if (req->ca_file)
+        c = curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+    if (c == CURLE_OK && req->ca_pem)
+        c = set_blob(e, CURLOPT_CAINFO_BLOB, req->ca_pem);
+    if (c == CURLE_OK && req->cert_file)
+        c = curl_easy_setopt(e, CURLOPT_SSLCERT, req->cert_file);
+    if (c == CURLE_OK && req->cert_pem)
+        c = set_blob(e, CURLOPT_SSLCERT_BLOB, req->cert_pem);
+    if (c == CURLE_OK && req->key_file)
+        c = curl_easy_setopt(e, CURLOPT_SSLKEY, req->key_file);
+    if (c == CURLE_OK && req->key_pem)
+        c = set_blob(e, CURLOPT_SSLKEY_BLOB, req->key_pem);
+    if (c == CURLE_OK && req->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (c == CURLE_OUT_OF_MEMORY)
+        return -ENOMEM;
+    return c == CURLE_OK ? 0 : -ENOTSUP;
+}
+
 int gm_fetch_start(struct gm_fetcher *f, const struct gm_fetch_request *req, gm_fetch_cb cb,
                    void *data, struct gm_fetch **ret)
 {
@@ -202,6 +285,7 @@ int gm_fetch_start(struct gm_fetcher *f, const struct gm_fetch_request *req, gm_
         return -ENOMEM;
     x->owner = f;
     x->cb = cb;
+    x->on_line = req->on_line;
     x->data = data;
     buf_init(&x->response, req->max_response ? req->max_response : 16 << 20);
     buf_init(&x->response_headers, FETCH_MAX_HEADERS);
@@ -218,17 +302,21 @@ int gm_fetch_start(struct gm_fetcher *f, const struct gm_fetch_request *req, gm_
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 30000L);
+    long timeout = req->timeout_ms < 0 ? 0L : req->timeout_ms ? req->timeout_ms : 30000L;
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      req->connect_timeout_ms ? req->connect_timeout_ms : 10000L);
+    if (req->idle_timeout_ms > 0) {
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (req->idle_timeout_ms + 999) / 1000);
+    }
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     if (req->unix_socket)
         curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, req->unix_socket);
-    if (req->ca_file)
-        curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
-    if (req->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    int r = set_tls(e, req);
+    if (r < 0) {
+        free_fetch(x);
+        return r;
     }
     const char *method = req->method ? req->method : "GET";
     if (req->body) {
@@ -291,8 +379,18 @@ static int map_error(CURLcode code, bool too_large)
 static void complete(struct gm_fetch *x, CURLcode code, int forced_error)
 {
     long status = 0;
-    if (code == CURLE_OK)
+    if (code == CURLE_OK || x->stopped)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    /* A stream's last line may lack its "\n". */
+    if (x->on_line && code == CURLE_OK && !forced_error && x->response.len &&
+        emit_line(x, (int)status) < 0 && x->cancelled) {
+        free_fetch(x);
+        return;
+    }
+    if (x->on_line)
+        buf_reset(&x->response);
+    if (x->stopped)
+        forced_error = -ECANCELED;
     struct gm_fetch_response resp = {
         .status = (int)status,
         .error = forced_error ? forced_error : map_error(code, x->too_large),
@@ -303,6 +401,8 @@ static void complete(struct gm_fetch *x, CURLcode code, int forced_error)
     };
     if (resp.error == -E2BIG)
         resp.message = "the response was larger than allowed";
+    else if (x->stopped)
+        resp.message = "the stream was ended by its reader";
     else if (forced_error == -ECANCELED)
         resp.message = "the hub is shutting down";
     else if (resp.error)
@@ -322,7 +422,10 @@ static void check_done(struct gm_fetcher *f)
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
         CURLcode code = msg->data.result;
         unlink_fetch(x);
-        complete(x, code, 0);
+        if (x->cancelled)
+            free_fetch(x);
+        else
+            complete(x, code, 0);
     }
 }
 
@@ -330,6 +433,11 @@ void gm_fetch_cancel(struct gm_fetch *x)
 {
     if (!x)
         return;
+    if (x->in_line_cb) {
+        /* curl is inside its write callback: end the transfer there, free it in check_done. */
+        x->cancelled = true;
+        return;
+    }
     unlink_fetch(x);
     free_fetch(x);
 }
@@ -372,7 +480,10 @@ void loop_fetch_destroy(struct gm_fetcher *f)
     while (f->active) {
         struct gm_fetch *x = f->active;
         unlink_fetch(x);
-        complete(x, CURLE_OK, -ECANCELED);
+        if (x->cancelled)
+            free_fetch(x);
+        else
+            complete(x, CURLE_OK, -ECANCELED);
     }
     uv_timer_stop(&f->timer);
     uv_close((uv_handle_t *)&f->timer, on_timer_closed);

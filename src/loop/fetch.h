@@ -11,5 +11,6 @@ int loop_fetch_create(uv_loop_t *loop, struct gm_fetcher **ret);
 size_t loop_fetch_active(const struct gm_fetcher *f);
 
 /** Complete every request still in flight with -ECANCELED, close the handles and free @f once
- * they are closed (the loop must run for that). Accepts NULL. */
+ * they are closed (the loop must run for that). Not from inside a fetch's callback. Accepts
+ * NULL. */
 void loop_fetch_destroy(struct gm_fetcher *f);
