@@ -26,6 +26,10 @@ static const char *content_type(const char *name)
         {".js", "text/javascript; charset=utf-8"},
         {".svg", "image/svg+xml"},
         {".png", "image/png"},
+        {".jpg", "image/jpeg"},
+        {".jpeg", "image/jpeg"},
+        {".gif", "image/gif"},
+        {".webp", "image/webp"},
         {".ico", "image/x-icon"},
         {".html", "text/html; charset=utf-8"},
         {".json", "application/json"},
@@ -97,12 +101,41 @@ int page_static(struct http_request *req)
     return respond_cached(req, content_type(name), f->data, f->len);
 }
 
+/* The type of JupyterHub.logo_file: by its name, as JupyterHub's LogoHandler does, else by
+ * its first bytes, since the file is sent with nosniff and a browser draws no image it was told
+ * is application/octet-stream. */
+static const char *logo_type(const char *name, const unsigned char *data, size_t len)
+{
+    const char *type = content_type(name);
+    if (strcmp(type, "application/octet-stream") != 0)
+        return type;
+    if (len >= 8 && memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0)
+        return "image/png";
+    if (len >= 3 && memcmp(data, "\xff\xd8\xff", 3) == 0)
+        return "image/jpeg";
+    if (len >= 4 && memcmp(data, "GIF8", 4) == 0)
+        return "image/gif";
+    if (len >= 12 && memcmp(data, "RIFF", 4) == 0 && memcmp(data + 8, "WEBP", 4) == 0)
+        return "image/webp";
+    size_t i = 0;
+    while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n'))
+        i++;
+    if (len - i >= 5 && (memcmp(data + i, "<svg", 4) == 0 || memcmp(data + i, "<?xml", 5) == 0))
+        return "image/svg+xml";
+    return type;
+}
+
 int page_logo(struct http_request *req)
 {
     struct hub *hub = req->hub;
-    if (hub->logo.data)
-        return http_respond(req, 200, content_type(hub->conf.logo_file), hub->logo.data,
-                            hub->logo.len);
+    http_set_header(req, "X-Content-Type-Options", "nosniff");
+    if (hub->logo.data) {
+        http_set_header(req, "Cache-Control", "no-cache");
+        return http_respond(
+            req, 200,
+            logo_type(hub->conf.logo_file, (const unsigned char *)hub->logo.data, hub->logo.len),
+            hub->logo.data, hub->logo.len);
+    }
     const struct embedded_file *f = embedded_find(embedded_static, "images/logo.svg");
     if (!f)
         return http_error(req, 404, "Not Found");
