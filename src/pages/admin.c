@@ -5,6 +5,7 @@
 #include "auth/identity.h"
 #include "core/hub.h"
 #include "pages/pages.h"
+#include "version.h"
 
 #include <errno.h>
 
@@ -20,11 +21,12 @@ int page_admin(struct http_request *req)
     json_t *ctx = page_context(req, u);
     if (!ctx)
         return -ENOMEM;
-    json_t *admin = json_pack(
-        "{s:b,s:I,s:I,s:I,s:s}", "allow_named_servers", hub->conf.allow_named_servers,
-        "named_server_limit_per_user", (json_int_t)hub->conf.named_server_limit_per_user,
-        "api_page_limit", (json_int_t)hub->conf.api_page_default_limit, "api_page_max_limit",
-        (json_int_t)hub->conf.api_page_max_limit, "server_version", HUB_JUPYTERHUB_VERSION);
+    json_t *admin =
+        json_pack("{s:b,s:I,s:I,s:I,s:s,s:s}", "allow_named_servers", hub->conf.allow_named_servers,
+                  "named_server_limit_per_user", (json_int_t)hub->conf.named_server_limit_per_user,
+                  "api_page_limit", (json_int_t)hub->conf.api_page_default_limit,
+                  "api_page_max_limit", (json_int_t)hub->conf.api_page_max_limit, "server_version",
+                  HUB_JUPYTERHUB_VERSION, "ganymede_version", GANYMEDE_VERSION);
     char *text = admin ? json_dumps(admin, JSON_COMPACT) : NULL;
     json_decref(admin);
     if (!text) {

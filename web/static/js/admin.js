@@ -64,7 +64,9 @@ async function main() {
     return;
   }
   const perms = new Permissions(whoami.scopes);
-  byId("hub-version-badge").textContent = `JupyterHub ${settings.server_version || ""}`.trim();
+  // Whose hub this is, and the JupyterHub API version its clients see (GET /hub/api/).
+  byId("hub-version-badge").textContent =
+    `Ganymede ${settings.ganymede_version || ""} · JupyterHub API ${settings.server_version || ""}`;
   const context = { settings, perms, urlState, notify, announce, whoami };
   const views = {
     users: new UsersView({ ...context, bulk: new BulkPanel(), prefetch: firstUsers }),

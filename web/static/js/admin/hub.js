@@ -20,6 +20,7 @@ export class HubView {
   async show() {
     const s = this.settings;
     const facts = [
+      ["Ganymede version", s.ganymede_version || "unknown"],
       ["JupyterHub API version", s.server_version || "unknown"],
       ["Named servers", s.allow_named_servers
         ? (s.named_server_limit_per_user ? `allowed, up to ${s.named_server_limit_per_user} ` +
@@ -29,7 +30,7 @@ export class HubView {
     if (this.perms.all("read:hub")) {
       try {
         const { body: info } = await api("GET", "/info");
-        facts.splice(1, 0, ["Ganymede version", info.ganymede || "unknown"],
+        facts.splice(2, 0,
           ["Authenticator", (info.authenticator && info.authenticator.class) || "unknown"],
           ["Spawner", (info.spawner && info.spawner.class) || "unknown"]);
       } catch (err) {
