@@ -13,6 +13,12 @@ await scenario("admin-users", async ({ page, args, shot }) => {
   await openAdmin(page, hub, "admin", args.adminPassword);
   found.initialRows = await rowNames(page);
   found.title = await page.title();
+  // Whose product this is: Ganymede's version beside the JupyterHub API it serves, and the
+  // logo in the navigation bar (loaded, so /hub/logo served an image the browser can draw).
+  found.versionBadge = await page.textContent("#hub-version-badge");
+  found.logo = await page.$eval("#jupyterhub-logo img.jpy-logo", (img) => ({
+    alt: img.alt, loaded: img.complete && img.naturalWidth > 0,
+    src: new URL(img.src).pathname }));
   await shot("users");
 
   // Tab order from the search box: the filter (one stop for the radio group), the actions,

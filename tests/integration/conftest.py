@@ -18,6 +18,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("GANYMEDE_BIN", str(ROOT / "build-test" / "ganymede"))
 OUTPUT = Path(os.environ.get("GANYMEDE_TEST_OUTPUT", ROOT / ".test-output"))
+# Ganymede's own version, as the build takes it (meson.build's project version).
+VERSION = re.search(r"version: '([^']+)'", (ROOT / "meson.build").read_text()).group(1)
 
 
 def find_recipes():

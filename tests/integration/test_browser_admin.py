@@ -1,7 +1,7 @@
 """The admin panel (/hub/admin) in a real browser against the real hub, proxy and a fast
 spawner: users, servers, bulk actions, groups, services, the hub, and what partial admins
 see. Screenshots of each view go to the test output (.test-output/browser/admin-*.png)."""
-from conftest import CULLER_TOKEN, Api, free_port, run_browser
+from conftest import CULLER_TOKEN, VERSION, Api, free_port, run_browser
 from spawn_helpers import ENV_SERVER, PASSWORD, spawn_config, wait_for
 
 ADMIN_PASSWORD = "admin-password-0123456789abcdefghijkl"
@@ -24,7 +24,9 @@ def names(hub):
 def test_admin_users(hub_factory, tmp_path):
     hub = hub_factory(config=admin_config(tmp_path))
     found = run_browser("admin-users", url=hub.public_url, adminPassword=ADMIN_PASSWORD)
-    assert found["title"].startswith("Admin")
+    assert found["title"] == "Admin · Ganymede"
+    assert found["versionBadge"] == f"Ganymede {VERSION} · JupyterHub API 5.5.1"
+    assert found["logo"] == {"alt": "Ganymede logo", "loaded": True, "src": "/hub/logo"}
     assert found["initialRows"] == ["admin"]
     assert found["tabOrder"] == ["state-all", "add-users", "start-all", "stop-all", "select-page",
                                  "sort-button", "sort-button", "admin:select", "admin:expand"]
@@ -204,6 +206,7 @@ def test_admin_services_and_shutdown(hub_factory, tmp_path):
     assert services["culler"]["status"] == "No server (API only)"
     assert found["hubUrl"] == "?view=hub"
     assert found["hubInfo"]["JupyterHub API version"] == "5.5.1"
+    assert found["hubInfo"]["Ganymede version"] == VERSION
     assert found["hubInfo"]["Spawner"] and found["hubInfo"]["Authenticator"]
     assert found["shutdownTitle"] == "Shut down the hub?"
     assert found["healthAfterEscape"] == 200
