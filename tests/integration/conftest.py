@@ -25,7 +25,8 @@ VERSION = re.search(r"version: '([^']+)'", (ROOT / "meson.build").read_text()).g
 def find_recipes():
     """../shared/recipes (scripts that start real external systems: an OpenID provider, a
     Docker engine): GANYMEDE_RECIPES, else next to this checkout, else next to the checkout
-    this one was cloned from (a fresh `git clone . /tmp/x` still finds them)."""
+    this one was cloned from (a fresh `git clone . /tmp/x` still finds them), else next to the
+    checkout whose worktree this is."""
     if os.environ.get("GANYMEDE_RECIPES"):
         return Path(os.environ["GANYMEDE_RECIPES"])
     candidates = [ROOT.parent / "shared" / "recipes"]
@@ -37,6 +38,13 @@ def find_recipes():
     if origin.startswith("/") or origin.startswith("file://"):
         candidates.append(Path(origin.removeprefix("file://")).resolve().parent / "shared" /
                           "recipes")
+    try:  # a worktree of a checkout: next to the checkout that holds the repository
+        common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--git-common-dir"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        common = ""
+    if common:
+        candidates.append((ROOT / common).resolve().parent.parent / "shared" / "recipes")
     for c in candidates:
         if c.is_dir():
             return c
