@@ -21,6 +21,15 @@ OUTPUT = Path(os.environ.get("GANYMEDE_TEST_OUTPUT", ROOT / ".test-output"))
 # Ganymede's own version, as the build takes it (meson.build's project version).
 VERSION = re.search(r"version: '([^']+)'", (ROOT / "meson.build").read_text()).group(1)
 
+# The proxy: the configurable-http-proxy pinned in tools/proxy (installed there by ./dev test),
+# first on the PATH of every hub the tests start, so that the hub's default command finds it;
+# without it the hubs run whichever one is on PATH (Debian's /usr/bin/configurable-http-proxy).
+PINNED_PROXY = ROOT / "tools" / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+DEBIAN_PROXY = Path("/usr/bin/configurable-http-proxy")
+if PINNED_PROXY.exists() and \
+        os.environ.get("PATH", "").split(":")[0] != str(PINNED_PROXY.parent):
+    os.environ["PATH"] = f"{PINNED_PROXY.parent}:{os.environ.get('PATH', '')}"
+
 
 def find_recipes():
     """../shared/recipes (scripts that start real external systems: an OpenID provider, a
