@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ganymede/log.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -256,6 +257,49 @@ static pid_t read_pid_file(const struct proxy *p)
     return (pid_t)pid;
 }
 
+/* Which configurable-http-proxy the command runs, for the log: the version in the package.json
+ * above the bin/ its executable links to, which is where `configurable-http-proxy --version`
+ * reads it too (npm's node_modules/.bin and Debian's /usr/bin both link into the package), so
+ * that nothing extra has to run. Read once, before the first start; a command that is not an
+ * installed package (a wrapper script, `node` with a path) leaves the version unknown. */
+static void read_chp_version(struct proxy *p)
+{
+    const char *name = json_string_value(json_array_get(p->conf.command, 0));
+    if (!name ||
+        loop_process_which(name, getenv("PATH"), p->command_path, sizeof(p->command_path)) < 0) {
+        p->command_path[0] = '\0';
+        return;
+    }
+    char *real = realpath(p->command_path, NULL);
+    char *slash = real ? strrchr(real, '/') : NULL;
+    if (!slash) {
+        free(real);
+        return;
+    }
+    *slash = '\0';
+    char pkg[PATH_MAX + 32];
+    json_t *j = NULL;
+    if (str_has_suffix(real, "/bin")) {
+        real[strlen(real) - 4] = '\0';
+        snprintf(pkg, sizeof(pkg), "%s/package.json", real);
+        j = json_load_file(pkg, 0, NULL);
+    }
+    free(real);
+    const char *version = json_string_value(json_object_get(j, "version"));
+    if (version &&
+        str_eq(json_string_value(json_object_get(j, "name")), "configurable-http-proxy") &&
+        strlen(version) < sizeof(p->version))
+        str_copy(p->version, sizeof(p->version), version);
+    json_decref(j);
+    int major = 0, minor = 0;
+    if (p->version[0] && sscanf(p->version, "%d.%d", &major, &minor) == 2 &&
+        (major < 4 || (major == 4 && minor < 5)))
+        gm_log_warn("configurable-http-proxy %s (%s) is older than 4.5, the oldest version "
+                    "Ganymede is tested with: install a newer one or set "
+                    "ConfigurableHTTPProxy.command",
+                    p->version, p->command_path);
+}
+
 static void spawn_chp(struct proxy *p)
 {
     struct hub *hub = p->hub;
@@ -322,7 +366,8 @@ static void spawn_chp(struct proxy *p)
     p->exited = false;
     pid_t pid = loop_process_pid(p->proc);
     write_pid_file(p, pid);
-    gm_log_info("Started configurable-http-proxy (pid %d) on %s, API at %s", (int)pid,
+    gm_log_info("Started configurable-http-proxy %s (pid %d, %s) on %s, API at %s",
+                p->version[0] ? p->version : "of unknown version", (int)pid, p->command_path,
                 p->public_url, p->api_url);
     p->start_deadline_ms = (int64_t)uv_now(hub->loop) + START_TIMEOUT_MS;
     probe(p);
@@ -397,6 +442,7 @@ int proxy_start(struct proxy *p, proxy_done_cb cb, void *data)
         probe(p);
         return 0;
     }
+    read_chp_version(p);
     start_proxy(p);
     return 0;
 }

@@ -54,6 +54,8 @@ struct proxy {
     char *hub_target;    /* http://127.0.0.1:8081 */
 
     /* The process, when the hub runs the proxy. */
+    char command_path[1024];   /* the command as found on PATH ("" when not found) */
+    char version[32];          /* its configurable-http-proxy package version ("" unknown) */
     struct loop_process *proc; /* our child */
     pid_t adopted_pid;         /* one left by the previous hub, reused */
     bool exited;
