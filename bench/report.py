@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HARNESS = ROOT.parent / "shared" / "bench"
+sys.path.insert(0, str(ROOT / "bench"))
+from run import HARNESS  # noqa: E402
 
 
 def load_harness():
@@ -153,6 +154,19 @@ def absolute_targets(gf):
     return lines
 
 
+def proxy_line(index, g, machine):
+    """Which configurable-http-proxy both hubs ran (bench/run.py), and what Ganymede's log says
+    it started."""
+    proxy = index.get("proxy") or g.get("proxy") or {}
+    if not proxy:  # runs before bench/run.py noted it: the harness's note of the one on PATH
+        return (f"- Proxy, for both hubs: configurable-http-proxy "
+                f"{machine.get('configurable-http-proxy', '?')} (the first on PATH)")
+    started = (g.get("proxy") or {}).get("started")
+    seen = f"; Ganymede's log: started {', '.join(started)}" if started else ""
+    return (f"- Proxy, for both hubs: configurable-http-proxy {proxy.get('version', '?')} "
+            f"(`{proxy.get('path', '?')}`, their default command found first on PATH){seen}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("index")
@@ -177,9 +191,9 @@ def main():
         + (" (**quick smoke run: the figures are not meaningful**)" if index.get("quick") else ""),
         f"- Machine: {machine.get('platform', '?')}, {machine.get('cpus', '?')} cores "
         f"({machine.get('cpu_model', '?')}), {machine.get('mem_total', '?')}",
-        f"- JupyterHub {machine.get('jupyterhub', '?')} (Debian), configurable-http-proxy "
-        f"{machine.get('configurable-http-proxy', '?')}, {machine.get('wrk', '?').split(' Copyright')[0]}, "
-        f"node {machine.get('node', '?')}",
+        f"- JupyterHub {machine.get('jupyterhub', '?')} (Debian), "
+        f"{machine.get('wrk', '?').split(' Copyright')[0]}, node {machine.get('node', '?')}",
+        proxy_line(index, g, machine),
         "- Load: wrk -t2 -c32 (the harness's settings), median of the runs; CPU per request is "
         "the hub process's CPU time divided by the requests served.",
         "",

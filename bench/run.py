@@ -22,7 +22,25 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-HARNESS = ROOT.parent / "shared" / "bench"
+
+
+def find_harness():
+    """../shared/bench beside the checkout; for a git worktree, beside its main checkout
+    (BENCH_HARNESS overrides)."""
+    if os.environ.get("BENCH_HARNESS"):
+        return Path(os.environ["BENCH_HARNESS"])
+    candidates = [ROOT.parent / "shared" / "bench"]
+    try:
+        common = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--git-common-dir"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        if common:
+            candidates.append((ROOT / common).resolve().parent.parent / "shared" / "bench")
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+HARNESS = find_harness()
 WORK = ROOT / "bench" / "work"
 RESULTS = ROOT / "bench" / "results"
 HUBS = {
@@ -132,6 +150,30 @@ def limit_run(duration, runs):
     return rows
 
 
+def proxy_on_path(env):
+    """The configurable-http-proxy both hubs start: the first on PATH (their default command;
+    ./dev bench puts tools/proxy's pinned one there) and its --version."""
+    path = shutil.which("configurable-http-proxy", path=env.get("PATH"))
+    if not path:
+        return {"path": None, "version": None}
+    p = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60, env=env)
+    version = (p.stdout.strip().splitlines() or ["?"])[0]
+    try:
+        path = str(Path(path).relative_to(ROOT))
+    except ValueError:
+        pass
+    return {"path": path, "version": version}
+
+
+def proxy_started(state):
+    """The versions of configurable-http-proxy that Ganymede's log says it started."""
+    try:
+        text = (state / "hub.log").read_text(errors="replace")
+    except OSError:
+        return []
+    return sorted(set(re.findall(r"Started configurable-http-proxy (\S+) \(", text)))
+
+
 def ensure_ports_free():
     import socket
     for port in (18000, 18001, 18002, 18010):
@@ -159,7 +201,9 @@ def main():
     runs, duration = (1, 2) if a.quick else (3, 10)
     env = dict(os.environ, BENCH_WORK=str(WORK), NODE_PATH="/usr/share/nodejs")
     env.pop("HUB_URL", None)
-    summary = {"started": stamp, "quick": a.quick, "hubs": {}}
+    proxy = proxy_on_path(env)
+    summary = {"started": stamp, "quick": a.quick, "hubs": {}, "proxy": proxy}
+    log(f"configurable-http-proxy {proxy['version']} ({proxy['path']}) for both hubs")
     log("libmicrohttpd floor (../shared/bench/limit)")
     summary["limit"] = limit_run(2 if a.quick else 10, 1 if a.quick else 3)
     for name, cmd in HUBS.items():
@@ -173,6 +217,8 @@ def main():
         res = json.loads((out / "results.json").read_text())
         log(f"direct POST /hub/login against {name}")
         res["login_direct"] = direct_login(henv, out / "state", users, runs, duration)
+        res["proxy"] = dict(proxy, started=proxy_started(out / "state")
+                            if name == "ganymede" else None)
         dest = RESULTS / f"{name}-{stamp}{'-quick' if a.quick else ''}.json"
         dest.write_text(json.dumps(res, indent=1, default=str))
         summary["hubs"][name] = str(dest.relative_to(ROOT))
