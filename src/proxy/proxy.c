@@ -144,6 +144,19 @@ const char *proxy_api_url(const struct proxy *p)
 
 /* Starting: wait for the API, then fill the routes. */
 
+/* The first route check after the start is done: the hub's own route is in, users can come. */
+static void on_first_check(void *data, int status, const char *message)
+{
+    struct proxy *p = data;
+    proxy_done_cb cb = p->start_cb;
+    p->start_cb = NULL;
+    if (status < 0)
+        gm_log_warn("The proxy's routes could not be set yet (%s); the next check retries",
+                    message);
+    if (cb)
+        cb(p->start_data, 0, "");
+}
+
 static void started(struct proxy *p, int status, const char *message)
 {
     uv_timer_stop(&p->start_timer);
@@ -158,7 +171,16 @@ static void started(struct proxy *p, int status, const char *message)
             uint64_t ms = (uint64_t)(p->conf.check_running_interval * 1000);
             uv_timer_start(&p->check_timer, on_check_timer, ms, ms);
         }
-        proxy_check_routes(p, NULL, NULL);
+        /* As JupyterHub's start awaits check_routes: the start is reported once the routes
+         * are in, so that nobody is sent to a public URL that answers 404 meanwhile. */
+        if (first && cb) {
+            p->start_cb = cb;
+            if (proxy_check_routes(p, on_first_check, p) == 0)
+                return;
+            p->start_cb = NULL;
+        } else {
+            proxy_check_routes(p, NULL, NULL);
+        }
     }
     if (first && cb)
         cb(p->start_data, status, message);

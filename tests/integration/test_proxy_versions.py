@@ -112,6 +112,10 @@ def test_hub_started_proxy_round_trip(hub_factory, tmp_path, which):
     version, _, logged_path = started_line(hub)
     assert version.startswith(expected_series(which)) and logged_path == str(path)
     assert running_proxy_version(hub)[1] == version
+    # The hub says it runs only once the proxy has its route (the proxy logs to the same file
+    # before it answers the hub): users sent there right away get the hub, not a 404.
+    log = hub.log()
+    assert log.index("Route added / -> ") < log.index("Ganymede is running at"), log
 
     a = api(hub)
     assert a("POST", "/users/alice").status_code == 201
