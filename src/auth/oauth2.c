@@ -142,63 +142,23 @@ int oauth2_call(struct oauth2_client *c, const char *method, const char *url,
     return 0;
 }
 
-/* Keys. */
+/* Keys: a <ganymede/jwt.h> cache of the JWKS, with the provider's request settings. A fetch
+ * because a token named an unknown key happens at most every few seconds, so that forged
+ * tokens cannot make the hub hammer the provider. */
 
-static void resume_key_waiters(struct oauth2_client *c, int status, const char *message)
+static int make_jwks(struct oauth2_client *c)
 {
-    struct oauth2_login *l = c->waiting_for_keys;
-    c->waiting_for_keys = NULL;
-    while (l) {
-        struct oauth2_login *next = *oauth2_login_next(l);
-        *oauth2_login_next(l) = NULL;
-        oauth2_login_keys_ready(l, status, message);
-        l = next;
-    }
-}
-
-static void on_keys(void *data, int status, int http, const json_t *json, const char *message)
-{
-    struct oauth2_client *c = data;
-    c->fetching_keys = false;
-    char err[300] = "";
-    if (status == 0 && (http != 200 || !json)) {
-        status = -EPROTO;
-        snprintf(err, sizeof(err), "the provider's key set could not be read (HTTP %d)", http);
-    } else if (status < 0) {
-        snprintf(err, sizeof(err), "the provider's key set could not be fetched: %s", message);
-    } else {
-        char *text = json_dumps(json, JSON_COMPACT);
-        struct oidc_keys *keys = NULL;
-        status = text ? oidc_keys_parse(text, strlen(text), &keys, err, sizeof(err)) : -ENOMEM;
-        free(text);
-        if (status == 0) {
-            oidc_keys_free(c->keys);
-            c->keys = keys;
-        }
-    }
-    if (status < 0 && status != -ECANCELED)
-        gm_log_warn("OAuth: %s", err);
-    resume_key_waiters(c, status, err);
-}
-
-void oauth2_fetch_keys(struct oauth2_client *c, bool refetch)
-{
-    if (c->fetching_keys)
-        return;
-    int64_t now = (int64_t)uv_now(c->hub->loop);
-    int r = -ENOKEY;
-    bool limited =
-        refetch && c->keys_refetched_ms && now - c->keys_refetched_ms < KEYS_MIN_INTERVAL_MS;
-    if (c->jwks_url && !limited) {
-        r = oauth2_call(c, "GET", c->jwks_url, NULL, NULL, on_keys, c);
-        if (r == 0) {
-            c->fetching_keys = true;
-            if (refetch)
-                c->keys_refetched_ms = now;
-            return;
-        }
-    }
-    resume_key_waiters(c, r, r == -ENOKEY ? "" : "the provider's key set could not be fetched");
+    if (c->jwks || !c->jwks_url)
+        return 0;
+    struct gm_jwks_cache_config conf = {
+        .url = c->jwks_url,
+        .refetch_interval_ms = KEYS_MIN_INTERVAL_MS,
+        .timeout_ms = c->timeout_ms,
+        .connect_timeout_ms = c->connect_timeout_ms,
+        .ca_file = c->ca_file,
+        .insecure = c->insecure,
+    };
+    return gm_jwks_cache_new(c->host, &conf, &c->jwks);
 }
 
 /* OpenID discovery. */
@@ -261,9 +221,16 @@ static void on_discovery(void *data, int status, int http, const json_t *doc, co
         gm_log_warn("OAuth: %s", c->discovery_error);
         return;
     }
+    if (make_jwks(c) < 0) {
+        snprintf(c->discovery_error, sizeof(c->discovery_error),
+                 "the OpenID configuration of %s has an unusable jwks_uri", c->conf->oidc_issuer);
+        gm_log_warn("OAuth: %s", c->discovery_error);
+        return;
+    }
     c->discovered = true;
     gm_log_info("OAuth: discovered the endpoints of %s", c->issuer);
-    oauth2_fetch_keys(c, false);
+    if (c->jwks && gm_jwks_cache_prefetch(c->jwks) < 0)
+        gm_log_warn("OAuth: cannot fetch the provider's key set from %s", c->jwks_url);
 }
 
 static int discover(struct oauth2_client *c)
@@ -420,6 +387,12 @@ int oauth2_client_create(struct hub *hub, struct oauth2_client **ret, char *err,
         return r;
     }
     request_settings(c);
+    r = make_jwks(c);
+    if (r < 0) {
+        oauth2_client_free(c);
+        snprintf(err, errlen, "%s.jwks_url must be an http:// or https:// URL", cls);
+        return r;
+    }
     c->seen_states = calloc(SEEN_STATES, sizeof(*c->seen_states));
     if (!c->seen_states) {
         oauth2_client_free(c);
@@ -457,7 +430,7 @@ void oauth2_client_free(struct oauth2_client *c)
     free(c->login_service);
     free(c->user_key);
     strv_free_array(c->scope);
-    oidc_keys_free(c->keys);
+    gm_jwks_cache_free(c->jwks);
     free(c->seen_states);
     free(c);
 }

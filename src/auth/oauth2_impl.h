@@ -3,9 +3,9 @@
 #pragma once
 
 #include "auth/oauth2.h"
-#include "auth/oidc_token.h"
 
 #include <ganymede/fetch.h>
+#include <ganymede/jwt.h>
 #include <stdint.h>
 
 struct oauth2_call;
@@ -38,10 +38,7 @@ struct oauth2_client {
     /* OpenID discovery and keys. */
     bool discovering, discovered;
     char discovery_error[256];
-    struct oidc_keys *keys;
-    int64_t keys_refetched_ms; /* loop time of the last fetch for an unknown key */
-    bool fetching_keys;
-    struct oauth2_login *waiting_for_keys; /* logins waiting for the key fetch */
+    struct gm_jwks_cache *jwks; /* the keys at jwks_url, once it is known */
 
     struct oauth2_call *calls; /* requests in flight */
 
@@ -54,17 +51,6 @@ struct oauth2_client {
  * Accept and User-Agent. Returns 0 or a negative errno (callback never runs). */
 int oauth2_call(struct oauth2_client *c, const char *method, const char *url,
                 const char *const *headers, const char *body, oauth2_call_cb cb, void *data);
-
-/** Fetch the JWKS; each waiting login is resumed with oauth2_login_keys_ready(). A fetch
- * because a token named an unknown key (@refetch) happens at most every few seconds, so that
- * forged tokens cannot make the hub hammer the provider. */
-void oauth2_fetch_keys(struct oauth2_client *c, bool refetch);
-
-/** Called by oauth2.c when the keys arrived (or failed, @status < 0) for a waiting login. */
-void oauth2_login_keys_ready(struct oauth2_login *l, int status, const char *message);
-
-/** The next waiting login in the list (oauth2_login.c owns the struct). */
-struct oauth2_login **oauth2_login_next(struct oauth2_login *l);
 
 /** Append k=v (form-encoded) for every member of the object @params. */
 int oauth2_append_params(struct buf *b, const json_t *params, bool first);

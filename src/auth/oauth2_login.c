@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ID_TOKEN_LEEWAY_S 60
 
@@ -32,8 +31,6 @@ struct oauth2_login {
     char **granted;                      /* granted scopes */
     json_t *id_claims;                   /* a verified id_token's claims */
     json_t *user_info;
-    bool keys_refetched;
-    struct oauth2_login *next_waiting; /* in c->waiting_for_keys */
 
     /* A refresh (oauth2_refresh) instead of a login. */
     bool refreshing;
@@ -47,11 +44,6 @@ struct oauth2_refresh {
     gm_refresh_cb cb; /* NULL once cancelled */
     void *data;
 };
-
-struct oauth2_login **oauth2_login_next(struct oauth2_login *l)
-{
-    return &l->next_waiting;
-}
 
 static void login_free(struct oauth2_login *l)
 {
@@ -421,58 +413,62 @@ static void after_id_token(struct oauth2_login *l)
 
 /* Step 2: the id_token, verified against the provider's keys when they are known. */
 
+static void id_token_checked(struct oauth2_login *l, int r, json_t *claims, const char *why)
+{
+    struct oauth2_client *c = l->c;
+    char msg[GM_JWT_WHY_MAX] = "";
+    if (r == 0) {
+        struct gm_jwt_expect e = {
+            /* Without keys, oauthenticator's unverified mode checks aud and exp only. */
+            .issuer = c->jwks ? c->issuer : NULL,
+            .audience = c->conf->client_id,
+            .nonce = l->nonce,
+            .leeway = ID_TOKEN_LEEWAY_S,
+            .require_exp = true,
+        };
+        r = gm_jwt_check_claims(claims, &e, msg, sizeof(msg));
+        why = msg;
+    }
+    switch (r) {
+    case 0:
+        l->id_claims = json_incref(claims);
+        after_id_token(l);
+        return;
+    case -ENOKEY:
+        end(l, 0, NULL,
+            "The identity provider's id_token is signed by a key it does not publish (%s).", why);
+        return;
+    case -E2BIG:
+    case -EBADMSG:
+    case -ENOTSUP:
+    case -EKEYREJECTED:
+    case -EACCES:
+    case -EINVAL:
+        end(l, 0, NULL, "The identity provider's id_token is not valid: %s.", why);
+        return;
+    default: /* the key set could not be fetched */
+        end(l, r, NULL, "%s", why && why[0] ? why : "no signing keys");
+    }
+}
+
+static void on_id_token_verified(void *data, int status, json_t *header, json_t *claims,
+                                 const char *why)
+{
+    id_token_checked(data, status, claims, why);
+}
+
 static void verify_id_token(struct oauth2_login *l)
 {
     struct oauth2_client *c = l->c;
-    bool with_keys = c->jwks_url != NULL;
-    if (with_keys && !c->keys && !l->keys_refetched) {
-        l->keys_refetched = true;
-        l->next_waiting = c->waiting_for_keys;
-        c->waiting_for_keys = l;
-        oauth2_fetch_keys(c, false);
-        return;
-    }
-    struct oidc_expect e = {
-        .issuer = c->issuer,
-        .client_id = c->conf->client_id,
-        .nonce = l->nonce,
-        .now = (int64_t)time(NULL),
-        .leeway = ID_TOKEN_LEEWAY_S,
-    };
-    if (!with_keys)
-        e.issuer = NULL; /* oauthenticator's unverified mode: aud and exp only */
-    char why[300] = "";
+    char why[GM_JWT_WHY_MAX] = "";
     json_t *claims = NULL;
-    int r = oidc_token_verify(c->keys, l->id_token, &e, !with_keys, &claims, why, sizeof(why));
-    if (r == -ENOKEY && !l->keys_refetched) {
-        /* Signed with a key we have not seen: the provider may have rotated its keys. */
-        l->keys_refetched = true;
-        l->next_waiting = c->waiting_for_keys;
-        c->waiting_for_keys = l;
-        oauth2_fetch_keys(c, true);
+    int r = c->jwks ? gm_jwks_cache_verify(c->jwks, l->id_token, on_id_token_verified, l, NULL,
+                                           NULL, &claims, why, sizeof(why))
+                    : gm_jwt_peek(l->id_token, NULL, &claims, why, sizeof(why));
+    if (r == GM_JWKS_PENDING)
         return;
-    }
-    if (r == -ENOKEY) {
-        end(l, 0, NULL,
-            "The identity provider's id_token is signed by a key it does not "
-            "publish.");
-        return;
-    }
-    if (r < 0) {
-        end(l, 0, NULL, "The identity provider's id_token is not valid: %s.", why);
-        return;
-    }
-    l->id_claims = claims;
-    after_id_token(l);
-}
-
-void oauth2_login_keys_ready(struct oauth2_login *l, int status, const char *message)
-{
-    if (status < 0 && status != -ENOKEY) {
-        end(l, status, NULL, "%s", message && message[0] ? message : "no signing keys");
-        return;
-    }
-    verify_id_token(l);
+    id_token_checked(l, r, claims, why);
+    json_decref(claims);
 }
 
 /* Step 1: the code for tokens. */
@@ -618,7 +614,6 @@ static int code_grant(struct oauth2_login *l)
 static int refresh_grant(struct oauth2_login *l)
 {
     l->refresh_granted = true;
-    l->keys_refetched = false;
     return token_request(l, json_pack("{s:s, s:s}", "grant_type", "refresh_token", "refresh_token",
                                       l->old_refresh_token));
 }

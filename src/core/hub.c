@@ -588,6 +588,7 @@ static void on_proxy_closed(void *data)
     hub->proxy = NULL;
     loop_fetch_destroy(hub->fetcher);
     hub->fetcher = NULL;
+    hub->host.fetcher = NULL; /* what plugins and the key caches see: -ESHUTDOWN from now on */
     db_close(hub->db);
     hub->db = NULL;
     if (hub->conf.pid_file[0])
