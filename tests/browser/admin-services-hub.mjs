@@ -13,7 +13,7 @@ await scenario("admin-services-hub", async ({ page, args, shot }) => {
   await page.click("#tab-services");
   await page.waitForSelector("tr.service-row");
   await page.waitForFunction(() => ![...document.querySelectorAll(".service-status")]
-    .some((td) => td.textContent === "Checking…"), null, { timeout: 15_000 });
+    .some((td) => td.textContent === "Checking…"), null, { timeout: 30_000 });
   found.services = await page.$$eval("tr.service-row", (rows) => rows.map((r) => ({
     name: r.dataset.service,
     kind: r.children[1].textContent,

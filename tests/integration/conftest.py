@@ -64,7 +64,7 @@ RECIPES = find_recipes()
 # Where the recipes keep their state, as their _common.sh says.
 RECIPES_STATE = Path(os.environ.get("RECIPES_STATE") or
                      Path(os.environ.get("TMPDIR", "/tmp")) / "hub-recipes")
-START_TIMEOUT = 30  # seconds; sanitizer builds start slower
+START_TIMEOUT = 60  # seconds; sanitizer builds start slower, and CI machines are busy
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "SUMMARY: UndefinedBehaviorSanitizer",
                    "The event loop still had open handles at exit")
@@ -214,10 +214,10 @@ class Hub:
             raise AssertionError(f"hub did not start in {START_TIMEOUT}s:\n{self.log()}")
         while time.monotonic() < deadline:
             try:
-                r = requests.get(self.url + self.base_url + "hub/health", timeout=2)
+                r = requests.get(self.url + self.base_url + "hub/health", timeout=10)
                 if r.status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.02)
         else:
@@ -406,7 +406,7 @@ def run_browser(name, **args):
         pytest.skip("chromium is not installed (./dev test installs it)")
     env = dict(os.environ, GANYMEDE_TEST_OUTPUT=str(OUTPUT))
     p = subprocess.run(["node", str(BROWSER_DIR / f"{name}.mjs"), json.dumps(args)],
-                       capture_output=True, text=True, timeout=180, env=env)
+                       capture_output=True, text=True, timeout=240, env=env)
     assert p.returncode == 0, f"browser scenario {name} failed:\n{p.stderr[-4000:]}"
     return json.loads(p.stdout.strip().splitlines()[-1])
 

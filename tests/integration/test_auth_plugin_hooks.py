@@ -142,11 +142,11 @@ def test_refresh_on_use(hooks_hub):
     time.sleep(1.1)  # the logins must be older than auth_refresh_age
     # The request that finds the login old is answered at once; the refresh runs beside it.
     assert alice.get(hub.url + "/hub/api/user", timeout=10).status_code == 200
-    wait_for(lambda: model(hub, "alice")["auth_state"]["generation"] == 1, 10,
+    wait_for(lambda: model(hub, "alice")["auth_state"]["generation"] == 1, 30,
              what="alice's login refreshed")
     assert stale.get(hub.url + "/hub/api/user", timeout=10).status_code == 200
     # The refused refresh ends the session at the next request.
-    wait_for(lambda: stale.get(hub.url + "/hub/api/user", timeout=10).status_code == 403, 10,
+    wait_for(lambda: stale.get(hub.url + "/hub/api/user", timeout=10).status_code == 403, 30,
              what="stale's session ended")
     assert "stale has stale auth info" in hub.log()
     # A new login works again.

@@ -7,6 +7,7 @@ import time
 import requests
 
 from conftest import ADMIN_TOKEN
+from spawn_helpers import wait_for
 
 
 def raw(hub, data, timeout=10):
@@ -229,7 +230,10 @@ def test_bad_percent_encoding(hub):
 def test_access_log_line_and_secret_masking(hub):
     hub.get("/hub/api/?token=supersecret&other=1&_xsrf=abc")
     hub.get("/hub/api/missing")
-    time.sleep(0.1)
+    # The access-log line is written when the hub completes the request, which can come after
+    # the client has read its answer: wait (bounded) for the second request's line.
+    wait_for(lambda: "/hub/api/missing" in hub.log(), 30, interval=0.02,
+             what="the access-log line of the second request")
     log = hub.log()
     assert re.search(r"\[I \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ganymede server:\d+\] 200 GET "
                      r"/hub/api/\?token=\[secret\]&other=1&_xsrf=\[secret\] \(@127\.0\.0\.1\) "

@@ -9,6 +9,8 @@ import time
 
 import requests
 
+from spawn_helpers import wait_for
+
 
 def test_sigterm_and_sigint_exit_cleanly(hub_factory, tmp_path):
     h = hub_factory()
@@ -39,7 +41,9 @@ def test_sigterm_with_requests_in_flight(hub_factory):
     threads = [threading.Thread(target=hammer) for _ in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.5)
+    # SIGTERM once the stream is well under way (not after a fixed time, which a busy machine
+    # may spend before the first answer).
+    wait_for(lambda: results.count(200) > 10, 60, interval=0.01, what="answers before SIGTERM")
     h.signal(signal.SIGTERM)
     code = h.wait(timeout=30)
     stop.set()

@@ -154,8 +154,8 @@ def test_services_managed_and_oauth(hub_factory, tmp_path):
 
     def up():
         try:
-            return requests.get(hub.public_url + "/services/echo/api", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(hub.public_url + "/services/echo/api", timeout=10).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):
             return False
 
     wait_for(up, 30, what="the managed service behind the proxy")

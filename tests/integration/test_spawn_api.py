@@ -80,7 +80,7 @@ def test_start_is_routed_and_stop_cleans_up(spawn_hub, tmp_path):
     assert requests.get(hub.url + "/hub/api/user",
                         headers={"Authorization": f"token {token}"}, timeout=10).status_code == 403
     assert "/user/alice/" not in hub.api("GET", "/proxy").json()
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="server process gone")
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 30, what="server process gone")
     user = hub.api("GET", "/users/alice?include_stopped_servers=1").json()
     assert user["servers"][""]["stopped"] is True
 
@@ -299,7 +299,7 @@ def test_delete_user_stops_servers(spawn_hub):
     assert r.status_code == 400  # not while the server runs
     assert api("DELETE", "/users/gone").status_code == 204
     assert api("GET", "/users/gone").status_code == 404
-    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, what="server process gone")
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 30, what="server process gone")
     assert "/user/gone/" not in api("GET", "/proxy").json()
 
 

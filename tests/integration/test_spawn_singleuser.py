@@ -158,8 +158,8 @@ def test_proxy_that_dies_comes_back_with_its_routes(hub_factory, tmp_path):
 
     def back():
         try:
-            return requests.get(hub.public_url + "/user/dan/api", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(hub.public_url + "/user/dan/api", timeout=10).status_code == 200
+        except (requests.ConnectionError, requests.Timeout):
             return False
 
     wait_for(back, 30, what="the proxy back with the route of dan's server")
