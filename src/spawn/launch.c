@@ -5,6 +5,8 @@
 #include "util/buf.h"
 #include "util/str.h"
 
+#include <ganymede/template.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
@@ -42,27 +44,29 @@ char *spawn_client_id(const struct hub_spawner *sp)
     return buf_steal(&b);
 }
 
-char *spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *tmpl)
+int spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *option,
+                 const char *tmpl, char **ret, char *err, size_t errlen)
 {
-    struct buf b;
-    buf_init(&b, 65536);
-    for (const char *p = tmpl; *p;) {
-        if (strncmp(p, "{username}", 10) == 0) {
-            buf_puts(&b, sp->user->name);
-            p += 10;
-        } else if (strncmp(p, "{servername}", 12) == 0) {
-            buf_puts(&b, sp->name);
-            p += 12;
-        } else if (strncmp(p, "{base_url}", 10) == 0) {
-            char *base = spawn_routespec(hub, sp);
-            buf_puts(&b, base ? base : "");
-            free(base);
-            p += 10;
-        } else {
-            buf_putc(&b, *p++);
-        }
+    /* Spawner.format_string: str.format with template_namespace() (username, base_url),
+     * plus servername as the hub's other templates have it. */
+    char *base = spawn_routespec(hub, sp);
+    json_t *ns = base ? json_pack("{ss ss ss}", "username", sp->user->name, "servername", sp->name,
+                                  "base_url", base)
+                      : NULL;
+    free(base);
+    if (!ns) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
     }
-    return buf_steal(&b);
+    struct gm_template_error e;
+    int r = gm_format(tmpl, ns, NULL, ret, &e);
+    json_decref(ns);
+    if (r < 0)
+        snprintf(err, errlen,
+                 "Spawner.%s ('%s') does not format: %s (known fields: {username}, "
+                 "{servername}, {base_url}; {{ and }} for braces)",
+                 option, tmpl, r == -ENOMEM ? "out of memory" : e.message);
+    return r;
 }
 
 /* "512M", "2G", 1073741824 → bytes (JupyterHub's ByteSpecification: K/M/G/T are powers of
@@ -139,10 +143,16 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
             return r;
         }
     }
-    l->notebook_dir = spawn_format(hub, sp, c->notebook_dir);
+    char *default_url = NULL;
+    int fr = spawn_format(hub, sp, "notebook_dir", c->notebook_dir, &l->notebook_dir, err, errlen);
+    if (fr == 0)
+        fr = spawn_format(hub, sp, "default_url", c->default_url, &default_url, err, errlen);
+    if (fr < 0) {
+        spawn_launch_free(l);
+        return fr;
+    }
     char *base = spawn_routespec(hub, sp);
     char *client = spawn_client_id(sp);
-    char *default_url = spawn_format(hub, sp, c->default_url);
     if (!l->notebook_dir || !base || !client || !default_url) {
         free(base);
         free(client);

@@ -3,6 +3,7 @@
 
 #include "util/strv.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct hub;
@@ -25,5 +26,8 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
 
 void spawn_launch_free(struct spawn_launch *l);
 
-/** {username}, {servername} and {base_url} in @tmpl (caller frees). */
-char *spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *tmpl);
+/** Spawner.format_string: @tmpl (the value of Spawner.@option) with {username}, {servername}
+ * and {base_url} (gm_format). Returns 0 and the text in *@ret (caller frees), or a negative
+ * errno with a message naming the option. */
+int spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *option,
+                 const char *tmpl, char **ret, char *err, size_t errlen);

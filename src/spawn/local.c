@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <ganymede/log.h>
 #include <ganymede/spawner.h>
+#include <ganymede/template.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -144,6 +145,22 @@ static int local_init(const struct gm_host *host, void *conf, void **state, char
     return local_init_common(host, conf, state, false);
 }
 
+/* home_dir_template.format(username=...), as SimpleLocalProcessSpawner does. NULL with a
+ * message in @msg when it does not format. */
+static char *expand_user(const char *tmpl, const char *user, char *msg, size_t msglen)
+{
+    json_t *ns = json_pack("{ss}", "username", user);
+    char *s = NULL;
+    struct gm_template_error e;
+    int r = ns ? gm_format(tmpl, ns, NULL, &s, &e) : -ENOMEM;
+    json_decref(ns);
+    if (r < 0)
+        snprintf(msg, msglen,
+                 "SimpleLocalProcessSpawner.home_dir_template (%s) does not format: %s", tmpl,
+                 r == -ENOMEM ? "out of memory" : e.message);
+    return s;
+}
+
 static int simple_init(const struct gm_host *host, void *conf, void **state, char *err,
                        size_t errlen)
 {
@@ -154,6 +171,11 @@ static int simple_init(const struct gm_host *host, void *conf, void **state, cha
                  c->home_dir_template);
         return -EINVAL;
     }
+    /* A template that cannot format is refused now rather than at each user's start. */
+    char *probe = expand_user(c->home_dir_template, "user", err, errlen);
+    if (!probe)
+        return -EINVAL;
+    free(probe);
     return local_init_common(host, conf, state, true);
 }
 
@@ -214,22 +236,6 @@ static void local_server_free(void *server)
     uv_close((uv_handle_t *)&s->timer, on_timer_closed);
 }
 
-/* {username} in a template. */
-static char *expand_user(const char *tmpl, const char *user)
-{
-    struct buf b;
-    buf_init(&b, 8192);
-    for (const char *p = tmpl; *p;) {
-        if (strncmp(p, "{username}", 10) == 0) {
-            buf_puts(&b, user);
-            p += 10;
-        } else {
-            buf_putc(&b, *p++);
-        }
-    }
-    return buf_steal(&b);
-}
-
 /* mkdir -p with mode 0700 for the last component. */
 static int make_dirs(const char *path)
 {
@@ -255,9 +261,9 @@ static void lookup_work(uv_work_t *w)
     struct local_server *s = w->data;
     char msg[512] = "";
     if (s->st->simple) {
-        s->home = expand_user(s->st->conf->home_dir_template, s->user);
-        int r = s->home ? make_dirs(s->home) : -ENOMEM;
-        if (r < 0)
+        s->home = expand_user(s->st->conf->home_dir_template, s->user, msg, sizeof(msg));
+        int r = s->home ? make_dirs(s->home) : -EINVAL;
+        if (r < 0 && s->home)
             snprintf(msg, sizeof(msg), "cannot create the home directory %s: %s",
                      s->home ? s->home : "", strerror(-r));
         s->shell = strdup("/bin/sh");
