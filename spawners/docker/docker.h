@@ -14,6 +14,7 @@
 #include <ganymede/fetch.h>
 #include <ganymede/host.h>
 #include <ganymede/spawner.h>
+#include <ganymede/template.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -99,9 +100,9 @@ void docker_buf_url_encode(struct docker_buf *b, const char *s, const char *keep
 /** Escape &<>"' for HTML. */
 void docker_buf_html(struct docker_buf *b, const char *s);
 
-/** escapism's escape(), as DockerSpawner uses it: characters outside [a-z0-9] become "-XX" per
- * UTF-8 byte, then lower case; with @legacy, [A-Za-z0-9-] are kept and "_XX" is used. Caller
- * frees. */
+/** escapism's escape(), as DockerSpawner uses it (gm_slug_escape): characters outside [a-z0-9]
+ * become "-XX" per UTF-8 byte, then lower case; with @legacy, [A-Za-z0-9-] are kept and "_XX"
+ * is used (gm_escape). Caller frees; NULL when out of memory or too long. */
 char *docker_escape(const char *text, bool legacy);
 
 /** Split a command line into words (whitespace, '' and "" quotes, backslash), as
@@ -123,9 +124,9 @@ struct docker_ns {
     const char *prefix;
 };
 
-/** Render a Python format string ("{prefix}-{username}", "{{" for a brace) with @ns. Returns 0
- * and the text (caller frees), -EINVAL with @bad pointing at the offending field or brace when it
- * does not format, or -ENOMEM. */
+/** Render a Python format string ("{prefix}-{username}", "{{" for a brace) with @ns through
+ * gm_format. Returns 0 and the text (caller frees), -EINVAL with @bad pointing at the offending
+ * field or brace when it does not format, or -ENOMEM. */
 int docker_render(const char *tmpl, const struct docker_ns *ns, char **ret, const char **bad);
 
 /** Every string (keys too) in @v rendered; strings that do not format are kept as they are, as

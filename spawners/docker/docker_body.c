@@ -12,8 +12,9 @@
 
 /* Templates. */
 
-static const char *ns_lookup(const struct docker_ns *ns, const char *name, size_t n)
+int docker_render(const char *tmpl, const struct docker_ns *ns, char **ret, const char **bad)
 {
+    /* DockerSpawner.template_namespace(): safe_username is username's older name. */
     const struct {
         const char *key;
         const char *value;
@@ -26,52 +27,27 @@ static const char *ns_lookup(const struct docker_ns *ns, const char *name, size_
         {"imagename", ns->imagename},
         {"prefix", ns->prefix},
     };
-    for (size_t i = 0; i < sizeof(fields) / sizeof(*fields); i++)
-        if (strlen(fields[i].key) == n && memcmp(fields[i].key, name, n) == 0)
-            return fields[i].value ? fields[i].value : "";
-    return NULL;
-}
-
-int docker_render(const char *tmpl, const struct docker_ns *ns, char **ret, const char **bad)
-{
-    struct docker_buf b;
-    docker_buf_init(&b, strlen(tmpl) + 16 * 1024);
-    for (const char *p = tmpl; *p;) {
-        if (p[0] == '{' && p[1] == '{') {
-            docker_buf_add(&b, "{", 1);
-            p += 2;
-        } else if (p[0] == '}' && p[1] == '}') {
-            docker_buf_add(&b, "}", 1);
-            p += 2;
-        } else if (*p == '{') {
-            const char *end = strchr(p, '}');
-            const char *v = end ? ns_lookup(ns, p + 1, (size_t)(end - p - 1)) : NULL;
-            if (!v) {
-                /* An unknown field, a format spec, a positional field or an open brace:
-                 * Python's str.format raises, so the template does not format. */
-                docker_buf_free(&b);
-                if (bad)
-                    *bad = p;
-                return -EINVAL;
-            }
-            docker_buf_puts(&b, v);
-            p = end + 1;
-        } else if (*p == '}') {
-            docker_buf_free(&b);
-            if (bad)
-                *bad = p;
-            return -EINVAL;
-        } else {
-            size_t n = strcspn(p, "{}");
-            docker_buf_add(&b, p, n);
-            p += n;
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < sizeof(fields) / sizeof(*fields); i++)
+        if (json_object_set_new(o, fields[i].key,
+                                json_string(fields[i].value ? fields[i].value : "")) < 0) {
+            json_decref(o);
+            o = NULL;
         }
-    }
-    char *s = docker_buf_steal(&b);
-    if (!s)
+    if (!o)
         return -ENOMEM;
-    *ret = s;
-    return 0;
+    struct gm_template_error err;
+    const struct gm_format_options opts = {.max_len = strlen(tmpl) + 16 * 1024};
+    int r = gm_format(tmpl, o, &opts, ret, &err);
+    json_decref(o);
+    /* What Python's str.format refuses (an unknown field, a format spec, a positional field,
+     * a lone brace) does not format. */
+    if (r == -ENOENT || r == -EINVAL || r == -E2BIG) {
+        if (bad)
+            *bad = tmpl + err.offset;
+        return -EINVAL;
+    }
+    return r;
 }
 
 static json_t *render_string(const char *s, const struct docker_ns *ns)

@@ -1,7 +1,7 @@
 /* Small text helpers of the Docker spawner: a capped buffer, escapism's escape for container
- * names, shlex-style command splitting (post_start_cmd, a string command) and the tail of a
- * container's log for failure messages. Plugins only see include/ganymede/, so these few live
- * here rather than in src/util/. */
+ * names (the toolkit's, <ganymede/template.h>), shlex-style command splitting (post_start_cmd, a
+ * string command) and the tail of a container's log for failure messages. Plugins only see
+ * include/ganymede/, so these few live here rather than in src/util/. */
 #include "docker.h"
 
 #include <errno.h>
@@ -138,27 +138,11 @@ void docker_buf_html(struct docker_buf *b, const char *s)
 
 char *docker_escape(const char *text, bool legacy)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    struct docker_buf b;
-    docker_buf_init(&b, 3 * strlen(text) + 1);
-    char esc = legacy ? '_' : '-';
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        unsigned char c = *p;
-        bool safe = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    (legacy && ((c >= 'A' && c <= 'Z') || c == '-'));
-        if (safe) {
-            docker_buf_add(&b, (const char *)p, 1);
-        } else {
-            /* escapism escapes every UTF-8 byte of a character the same way. */
-            char e[3] = {esc, hex[c >> 4], hex[c & 15]};
-            docker_buf_add(&b, e, 3);
-        }
-    }
-    char *s = docker_buf_steal(&b);
-    if (s && !legacy)
-        for (char *p = s; *p; p++)
-            if (*p >= 'A' && *p <= 'Z')
-                *p = (char)(*p - 'A' + 'a');
+    char *s = NULL;
+    if (legacy)
+        gm_escape(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-", '_', &s);
+    else
+        gm_slug_escape(text, &s);
     return s;
 }
 

@@ -251,6 +251,9 @@ static void test_escape(void **state)
         {"user--foo", false, "user-2d-2dfoo"},
         {"\xc3\xa9t\xc3\xa9", false, "-c3-a9t-c3-a9"},
         {"Alice-b.c", true, "Alice-b_2Ec"},
+        /* escapism writes bytes below 0x10 with one hex digit. */
+        {"a\tb", false, "a-9b"},
+        {"a\tb", true, "a_9b"},
         {"", false, ""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
