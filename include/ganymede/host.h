@@ -11,6 +11,9 @@ struct gm_host {
     const char *base_url;   /* "/" or "/prefix/" */
     const char *hub_prefix; /* base_url + "hub/" */
     void *hub;              /* the hub, for the host functions below */
+    /** Where the hub keeps what must outlive it (the database's directory, absolute; the
+     * working directory when the database is not a file). */
+    const char *state_dir;
     /** Call @fn(@data) on a later loop iteration (never from inside this call). Returns 0 or a
      * negative errno. */
     int (*defer)(const struct gm_host *host, void (*fn)(void *data), void *data);

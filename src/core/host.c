@@ -42,5 +42,6 @@ void hub_host_init(struct hub *hub)
     hub->host.base_url = hub->base_url;
     hub->host.hub_prefix = hub->hub_prefix;
     hub->host.hub = hub;
+    hub->host.state_dir = hub->state_dir;
     hub->host.defer = host_defer;
 }

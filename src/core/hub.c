@@ -249,6 +249,25 @@ static int read_logo(struct hub *hub, char *err, size_t errlen)
     return 0;
 }
 
+/* The database's directory, made absolute: files that must outlive the hub (servers' output)
+ * go beside the database, which is where an admin looks for the hub's state. */
+static int find_state_dir(struct hub *hub, const struct db_location *loc, char *err, size_t errlen)
+{
+    char dir[4096] = ".";
+    const char *slash = loc->memory ? NULL : strrchr(loc->path, '/');
+    if (slash && slash == loc->path)
+        str_copy(dir, sizeof(dir), "/");
+    else if (slash)
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - loc->path), loc->path);
+    hub->state_dir = realpath(dir, NULL);
+    if (!hub->state_dir) {
+        snprintf(err, errlen, "cannot find the directory of the database (%s): %s", dir,
+                 strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
 int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char *err,
                size_t errlen)
 {
@@ -276,6 +295,9 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     if (r < 0)
         goto fail;
     r = db_open(&loc, &hub->db, err, errlen);
+    if (r < 0)
+        goto fail;
+    r = find_state_dir(hub, &loc, err, errlen);
     if (r < 0)
         goto fail;
     struct db_migrate_result mig;
@@ -645,6 +667,7 @@ void hub_free(struct hub *hub)
     db_close(hub->db);
     free(hub->base_url);
     free(hub->hub_prefix);
+    free(hub->state_dir);
     free(hub->csp);
     free(hub->api_csp);
     auth_host_release(hub);

@@ -90,6 +90,7 @@ struct hub {
     struct hub_config conf;
     char *base_url;   /* normalised: "/" or "/prefix/" */
     char *hub_prefix; /* base_url + "hub/" */
+    char *state_dir;  /* the database's directory (gm_host.state_dir) */
     struct db *db;
     struct http_server *http;
     struct gm_fetcher *fetcher;

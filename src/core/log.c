@@ -16,7 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_BUFFER (64 << 10)
+#define LOG_BUFFER   (64 << 10)
+#define LOG_LINE_MAX (16 << 10) /* a failure message ends with 4 KiB of a server's output */
 
 static struct {
     enum gm_log_level level;
@@ -113,7 +114,7 @@ void gm_log_write(enum gm_log_level level, const char *file, int line, const cha
 {
     if (level < log_state.level)
         return;
-    char out[4096];
+    char out[LOG_LINE_MAX];
     struct timeval tv;
     gettimeofday(&tv, NULL);
     if (tv.tv_sec != log_state.stamp_sec) {
@@ -146,5 +147,18 @@ void gm_log_write(enum gm_log_level level, const char *file, int line, const cha
     if (log_state.len + len > sizeof(log_state.buf))
         log_flush();
     memcpy(log_state.buf + log_state.len, out, len);
+    log_state.len += len;
+}
+
+void log_write_output(const char *text, size_t len)
+{
+    if (!log_state.buffered || len > sizeof(log_state.buf)) {
+        log_flush();
+        write_all(text, len);
+        return;
+    }
+    if (log_state.len + len > sizeof(log_state.buf))
+        log_flush();
+    memcpy(log_state.buf + log_state.len, text, len);
     log_state.len += len;
 }

@@ -297,7 +297,7 @@ static bool is_api(struct http_request *req)
 
 int http_error(struct http_request *req, int status, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[12288]; /* a failed start's message ends with 4 KiB of the server's output */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
