@@ -7,8 +7,16 @@
  * from home_dir_template. Account lookups and directory creation run on the threadpool (NSS
  * may be LDAP). Stop sends SIGINT, then SIGTERM, then SIGKILL, waiting interrupt_timeout,
  * term_timeout and kill_timeout in between. The state is {"pid": N}, as JupyterHub's, so a
- * restarted hub finds the process again (and polls it with kill(pid, 0)). */
+ * restarted hub finds the process again (and polls it with kill(pid, 0)).
+ *
+ * Each server's stdout and stderr go to a file of its own, server-logs/<user>[--<server>].log
+ * beside the database (spawn/output.c), emptied at each start: the hub passes its new lines on
+ * to its own log output as they come, a hub that takes the server over after a restart goes on
+ * from the end of the file, and a server that exits before it answered has the last lines of
+ * the file in its failure message (output_tail). Where that directory cannot be used, servers
+ * write to the hub's own stdout and stderr as before. */
 #include "loop/process.h"
+#include "spawn/output.h"
 #include "util/buf.h"
 #include "util/str.h"
 #include "util/strv.h"
@@ -37,6 +45,7 @@ struct local_state {
     const struct gm_host *host;
     const struct local_conf *conf;
     bool simple;
+    char *output_dir; /* server-logs in the hub's state directory, or NULL: the hub's output */
 };
 
 enum stop_stage {
@@ -50,8 +59,10 @@ enum stop_stage {
 struct local_server {
     struct local_state *st;
     char *user;
-    struct loop_process *proc; /* our child, or NULL */
-    pid_t pid;                 /* our child's or an adopted process's, 0 when none */
+    char *output_path;           /* its output file, or NULL */
+    struct spawn_output *output; /* that file, followed */
+    struct loop_process *proc;   /* our child, or NULL */
+    pid_t pid;                   /* our child's or an adopted process's, 0 when none */
     bool exited;
     int exit_status;
 
@@ -64,6 +75,8 @@ struct local_server {
     char *ip;
     int port;
     char *lookup_error;
+    int output_errno;        /* the output file could not be opened */
+    int out_write, out_read; /* its descriptors, opened on the threadpool */
     char *home, *shell;
     uid_t uid;
     gid_t gid;
@@ -133,6 +146,9 @@ static int local_init_common(const struct gm_host *host, void *conf, void **stat
     st->host = host;
     st->conf = conf;
     st->simple = simple;
+    char why[512];
+    if (spawn_output_dir(host->state_dir, &st->output_dir, why, sizeof(why)) < 0)
+        gm_log_warn("Servers' output goes to the hub's own output, not to files: %s", why);
     *state = st;
     return 0;
 }
@@ -181,17 +197,25 @@ static int simple_init(const struct gm_host *host, void *conf, void **state, cha
 
 static void local_destroy(void *state)
 {
-    free(state);
+    struct local_state *st = state;
+    if (st)
+        free(st->output_dir);
+    free(st);
 }
 
 static int local_server_new(void *state, const char *user, const char *server_name, void **server)
 {
-    (void)server_name;
+    struct local_state *st = state;
     struct local_server *s = calloc(1, sizeof(*s));
-    if (!s || !(s->user = strdup(user))) {
+    if (!s || !(s->user = strdup(user)) ||
+        (st->output_dir &&
+         !(s->output_path = spawn_output_path(st->output_dir, user, server_name)))) {
+        if (s)
+            free(s->user);
         free(s);
         return -ENOMEM;
     }
+    s->out_write = s->out_read = -1;
     s->st = state;
     uv_timer_init(s->st->host->loop, &s->timer);
     s->timer.data = s;
@@ -200,8 +224,17 @@ static int local_server_new(void *state, const char *user, const char *server_na
     return 0;
 }
 
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
 static void clear_start(struct local_server *s)
 {
+    close_fd(&s->out_write);
+    close_fd(&s->out_read);
     strv_free_array(s->argv);
     strv_free_array(s->env);
     free(s->ip);
@@ -217,6 +250,7 @@ static void release_hold(struct local_server *s)
     if (--s->holds > 0)
         return;
     clear_start(s);
+    free(s->output_path);
     free(s->user);
     free(s);
 }
@@ -232,6 +266,8 @@ static void local_server_free(void *server)
     s->freed = true;
     loop_process_release(s->proc);
     s->proc = NULL;
+    spawn_output_free(s->output);
+    s->output = NULL;
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, on_timer_closed);
 }
@@ -294,6 +330,8 @@ static void lookup_work(uv_work_t *w)
     }
     if (msg[0])
         s->lookup_error = strdup(msg);
+    else if (s->output_path)
+        s->output_errno = -spawn_output_open(s->output_path, true, &s->out_write, &s->out_read);
 }
 
 static void start_done(struct local_server *s, int status, const char *url, const char *msg)
@@ -315,6 +353,7 @@ static void on_process_exit(void *data, int exit_status)
     /* The watcher is done (the child is reaped); a next start makes a new one. */
     loop_process_release(s->proc);
     s->proc = NULL;
+    spawn_output_drain(s->output); /* its last words come before the news of its exit */
     gm_log_info("Server of '%s' (pid %d) exited with status %d", s->user, (int)s->pid, exit_status);
     if (s->stopping)
         finish_stop(s, 0, NULL);
@@ -412,8 +451,11 @@ static void lookup_finish(struct local_server *s, int status)
         .user = s->switch_user ? s->user : NULL,
         .uid = s->uid,
         .gid = s->gid,
-        .stdout_fd = -1,
+        .stdout_fd = s->out_write,
     };
+    if (s->output_errno)
+        gm_log_warn("Cannot open %s (%s): the server of '%s' writes to the hub's own output",
+                    s->output_path, strerror(s->output_errno), s->user);
     if (r == 0 && o.argv && o.env)
         r = loop_process_spawn(s->st->host->loop, &o, on_exec, on_process_exit, s, &s->proc, err,
                                sizeof(err));
@@ -421,9 +463,17 @@ static void lookup_finish(struct local_server *s, int status)
         r = -ENOMEM;
     strv_free(&env);
     strv_free(&argv);
+    close_fd(&s->out_write); /* the child has its copy */
     if (r < 0) {
         start_done(s, r, NULL, err);
         return;
+    }
+    if (s->out_read >= 0) {
+        int fd = s->out_read;
+        s->out_read = -1;
+        if (spawn_output_follow(s->st->host->loop, fd, s->output_path, false, SPAWN_OUTPUT_CAP,
+                                &s->output) < 0)
+            s->output = NULL;
     }
     s->pid = loop_process_pid(s->proc);
     s->exited = false;
@@ -449,6 +499,10 @@ static int local_start(void *server, const struct gm_server_spec *spec,
     if (!spec->argv || !spec->argv[0])
         return -EINVAL;
     clear_start(s);
+    /* The previous run's file is done with (this start empties it). */
+    spawn_output_free(s->output);
+    s->output = NULL;
+    s->output_errno = 0;
     s->argv = strv_dup_array(spec->argv);
     s->env = strv_dup_array(spec->env);
     s->ip = strdup(spec->ip && spec->ip[0] ? spec->ip : "127.0.0.1");
@@ -487,6 +541,10 @@ static double stage_timeout(const struct local_server *s)
 static void finish_stop(struct local_server *s, int status, const char *msg)
 {
     s->stopping = false;
+    /* Stopped: its file is read to the end and no longer needed (a hub with many users would
+     * otherwise keep a descriptor for every server that ever ran). */
+    spawn_output_free(s->output);
+    s->output = NULL;
     uv_timer_stop(&s->timer);
     gm_spawner_stopped_cb cb = s->stop_cb;
     s->stop_cb = NULL;
@@ -595,10 +653,12 @@ static void poll_deferred(void *data)
     gm_spawner_polled_cb cb = s->poll_cb;
     s->poll_cb = NULL;
     if (!s->freed && cb) {
-        if (s->starting || (s->pid > 0 && !gone(s)))
+        if (s->starting || (s->pid > 0 && !gone(s))) {
             cb(s->poll_data, GM_SPAWNER_RUNNING);
-        else
+        } else {
+            spawn_output_drain(s->output); /* an adopted process: seen gone only now */
             cb(s->poll_data, s->exited ? s->exit_status : 0);
+        }
     }
     release_hold(s);
 }
@@ -625,6 +685,22 @@ static json_t *local_get_state(void *server)
     return json_pack("{s:i}", "pid", (json_int_t)s->pid);
 }
 
+/* A server that outlived the previous hub writes on to its file: follow it from where that hub
+ * stopped reading (its end, near enough). */
+static void follow_adopted(struct local_server *s)
+{
+    spawn_output_free(s->output);
+    s->output = NULL;
+    int fd = -1;
+    int r = s->output_path ? spawn_output_open(s->output_path, false, NULL, &fd) : -ENOENT;
+    if (r == 0)
+        r = spawn_output_follow(s->st->host->loop, fd, s->output_path, true, SPAWN_OUTPUT_CAP,
+                                &s->output);
+    if (r < 0 && s->output_path)
+        gm_log_info("Not following the output of the server of '%s' (pid %d) in %s: %s", s->user,
+                    (int)s->pid, s->output_path, strerror(-r));
+}
+
 static int local_load_state(void *server, const json_t *state)
 {
     struct local_server *s = server;
@@ -634,6 +710,7 @@ static int local_load_state(void *server, const json_t *state)
         s->pid = (pid_t)json_integer_value(pid);
         s->proc = NULL;
         s->exited = false;
+        follow_adopted(s);
     }
     return 0;
 }
