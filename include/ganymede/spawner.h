@@ -104,4 +104,11 @@ struct gm_spawner {
      * field with one value becomes a string, as JupyterHub's default does). */
     int (*options_from_form)(void *state, const json_t *form, json_t **user_options, char *err,
                              size_t errlen);
+
+    /** The last lines the server wrote (stdout and stderr), for the message of a server that
+     * exited before it answered: at most @max_lines lines in @out (NUL-terminated, valid UTF-8,
+     * shortened from the start to fit @outlen). Returns their length, 0 when it wrote nothing,
+     * or a negative errno when its output is not known. May be NULL (a module that reports
+     * such exits in its own start, as the Docker spawner does). */
+    int (*output_tail)(void *server, int max_lines, char *out, size_t outlen);
 };

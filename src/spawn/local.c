@@ -715,6 +715,12 @@ static int local_load_state(void *server, const json_t *state)
     return 0;
 }
 
+static int local_output_tail(void *server, int max_lines, char *out, size_t outlen)
+{
+    struct local_server *s = server;
+    return spawn_output_tail(s->output, max_lines, out, outlen);
+}
+
 static const char *const local_cmd[] = {"jupyterhub-singleuser", NULL};
 static const char *const local_env_keep[] = {
     "PATH", "PYTHONPATH", "CONDA_ROOT",      "CONDA_DEFAULT_ENV",         "VIRTUAL_ENV",
@@ -731,7 +737,7 @@ static const char *const simple_aliases[] = {"jupyterhub.spawner.SimpleLocalProc
     .default_port = 0, .default_cmd = local_cmd, .default_env_keep = local_env_keep,               \
     .destroy = local_destroy, .server_new = local_server_new, .server_free = local_server_free,    \
     .start = local_start, .stop = local_stop, .poll = local_poll, .get_state = local_get_state,    \
-    .load_state = local_load_state
+    .load_state = local_load_state, .output_tail = local_output_tail
 
 const struct gm_spawner spawn_local = {
     LOCAL_COMMON,

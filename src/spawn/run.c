@@ -39,6 +39,9 @@
 #define CHECK_SLOW_AFTER 10000000 /* µs since the start was requested */
 #define CHECK_TIMEOUT_MS 5000
 #define MAX_EVENTS       256
+#define TAIL_LINES       20   /* of a server's output in the message of a failed start */
+#define TAIL_BYTES       4096 /* and at most this much of it */
+#define FAILURE_MAX      (TAIL_BYTES + 4096)
 
 static void stop_begin(struct spawn_run *run);
 static void stop_continue(struct spawn_run *run);
@@ -365,6 +368,27 @@ static void add_route(struct spawn_run *run)
 
 static void check_http(struct spawn_run *run);
 
+/* A server that exited before it answered usually said why: its last lines end the message, as
+ * the Docker spawner's do. */
+static void fail_exited(struct spawn_run *run, int exit_status)
+{
+    const struct gm_spawner *plugin = run->hub->spawn.plugin;
+    char tail[TAIL_BYTES + 1];
+    int n = plugin->output_tail ? plugin->output_tail(run->server, TAIL_LINES, tail, sizeof(tail))
+                                : -ENOENT;
+    if (n > 0)
+        fail(run, 500,
+             "Server at %s exited with status %d before it answered. Last lines of its "
+             "output:\n%s",
+             run->routespec, exit_status, tail);
+    else if (n == 0)
+        fail(run, 500, "Server at %s exited with status %d before it answered; it wrote no output",
+             run->routespec, exit_status);
+    else
+        fail(run, 500, "Server at %s exited with status %d before it answered", run->routespec,
+             exit_status);
+}
+
 static void on_polled_while_waiting(void *data, int exit_status)
 {
     struct spawn_run *run = data;
@@ -374,8 +398,7 @@ static void on_polled_while_waiting(void *data, int exit_status)
         return;
     }
     if (exit_status != GM_SPAWNER_RUNNING && run->state == SPAWN_STARTING && run->check_waiting)
-        fail(run, 500, "Server at %s exited with status %d before it answered", run->routespec,
-             exit_status);
+        fail_exited(run, exit_status);
 }
 
 static void on_check_timer(uv_timer_t *t);
@@ -701,7 +724,7 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
 /* Failure: remember why, tell the listeners, then clean up as a stop does. */
 static void fail(struct spawn_run *run, int status, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[FAILURE_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
