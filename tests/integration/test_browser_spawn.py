@@ -23,3 +23,26 @@ def test_browser_spawn_to_notebook(hub_factory, tmp_path):
     assert found["startText"] == "Start My Server"
     wait_stopped(hub, "alice")
     assert found["consoleErrors"] == [], found["consoleErrors"]
+
+
+def test_browser_spawn_failure_says_why_once(hub_factory, tmp_path):
+    line = "ganymede-test: no such notebook, the server says"
+    homes = tmp_path / "homes"
+    # Fails only when the browser has the progress page open (the scenario writes $HOME/go).
+    cmd = ["/bin/sh", "-c",
+           f'while [ ! -e "$HOME/go" ]; do sleep 0.05; done; echo "{line}" >&2; exit 1']
+    cfg = with_section(spawn_config(cmd=cmd, home=homes), "Spawner", http_timeout=90,
+                       start_timeout=90)
+    hub = hub_factory(config=cfg)
+    found = run_browser("spawn-failed", url=hub.public_url, user="alice", password=PASSWORD,
+                        trigger=str(homes / "alice" / "go"), line=line)
+    live = found["live"]
+    assert live["heading"] == "Spawn failed"
+    assert line in live["error"] and "exited with status 1 before it answered" in live["error"]
+    assert live["lineCount"] == 1, found
+    assert live["redirectPromised"] is False, found
+    assert live["retryVisible"] is True
+    reloaded = found["reloaded"]
+    assert reloaded["heading"] == "Spawn failed"
+    assert reloaded["lineCount"] == 1 and reloaded["redirectPromised"] is False, found
+    assert found["consoleErrors"] == [], found["consoleErrors"]

@@ -20,21 +20,33 @@ function show(evt) {
   log.appendChild(line);
 }
 
+// A failed start: the page stops promising a redirect and says why once, in the error box
+// (the message ends with the server's last lines of output, so it is kept as written).
+function showFailure(evt) {
+  bar.style.width = "100%";
+  barBox.setAttribute("aria-valuenow", "100");
+  bar.classList.add("failed");
+  message.textContent = "";
+  document.getElementById("progress-redirect").classList.add("hidden");
+  errorBox.textContent = evt.message || "Spawn failed";
+  errorBox.classList.remove("hidden");
+  actions.classList.remove("hidden");
+  document.querySelector("#spawn-pending h1").textContent = "Spawn failed";
+}
+
 const source = new EventSource(`${data.progress_url}?_xsrf=${encodeURIComponent(data.xsrf_token)}`);
 source.onmessage = (e) => {
   const evt = JSON.parse(e.data);
+  if (evt.failed) {
+    source.close();
+    showFailure(evt);
+    return;
+  }
   show(evt);
   if (evt.ready) {
     source.close();
     bar.classList.add("done");
     window.location.replace(data.next_url || evt.url);
-  } else if (evt.failed) {
-    source.close();
-    bar.classList.add("failed");
-    errorBox.textContent = evt.message;
-    errorBox.classList.remove("hidden");
-    actions.classList.remove("hidden");
-    document.querySelector("#spawn-pending h1").textContent = "Spawn failed";
   }
 };
 source.onerror = () => {
