@@ -126,7 +126,8 @@ const struct gm_option_class spawn_local_class = {
     .name = "LocalProcessSpawner",
     .parent = "Spawner",
     .help = "Each server is a process on this machine, run as the user's system account when "
-            "the hub runs as root.",
+            "the hub runs as root; its output goes to server-logs/ beside the database and on to "
+            "the hub's log (docs/local-spawner.md).",
     .options = local_options,
 };
 
