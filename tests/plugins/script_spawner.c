@@ -108,7 +108,7 @@ static json_t *command_fields(const char *job_id, const char *user, const char *
                      server_name);
 }
 
-/* Whether @tmpl formats with the fields a command gets (a typo is found at startup). */
+/* Whether @tmpl formats with the fields a command is given; a typo is found at startup. */
 static int check_command(const char *option, const char *tmpl, char *err, size_t errlen)
 {
     json_t *fields = command_fields("1", "user", "");
