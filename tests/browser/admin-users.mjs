@@ -148,9 +148,17 @@ await scenario("admin-users", async ({ page, args, shot }) => {
   found.confirmText = await page.textContent("#confirm-text");
   found.confirmFocus = await page.evaluate(() => document.activeElement.id);
   await shot("confirm-delete");
+  // Cancelling sends nothing: no DELETE leaves the page, and the hub's own list (reloaded,
+  // not the page's memory of it) still has dave.
+  const deletes = [];
+  const onRequest = (req) => { if (req.method() === "DELETE") deletes.push(req.url()); };
+  page.on("request", onRequest);
   await page.keyboard.press("Escape");
   await dialogClosed(page, "confirm-dialog");
-  await page.waitForTimeout(300);
+  await page.reload();
+  await waitUsers(page);
+  page.off("request", onRequest);
+  found.deletesOnCancel = deletes;
   found.afterCancel = await rowNames(page);
   await row(page, "dave").locator(".edit-user").click();
   await page.click("#edit-user-delete");

@@ -30,7 +30,7 @@ Z2JH_CONFIG = (
 
 @pytest.fixture
 def auth0():
-    with FakeProvider("auth0", hang_seconds=6.0) as fake:
+    with FakeProvider("auth0", hang_seconds=12.0) as fake:
         yield fake
 
 

@@ -34,7 +34,7 @@ IDPS = {
 
 @pytest.fixture
 def cilogon():
-    with FakeProvider("cilogon", hang_seconds=6.0) as fake:
+    with FakeProvider("cilogon", hang_seconds=12.0) as fake:
         yield fake
 
 

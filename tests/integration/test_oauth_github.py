@@ -16,13 +16,13 @@ from helpers.fake_oauth import (PROVIDER_FAILURES, FakeProvider, assert_error_pa
                                 pkce_challenge, start_login, walk_to_callback)
 
 CRYPT_KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-HUB_TIMEOUT = 2  # the hub's http_request_kwargs.request_timeout; the fake hangs for 6 s
+HUB_TIMEOUT = 2  # the hub's http_request_kwargs.request_timeout; the fake hangs for 12 s
 SORRY = "Only members of the right GitHub team may use this hub."
 
 
 @pytest.fixture
 def github():
-    with FakeProvider("github", hang_seconds=6.0) as gh:
+    with FakeProvider("github", hang_seconds=12.0) as gh:
         yield gh
 
 
