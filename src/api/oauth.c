@@ -6,7 +6,7 @@
 #include "auth/session.h"
 #include "core/hub.h"
 #include "pages/pages.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -21,18 +21,18 @@
 static int redirect_error(struct http_request *req, const struct oauth_request *o,
                           const char *error)
 {
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_puts(&b, o->redirect_uri);
-    buf_putc(&b, strchr(o->redirect_uri, '?') ? '&' : '?');
-    buf_puts(&b, "error=");
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_puts(&b, o->redirect_uri);
+    gm_buf_putc(&b, strchr(o->redirect_uri, '?') ? '&' : '?');
+    gm_buf_puts(&b, "error=");
     str_url_encode(&b, error, "");
     if (o->state) {
-        buf_puts(&b, "&state=");
+        gm_buf_puts(&b, "&state=");
         str_url_encode(&b, o->state, "");
     }
     int r = http_redirect(req, 302, b.data ? b.data : "/");
-    buf_free(&b);
+    gm_buf_free(&b);
     return r;
 }
 

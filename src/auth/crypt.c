@@ -104,16 +104,16 @@ int auth_fernet_encrypt(const unsigned char key[32], const unsigned char iv[16],
         return -EIO;
     }
     /* urlsafe base64 with padding, as Python's base64.urlsafe_b64encode. */
-    struct buf b;
-    buf_init(&b, (size_t)1 << 30);
+    struct gm_buf b;
+    gm_buf_init(&b, (size_t)1 << 30);
     int r = b64url_encode(&b, tok, body + 32, true);
     free(tok);
     if (r < 0) {
-        buf_free(&b);
+        gm_buf_free(&b);
         return r;
     }
     *len = b.len;
-    *ret = buf_steal(&b);
+    *ret = gm_buf_steal(&b);
     return 0;
 }
 

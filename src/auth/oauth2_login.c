@@ -7,7 +7,7 @@
 #include "auth/usernames.h"
 #include "core/hub.h"
 #include "util/base64.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 #include "util/strv.h"
 
@@ -368,9 +368,9 @@ static void on_userinfo(void *data, int status, int http, const json_t *json, co
 static int userinfo_request(struct oauth2_login *l)
 {
     struct oauth2_client *c = l->c;
-    struct buf url;
-    buf_init(&url, 16384);
-    int r = buf_puts(&url, c->userdata_url);
+    struct gm_buf url;
+    gm_buf_init(&url, 16384);
+    int r = gm_buf_puts(&url, c->userdata_url);
     bool has_query = strchr(c->userdata_url, '?') != NULL;
     json_t *params = json_copy(c->conf->userdata_params);
     if (!params)
@@ -378,7 +378,7 @@ static int userinfo_request(struct oauth2_login *l)
     else if (strcmp(c->conf->userdata_token_method, "url") == 0)
         json_object_set_new(params, "access_token", json_string(l->access_token));
     if (r == 0 && json_object_size(params)) {
-        r = buf_putc(&url, has_query ? '&' : '?');
+        r = gm_buf_putc(&url, has_query ? '&' : '?');
         if (r == 0)
             r = oauth2_append_params(&url, params, true);
     }
@@ -386,7 +386,7 @@ static int userinfo_request(struct oauth2_login *l)
     const char *headers[] = {l->authorization, NULL};
     if (r == 0)
         r = oauth2_call(c, "GET", url.data, headers, NULL, on_userinfo, l);
-    buf_free(&url);
+    gm_buf_free(&url);
     return r;
 }
 
@@ -512,11 +512,11 @@ static int use_token_response(struct oauth2_login *l)
     const char *type = json_string_value(json_object_get(l->token_response, "token_type"));
     if (!type || str_eq_ci(type, "bearer"))
         type = "Bearer";
-    struct buf h;
-    buf_init(&h, 64 << 10);
-    buf_printf(&h, "Authorization: %s %s", type, l->access_token);
+    struct gm_buf h;
+    gm_buf_init(&h, 64 << 10);
+    gm_buf_printf(&h, "Authorization: %s %s", type, l->access_token);
     free(l->authorization);
-    l->authorization = buf_steal(&h);
+    l->authorization = gm_buf_steal(&h);
     strv_free_array(l->granted);
     l->granted = granted_scope(l);
     return l->authorization && l->granted ? 0 : -ENOMEM;
@@ -574,16 +574,16 @@ static int token_request(struct oauth2_login *l, json_t *form)
         json_object_set_new(form, "client_secret", json_string(k->client_secret));
     }
     json_object_update(form, k->token_params);
-    struct buf body, basic, creds;
-    buf_init(&body, 64 << 10);
-    buf_init(&basic, 8192);
-    buf_init(&creds, 8192);
+    struct gm_buf body, basic, creds;
+    gm_buf_init(&body, 64 << 10);
+    gm_buf_init(&basic, 8192);
+    gm_buf_init(&creds, 8192);
     int r = oauth2_append_params(&body, form, true);
     json_decref(form);
     if (r == 0 && k->basic_auth) {
-        r = buf_printf(&creds, "%s:%s", k->client_id, k->client_secret);
+        r = gm_buf_printf(&creds, "%s:%s", k->client_id, k->client_secret);
         if (r == 0)
-            r = buf_puts(&basic, "Authorization: Basic ");
+            r = gm_buf_puts(&basic, "Authorization: Basic ");
         if (r == 0)
             r = b64url_encode(&basic, creds.data, creds.len, true);
         /* Basic auth takes the standard alphabet. */
@@ -596,9 +596,9 @@ static int token_request(struct oauth2_login *l, json_t *form)
         r = oauth2_call(c, "POST", c->token_url, headers, body.data ? body.data : "", on_token, l);
     if (creds.data)
         explicit_bzero(creds.data, creds.len);
-    buf_free(&creds);
-    buf_free(&basic);
-    buf_free(&body);
+    gm_buf_free(&creds);
+    gm_buf_free(&basic);
+    gm_buf_free(&body);
     return r;
 }
 

@@ -5,7 +5,7 @@
 #include "auth/token_hash.h"
 #include "core/hub.h"
 #include "db/rows.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/random.h"
 #include "util/str.h"
 #include "util/time.h"
@@ -194,17 +194,17 @@ int oauth_issue_code(struct hub *hub, struct hub_user *u, const struct oauth_req
     free(scope_text);
     if (r < 0)
         return r;
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_puts(&b, req->redirect_uri);
-    buf_putc(&b, strchr(req->redirect_uri, '?') ? '&' : '?');
-    buf_printf(&b, "code=%s", code);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_puts(&b, req->redirect_uri);
+    gm_buf_putc(&b, strchr(req->redirect_uri, '?') ? '&' : '?');
+    gm_buf_printf(&b, "code=%s", code);
     if (req->state) {
-        buf_puts(&b, "&state=");
+        gm_buf_puts(&b, "&state=");
         str_url_encode(&b, req->state, "");
     }
     explicit_bzero(code, sizeof(code));
-    *location = buf_steal(&b);
+    *location = gm_buf_steal(&b);
     return *location ? 0 : -ENOMEM;
 }
 
@@ -271,22 +271,22 @@ static int on_code(void *ctx, const struct db_oauth_code_row *row)
         oauth_error(x->ret, 500, "server_error", "The hub could not issue a token");
         return 0;
     }
-    struct buf scope_text;
-    buf_init(&scope_text, 65536);
+    struct gm_buf scope_text;
+    gm_buf_init(&scope_text, 65536);
     size_t i;
     json_t *s;
     json_array_foreach(scopes, i, s)
     {
         if (i)
-            buf_putc(&scope_text, ' ');
-        buf_puts(&scope_text, json_string_value(s));
+            gm_buf_putc(&scope_text, ' ');
+        gm_buf_puts(&scope_text, json_string_value(s));
     }
     json_decref(scopes);
     x->ret->status = 200;
     x->ret->body =
         json_pack("{s:s,s:s,s:I,s:s}", "access_token", token, "token_type", "Bearer", "expires_in",
                   (json_int_t)expires_in, "scope", scope_text.data ? scope_text.data : "");
-    buf_free(&scope_text);
+    gm_buf_free(&scope_text);
     explicit_bzero(token, sizeof(token));
     gm_log_info("Issued an OAuth token to %s for %s", u->name, row->client_id);
     return 0;

@@ -85,12 +85,12 @@ static const char *xsrf_id(struct http_request *req, struct hub_user *u, const c
     EVP_DigestUpdate(ctx, "\xff", 1);
     EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);
-    struct buf anon;
-    buf_init(&anon, 64);
+    struct gm_buf anon;
+    gm_buf_init(&anon, 64);
     const char *id = b64url_encode(&anon, md, len, true) == 0
                          ? arena_printf(&req->arena, "%s:%s", session ? session : "None", anon.data)
                          : NULL;
-    buf_free(&anon);
+    gm_buf_free(&anon);
     return id;
 }
 
@@ -98,20 +98,20 @@ static const char *xsrf_id(struct http_request *req, struct hub_user *u, const c
 static const char *make_token(struct http_request *req, const char *id)
 {
     struct hub *hub = req->hub;
-    struct buf signed_value;
-    buf_init(&signed_value, 8192);
+    struct gm_buf signed_value;
+    gm_buf_init(&signed_value, 8192);
     if (auth_signed_create(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_XSRF_COOKIE, id,
                            time_now_us() / 1000000, &signed_value) < 0) {
-        buf_free(&signed_value);
+        gm_buf_free(&signed_value);
         return NULL;
     }
-    struct buf token;
-    buf_init(&token, 16384);
+    struct gm_buf token;
+    gm_buf_init(&token, 16384);
     const char *out = b64url_encode(&token, signed_value.data, signed_value.len, false) == 0
                           ? arena_strdup(&req->arena, token.data)
                           : NULL;
-    buf_free(&token);
-    buf_free(&signed_value);
+    gm_buf_free(&token);
+    gm_buf_free(&signed_value);
     return out;
 }
 
@@ -206,8 +206,8 @@ bool auth_xsrf_check(struct http_request *req, struct hub_user *u, const char **
 int auth_session_start(struct http_request *req, struct hub_user *u)
 {
     struct hub *hub = req->hub;
-    struct buf b;
-    buf_init(&b, 8192);
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
     int r = auth_signed_create(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_LOGIN_COOKIE,
                                u->cookie_id, time_now_us() / 1000000, &b);
     if (r == 0) {
@@ -215,7 +215,7 @@ int auth_session_start(struct http_request *req, struct hub_user *u)
             cookie_opts(req, hub->hub_prefix, (long)max_age_seconds(hub), true);
         r = http_set_cookie(req, AUTH_LOGIN_COOKIE, b.data, &o);
     }
-    buf_free(&b);
+    gm_buf_free(&b);
     const char *session = auth_session_id(req);
     if (r == 0 && !session) {
         char id[33];

@@ -10,18 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int field(struct buf *b, const char *s, size_t n)
+static int field(struct gm_buf *b, const char *s, size_t n)
 {
-    int r = buf_printf(b, "%zu:", n);
+    int r = gm_buf_printf(b, "%zu:", n);
     if (r == 0)
-        r = buf_append(b, s, n);
+        r = gm_buf_append(b, s, n);
     if (r == 0)
-        r = buf_putc(b, '|');
+        r = gm_buf_putc(b, '|');
     return r;
 }
 
 int auth_signed_create(const unsigned char *secret, size_t secret_len, const char *name,
-                       const char *value, int64_t now, struct buf *out)
+                       const char *value, int64_t now, struct gm_buf *out)
 {
     char ts[24];
     int tn = snprintf(ts, sizeof(ts), "%lld", (long long)now);
@@ -31,7 +31,7 @@ int auth_signed_create(const unsigned char *secret, size_t secret_len, const cha
         return -ENOMEM;
     int bn = EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)value, (int)vlen);
     size_t start = out->len;
-    int r = buf_puts(out, "2|");
+    int r = gm_buf_puts(out, "2|");
     if (r == 0)
         r = field(out, "0", 1);
     if (r == 0)
@@ -50,7 +50,7 @@ int auth_signed_create(const unsigned char *secret, size_t secret_len, const cha
         return -EIO;
     char hex[65];
     hex_encode(mac, 32, hex);
-    return buf_puts(out, hex);
+    return gm_buf_puts(out, hex);
 }
 
 /* Read "<len>:<bytes>|" at *p; return the field's start and length. */

@@ -42,12 +42,12 @@ static char *b64_json(struct http_request *req, const json_t *v)
     char *text = json_dumps(v, JSON_COMPACT);
     if (!text)
         return NULL;
-    struct buf b;
-    buf_init(&b, STATE_COOKIE_MAX);
+    struct gm_buf b;
+    gm_buf_init(&b, STATE_COOKIE_MAX);
     int r = b64url_encode(&b, text, strlen(text), false);
     free(text);
     char *out = r == 0 ? arena_strdup(&req->arena, b.data) : NULL;
-    buf_free(&b);
+    gm_buf_free(&b);
     return out;
 }
 
@@ -86,15 +86,15 @@ static int not_ready(struct http_request *req, const char *why)
 
 const char *page_oauth_login_url(struct http_request *req, const char *next)
 {
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_printf(&b, "%soauth_login", req->hub->hub_prefix);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_printf(&b, "%soauth_login", req->hub->hub_prefix);
     if (next) {
-        buf_puts(&b, "?next=");
+        gm_buf_puts(&b, "?next=");
         str_url_encode(&b, next, ""); /* as tornado's url_concat */
     }
     const char *url = b.data ? arena_strdup(&req->arena, b.data) : NULL;
-    buf_free(&b);
+    gm_buf_free(&b);
     return url;
 }
 
@@ -111,9 +111,9 @@ int page_oauth_login(struct http_request *req)
         return http_error(req, 400, "The request's Host header is not a host name");
     char state_id[33], nonce[33];
     unsigned char verifier_raw[32], challenge_raw[32];
-    struct buf verifier, challenge;
-    buf_init(&verifier, 256);
-    buf_init(&challenge, 256);
+    struct gm_buf verifier, challenge;
+    gm_buf_init(&verifier, 256);
+    gm_buf_init(&challenge, 256);
     int r = random_uuid_hex(state_id);
     if (r == 0)
         r = random_hex(nonce, 16);
@@ -140,9 +140,9 @@ int page_oauth_login(struct http_request *req)
     char *state_b64 = r == 0 && url_state ? b64_json(req, url_state) : NULL;
     json_decref(cookie);
     json_decref(url_state);
-    struct buf signed_value, location;
-    buf_init(&signed_value, STATE_COOKIE_MAX);
-    buf_init(&location, 64 << 10);
+    struct gm_buf signed_value, location;
+    gm_buf_init(&signed_value, STATE_COOKIE_MAX);
+    gm_buf_init(&location, 64 << 10);
     if (r == 0 && (!cookie_b64 || !state_b64))
         r = -ENOMEM;
     if (r == 0)
@@ -161,10 +161,10 @@ int page_oauth_login(struct http_request *req)
     if (r == 0)
         r = http_redirect(req, 302, location.data);
     explicit_bzero(verifier_raw, sizeof(verifier_raw));
-    buf_free(&verifier);
-    buf_free(&challenge);
-    buf_free(&signed_value);
-    buf_free(&location);
+    gm_buf_free(&verifier);
+    gm_buf_free(&challenge);
+    gm_buf_free(&signed_value);
+    gm_buf_free(&location);
     return r;
 }
 

@@ -2,7 +2,7 @@
  * environment of JupyterHub's Spawner.get_env (reference/jupyterhub.md §4.1). */
 #include "spawn/launch.h"
 #include "core/hub.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <ganymede/template.h>
@@ -19,29 +19,29 @@
 
 char *spawn_routespec(struct hub *hub, const struct hub_spawner *sp)
 {
-    struct buf b;
-    buf_init(&b, 8192);
-    buf_printf(&b, "%suser/", hub->base_url);
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
+    gm_buf_printf(&b, "%suser/", hub->base_url);
     str_url_encode(&b, sp->user->name, "@~");
-    buf_putc(&b, '/');
+    gm_buf_putc(&b, '/');
     if (sp->name[0]) {
         str_url_encode(&b, sp->name, "@~");
-        buf_putc(&b, '/');
+        gm_buf_putc(&b, '/');
     }
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 char *spawn_client_id(const struct hub_spawner *sp)
 {
-    struct buf b;
-    buf_init(&b, 8192);
-    buf_puts(&b, "jupyterhub-user-");
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
+    gm_buf_puts(&b, "jupyterhub-user-");
     str_url_encode(&b, sp->user->name, "/");
     if (sp->name[0]) {
-        buf_putc(&b, '-');
+        gm_buf_putc(&b, '-');
         str_url_encode(&b, sp->name, "/");
     }
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 int spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *option,
@@ -240,19 +240,19 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
         {"JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0", false},
     };
     if (r == 0) {
-        struct buf b;
-        buf_init(&b, 8192);
-        buf_printf(&b, "%soauth_callback", base);
-        vars[4].value = buf_steal(&b);
-        buf_init(&b, 8192);
-        buf_printf(&b, "%s/users/", api_url);
+        struct gm_buf b;
+        gm_buf_init(&b, 8192);
+        gm_buf_printf(&b, "%soauth_callback", base);
+        vars[4].value = gm_buf_steal(&b);
+        gm_buf_init(&b, 8192);
+        gm_buf_printf(&b, "%s/users/", api_url);
         str_url_encode(&b, sp->user->name, "@~");
-        buf_puts(&b, "/activity");
-        vars[11].value = buf_steal(&b);
-        buf_init(&b, 8192);
-        buf_printf(&b, "http://%s%s%s:%d%s", strchr(l->ip, ':') ? "[" : "", l->ip,
-                   strchr(l->ip, ':') ? "]" : "", l->port, base);
-        vars[14].value = buf_steal(&b);
+        gm_buf_puts(&b, "/activity");
+        vars[11].value = gm_buf_steal(&b);
+        gm_buf_init(&b, 8192);
+        gm_buf_printf(&b, "http://%s%s%s:%d%s", strchr(l->ip, ':') ? "[" : "", l->ip,
+                      strchr(l->ip, ':') ? "]" : "", l->port, base);
+        vars[14].value = gm_buf_steal(&b);
     }
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars) && r == 0; i++)
         r = vars[i].value ? strv_setenv(e, vars[i].name, vars[i].value) : -ENOMEM;

@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-int b64url_encode(struct buf *out, const void *in, size_t n, bool pad)
+int b64url_encode(struct gm_buf *out, const void *in, size_t n, bool pad)
 {
     if (n > (size_t)1 << 28)
         return -E2BIG;
     size_t cap = 4 * ((n + 2) / 3) + 1;
-    if (buf_grow(out, cap) < 0)
+    if (gm_buf_grow(out, cap) < 0)
         return -ENOMEM;
     char *p = out->data + out->len;
     int m = EVP_EncodeBlock((unsigned char *)p, in, (int)n);

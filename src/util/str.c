@@ -1,6 +1,6 @@
 /* String helpers: strict parsing, bounded copies, URL coding, constant-time comparison. */
 #include "util/str.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -137,16 +137,16 @@ long str_url_decode(const char *s, size_t n, char *out, bool plus)
     return (long)o;
 }
 
-int str_url_encode(struct buf *b, const char *s, const char *safe)
+int str_url_encode(struct gm_buf *b, const char *s, const char *safe)
 {
     static const char hex[] = "0123456789ABCDEF";
     int r = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++) {
         if (isalnum(*p) || strchr("_.-~", *p) || (safe && *p < 0x80 && strchr(safe, *p))) {
-            r = buf_putc(b, (char)*p);
+            r = gm_buf_putc(b, (char)*p);
         } else {
             char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            r = buf_append(b, esc, 3);
+            r = gm_buf_append(b, esc, 3);
         }
     }
     return r;

@@ -45,8 +45,8 @@ long str_url_decode(const char *s, size_t n, char *out, bool plus);
 
 /** Append the percent-encoding of @s to a buffer; characters in @safe are kept as they are, as
  * Python's urllib.parse.quote(s, safe) does (letters, digits and "_.-~" are always kept). */
-struct buf;
-int str_url_encode(struct buf *b, const char *s, const char *safe);
+struct gm_buf;
+int str_url_encode(struct gm_buf *b, const char *s, const char *safe);
 
 /** Levenshtein distance between two short strings (capped at 64 characters each, beyond which
  * the result is a large number). Used to suggest the closest config key. */

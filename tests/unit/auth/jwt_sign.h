@@ -18,10 +18,10 @@
 
 static inline char *b64u(const void *data, size_t n)
 {
-    struct buf b;
-    buf_init(&b, 1 << 20);
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 20);
     assert_int_equal(b64url_encode(&b, data, n, false), 0);
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 static inline json_t *b64u_json(const void *data, size_t n)

@@ -19,13 +19,13 @@ static int setup(void **state)
 
 static void test_same_as_tornado(void **state)
 {
-    struct buf b;
-    buf_init(&b, 4096);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
     assert_int_equal(
         auth_signed_create(secret, 32, "jupyterhub-hub-login", "abc123cookieid", 1700000000, &b),
         0);
     assert_string_equal(b.data, tornado_made);
-    buf_free(&b);
+    gm_buf_free(&b);
     char out[64];
     assert_int_equal(auth_signed_verify(secret, 32, "jupyterhub-hub-login", tornado_made,
                                         1700000100, 86400, out, sizeof(out)),

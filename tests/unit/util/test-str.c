@@ -1,5 +1,5 @@
 #include "test.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -48,11 +48,11 @@ static void test_url_decode(void **state)
 
 static void test_url_encode(void **state)
 {
-    struct buf b;
-    buf_init(&b, 100);
+    struct gm_buf b;
+    gm_buf_init(&b, 100);
     assert_int_equal(str_url_encode(&b, "al ice@x/y", "@~"), 0);
     assert_string_equal(b.data, "al%20ice@x%2Fy");
-    buf_free(&b);
+    gm_buf_free(&b);
 }
 
 static void test_ct_eq(void **state)
