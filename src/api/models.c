@@ -8,6 +8,7 @@
 #include "util/time.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <string.h>
 
 void api_view_init(struct api_view *v, struct http_request *req)
@@ -78,10 +79,10 @@ int api_server_url(struct hub *hub, struct gm_buf *b, const char *user, const ch
 {
     gm_buf_puts(b, hub->base_url);
     gm_buf_puts(b, "user/");
-    str_url_encode(b, user, "@~");
+    gm_url_encode(b, user, "@~");
     gm_buf_putc(b, '/');
     if (server && server[0]) {
-        str_url_encode(b, server, "@~");
+        gm_url_encode(b, server, "@~");
         gm_buf_putc(b, '/');
     }
     return 0;
@@ -93,10 +94,10 @@ static void write_progress_url(struct hub *hub, struct gm_buf *b, const char *us
     gm_buf_putc(b, '"');
     gm_buf_puts(b, hub->hub_prefix);
     gm_buf_puts(b, "api/users/");
-    str_url_encode(b, user, "@~");
+    gm_url_encode(b, user, "@~");
     if (server && server[0]) {
         gm_buf_puts(b, "/servers/");
-        str_url_encode(b, server, "@~");
+        gm_url_encode(b, server, "@~");
         gm_buf_puts(b, "/progress\"");
     } else {
         gm_buf_puts(b, "/server/progress\"");
@@ -314,7 +315,7 @@ int api_write_service(const struct api_view *v, struct gm_buf *b, struct hub_ser
             gm_buf_putc(b, '"');
             gm_buf_puts(b, v->hub->base_url);
             gm_buf_puts(b, "services/");
-            str_url_encode(b, svc->name, "@~");
+            gm_url_encode(b, svc->name, "@~");
             gm_buf_puts(b, "/\"");
         } else {
             gm_buf_puts(b, "\"\"");

@@ -3,10 +3,10 @@
 #include "api/api.h"
 #include "core/hub.h"
 #include "spawn/requests.h"
-#include "util/random.h"
 #include "util/str.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +89,7 @@ int api_server_post(struct http_request *req)
     int r = spawn_start(hub, sp, options, err, sizeof(err));
     if (r == -EAGAIN || r == -EUSERS) {
         uint32_t rnd = 0;
-        random_bytes(&rnd, sizeof(rnd));
+        gm_random_bytes(&rnd, sizeof(rnd));
         char retry[16];
         snprintf(retry, sizeof(retry), "%u", 30 + rnd % 31);
         http_set_header(req, "Retry-After", retry);

@@ -4,6 +4,7 @@
 #include "auth/oauth2_impl.h"
 #include "core/hub.h"
 #include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/strv.h"
 #include "util/time.h"
@@ -477,11 +478,11 @@ static int param(struct gm_buf *b, bool *first, const char *k, const char *v)
     int r = gm_buf_puts(b, *first ? "" : "&");
     *first = false;
     if (r == 0)
-        r = str_url_encode(b, k, "");
+        r = gm_url_encode(b, k, "");
     if (r == 0)
         r = gm_buf_putc(b, '=');
     if (r == 0)
-        r = str_url_encode(b, v, "");
+        r = gm_url_encode(b, v, "");
     return r;
 }
 

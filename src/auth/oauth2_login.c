@@ -6,8 +6,8 @@
 #include "auth/oauth2_impl.h"
 #include "auth/usernames.h"
 #include "core/hub.h"
-#include "util/base64.h"
 #include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/strv.h"
 
@@ -585,7 +585,7 @@ static int token_request(struct oauth2_login *l, json_t *form)
         if (r == 0)
             r = gm_buf_puts(&basic, "Authorization: Basic ");
         if (r == 0)
-            r = b64url_encode(&basic, creds.data, creds.len, true);
+            r = gm_base64url_encode(&basic, creds.data, creds.len, true);
         /* Basic auth takes the standard alphabet. */
         for (size_t i = 0; r == 0 && i < basic.len; i++)
             basic.data[i] = basic.data[i] == '-' ? '+' : basic.data[i] == '_' ? '/' : basic.data[i];

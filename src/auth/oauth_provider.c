@@ -6,7 +6,7 @@
 #include "core/hub.h"
 #include "db/rows.h"
 #include <ganymede/buf.h>
-#include "util/random.h"
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/time.h"
 
@@ -173,7 +173,7 @@ int oauth_issue_code(struct hub *hub, struct hub_user *u, const struct oauth_req
                      const json_t *scopes, const char *session_id, char **location)
 {
     char code[CODE_LENGTH + 1];
-    int r = random_alnum(code, CODE_LENGTH);
+    int r = gm_random_alnum(code, CODE_LENGTH);
     if (r < 0)
         return r;
     char *scope_text = json_dumps(scopes ? scopes : req->scopes, JSON_COMPACT);
@@ -201,7 +201,7 @@ int oauth_issue_code(struct hub *hub, struct hub_user *u, const struct oauth_req
     gm_buf_printf(&b, "code=%s", code);
     if (req->state) {
         gm_buf_puts(&b, "&state=");
-        str_url_encode(&b, req->state, "");
+        gm_url_encode(&b, req->state, "");
     }
     explicit_bzero(code, sizeof(code));
     *location = gm_buf_steal(&b);
@@ -253,7 +253,7 @@ static int on_code(void *ctx, const struct db_oauth_code_row *row)
                              ? hub->conf.oauth_token_expires_in
                              : (int64_t)(hub->conf.cookie_max_age_days * 86400);
     char token[TOKEN_LENGTH + 1];
-    int r = random_alnum(token, TOKEN_LENGTH);
+    int r = gm_random_alnum(token, TOKEN_LENGTH);
     struct store_token_spec spec = {
         .token = token,
         .rounds = AUTH_TOKEN_ROUNDS_GENERATED,

@@ -1,15 +1,14 @@
 /* Session cookies and XSRF tokens (JupyterHub's handlers/base.py cookie functions and
  * _xsrf_utils.py). */
 #include "auth/session.h"
-#include "util/base64.h"
 #include "auth/identity.h"
 #include "auth/signed.h"
 #include "core/hub.h"
 #include "http/server.h"
-#include "util/random.h"
 #include "util/str.h"
 #include "util/time.h"
 
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -87,7 +86,7 @@ static const char *xsrf_id(struct http_request *req, struct hub_user *u, const c
     EVP_MD_CTX_free(ctx);
     struct gm_buf anon;
     gm_buf_init(&anon, 64);
-    const char *id = b64url_encode(&anon, md, len, true) == 0
+    const char *id = gm_base64url_encode(&anon, md, len, true) == 0
                          ? arena_printf(&req->arena, "%s:%s", session ? session : "None", anon.data)
                          : NULL;
     gm_buf_free(&anon);
@@ -107,7 +106,7 @@ static const char *make_token(struct http_request *req, const char *id)
     }
     struct gm_buf token;
     gm_buf_init(&token, 16384);
-    const char *out = b64url_encode(&token, signed_value.data, signed_value.len, false) == 0
+    const char *out = gm_base64url_encode(&token, signed_value.data, signed_value.len, false) == 0
                           ? arena_strdup(&req->arena, token.data)
                           : NULL;
     gm_buf_free(&token);
@@ -122,7 +121,7 @@ static const char *token_id(struct http_request *req, const char *token)
     if (n > 4096)
         return NULL;
     char *raw = arena_alloc(&req->arena, n + 1);
-    long m = raw ? b64url_decode(token, n, raw, n) : -1;
+    long m = raw ? gm_base64url_decode(token, n, raw, n) : -1;
     if (m <= 0)
         return NULL;
     raw[m] = '\0';
@@ -219,7 +218,7 @@ int auth_session_start(struct http_request *req, struct hub_user *u)
     const char *session = auth_session_id(req);
     if (r == 0 && !session) {
         char id[33];
-        if ((r = random_uuid_hex(id)) == 0) {
+        if ((r = gm_random_uuid_hex(id)) == 0) {
             struct http_cookie_options o = cookie_opts(req, hub->base_url, 0, true);
             r = http_set_cookie(req, AUTH_SESSION_COOKIE, id, &o);
             session = arena_strdup(&req->arena, id);

@@ -18,11 +18,11 @@
 #include "services/services.h"
 #include "spawn/spawners.h"
 #include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/resident.h"
 #include "util/str.h"
 #include "util/time.h"
 #include "util/url.h"
-#include "util/random.h"
 #include "version.h"
 
 #include <arpa/inet.h>
@@ -415,7 +415,7 @@ int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen)
         password[strcspn(password, "\r\n")] = '\0';
     }
     if (strlen(password) < 8) {
-        r = random_alnum(password, 16);
+        r = gm_random_alnum(password, 16);
         if (r < 0)
             return r;
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

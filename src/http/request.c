@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,8 +38,8 @@ static struct http_query_param *parse_params(struct http_request *req, const cha
             if (!q || !k || !v)
                 return head;
             /* A parameter that does not decode is dropped, as Python's parse_qs does. */
-            if (str_url_decode(p, klen, k, true) >= 0 &&
-                str_url_decode(eq ? eq + 1 : "", vlen, v, true) >= 0) {
+            if (gm_url_decode(p, klen, k, klen + 1, true) >= 0 &&
+                gm_url_decode(eq ? eq + 1 : "", vlen, v, vlen + 1, true) >= 0) {
                 q->name = k;
                 q->value = v;
                 q->has_value = eq != NULL;

@@ -8,6 +8,7 @@
 #include "util/time.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <string.h>
 
 static json_t *iso(int64_t us)
@@ -60,9 +61,9 @@ int page_home(struct http_request *req)
         struct gm_buf b;
         gm_buf_init(&b, 4096);
         gm_buf_printf(&b, "%sspawn/", hub->hub_prefix);
-        str_url_encode(&b, u->name, "@~");
+        gm_url_encode(&b, u->name, "@~");
         gm_buf_putc(&b, '/');
-        str_url_encode(&b, sp->name, "@~");
+        gm_url_encode(&b, sp->name, "@~");
         json_array_append_new(named, json_pack("{s:s,s:o,s:o,s:b,s:b,s:s}", "name", sp->name, "url",
                                                server_url(hub, u->name, sp->name), "last_activity",
                                                iso(sp->last_activity), "active",

@@ -8,6 +8,7 @@
 #include "core/hub.h"
 #include "pages/pages.h"
 #include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -34,7 +35,7 @@ static int render_login(struct http_request *req, int status, const char *error,
     gm_buf_printf(&action, "%slogin", hub->hub_prefix);
     if (next) {
         gm_buf_puts(&action, "?next=");
-        str_url_encode(&action, next, "/");
+        gm_url_encode(&action, next, "/");
     }
     const struct gm_authenticator *a = hub->authenticator;
     const char *service = hub->oauth2 ? oauth2_login_service(hub->oauth2) : a->login_service;

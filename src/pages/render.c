@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,7 +123,7 @@ struct hub_user *page_require_user(struct http_request *req)
     struct gm_buf b;
     gm_buf_init(&b, 64 << 10);
     gm_buf_printf(&b, "%slogin?next=", req->hub->hub_prefix);
-    str_url_encode(&b, req->uri, "");
+    gm_url_encode(&b, req->uri, "");
     http_redirect(req, 302, b.data ? b.data : "/");
     gm_buf_free(&b);
     return NULL;

@@ -9,6 +9,7 @@
 #include "pages/pages.h"
 #include "spawn/requests.h"
 #include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -38,10 +39,10 @@ static char *user_page_url(struct hub *hub, const char *page, const char *user, 
     struct gm_buf b;
     gm_buf_init(&b, 16384);
     gm_buf_printf(&b, "%s%s/", hub->hub_prefix, page);
-    str_url_encode(&b, user, "@~");
+    gm_url_encode(&b, user, "@~");
     if (server && server[0]) {
         gm_buf_putc(&b, '/');
-        str_url_encode(&b, server, "@~");
+        gm_url_encode(&b, server, "@~");
     }
     if (query && query[0])
         gm_buf_printf(&b, "?%s", query);
@@ -55,7 +56,7 @@ static char *next_query(struct http_request *req, const char *next)
     gm_buf_init(&b, 16384);
     if (next) {
         gm_buf_puts(&b, "next=");
-        str_url_encode(&b, next, "");
+        gm_url_encode(&b, next, "");
     }
     char *s = gm_buf_steal(&b);
     return s ? s : str_dup("");
@@ -342,10 +343,10 @@ int page_spawn_pending(struct http_request *req)
     struct gm_buf progress;
     gm_buf_init(&progress, 16384);
     gm_buf_printf(&progress, "%sapi/users/", hub->hub_prefix);
-    str_url_encode(&progress, u->name, "@~");
+    gm_url_encode(&progress, u->name, "@~");
     if (sp->name[0]) {
         gm_buf_puts(&progress, "/servers/");
-        str_url_encode(&progress, sp->name, "@~");
+        gm_url_encode(&progress, sp->name, "@~");
         gm_buf_puts(&progress, "/progress");
     } else {
         gm_buf_puts(&progress, "/server/progress");
@@ -403,7 +404,7 @@ int page_user_url(struct http_request *req)
             char raw[256];
             memcpy(raw, rest, n);
             raw[n] = '\0';
-            if (str_url_decode(raw, n, seg, false) >= 0) {
+            if (gm_url_decode(raw, n, seg, sizeof(seg), false) >= 0) {
                 sp = store_spawner_find(u, seg);
                 if (sp)
                     path_in_server = rest[n] ? rest + n + 1 : "";
@@ -519,10 +520,10 @@ int page_user_redirect(struct http_request *req)
     struct gm_buf next;
     gm_buf_init(&next, 16384);
     gm_buf_printf(&next, "%suser/", hub->base_url);
-    str_url_encode(&next, me->name, "@~");
+    gm_url_encode(&next, me->name, "@~");
     gm_buf_putc(&next, '/');
     if (server[0]) {
-        str_url_encode(&next, server, "@~");
+        gm_url_encode(&next, server, "@~");
         gm_buf_putc(&next, '/');
     }
     gm_buf_puts(&next, rest);

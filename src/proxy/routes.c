@@ -6,6 +6,7 @@
 #include "services/services.h"
 #include "spawn/spawn.h"
 #include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/time.h"
 
@@ -29,7 +30,7 @@ char *proxy_routespec_from_chp(const char *key)
     gm_buf_init(&b, 16384);
     if (key[0] != '/')
         gm_buf_putc(&b, '/');
-    str_url_encode(&b, key, "@/~");
+    gm_url_encode(&b, key, "@/~");
     if (b.data && b.data[b.len - 1] != '/')
         gm_buf_putc(&b, '/');
     return gm_buf_steal(&b);

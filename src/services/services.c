@@ -8,6 +8,7 @@
 #include "util/url.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,7 +278,7 @@ char *services_routespec(struct hub *hub, const struct hub_service *svc)
     struct gm_buf b;
     gm_buf_init(&b, 8192);
     gm_buf_printf(&b, "%sservices/", hub->base_url);
-    str_url_encode(&b, svc->name, "@~");
+    gm_url_encode(&b, svc->name, "@~");
     gm_buf_putc(&b, '/');
     return gm_buf_steal(&b);
 }

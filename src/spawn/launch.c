@@ -3,6 +3,7 @@
 #include "spawn/launch.h"
 #include "core/hub.h"
 #include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 
 #include <ganymede/template.h>
@@ -22,10 +23,10 @@ char *spawn_routespec(struct hub *hub, const struct hub_spawner *sp)
     struct gm_buf b;
     gm_buf_init(&b, 8192);
     gm_buf_printf(&b, "%suser/", hub->base_url);
-    str_url_encode(&b, sp->user->name, "@~");
+    gm_url_encode(&b, sp->user->name, "@~");
     gm_buf_putc(&b, '/');
     if (sp->name[0]) {
-        str_url_encode(&b, sp->name, "@~");
+        gm_url_encode(&b, sp->name, "@~");
         gm_buf_putc(&b, '/');
     }
     return gm_buf_steal(&b);
@@ -36,10 +37,10 @@ char *spawn_client_id(const struct hub_spawner *sp)
     struct gm_buf b;
     gm_buf_init(&b, 8192);
     gm_buf_puts(&b, "jupyterhub-user-");
-    str_url_encode(&b, sp->user->name, "/");
+    gm_url_encode(&b, sp->user->name, "/");
     if (sp->name[0]) {
         gm_buf_putc(&b, '-');
-        str_url_encode(&b, sp->name, "/");
+        gm_url_encode(&b, sp->name, "/");
     }
     return gm_buf_steal(&b);
 }
@@ -246,7 +247,7 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
         vars[4].value = gm_buf_steal(&b);
         gm_buf_init(&b, 8192);
         gm_buf_printf(&b, "%s/users/", api_url);
-        str_url_encode(&b, sp->user->name, "@~");
+        gm_url_encode(&b, sp->user->name, "@~");
         gm_buf_puts(&b, "/activity");
         vars[11].value = gm_buf_steal(&b);
         gm_buf_init(&b, 8192);

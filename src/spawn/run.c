@@ -19,7 +19,7 @@
 #include "proxy/proxy.h"
 #include "spawn/launch.h"
 #include <ganymede/buf.h>
-#include "util/random.h"
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/time.h"
 #include "util/url.h"
@@ -914,7 +914,7 @@ void spawn_run_schedule_poll(struct spawn_run *run)
     if (c->poll_interval <= 0)
         return;
     uint32_t r = 0;
-    random_bytes(&r, sizeof(r));
+    gm_random_bytes(&r, sizeof(r));
     double jitter = c->poll_jitter * ((double)r / 4294967295.0);
     uv_timer_start(&run->timer, on_poll_timer, (uint64_t)(c->poll_interval * (1 + jitter) * 1000),
                    0);

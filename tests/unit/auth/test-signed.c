@@ -3,7 +3,8 @@
  * version=2, clock=lambda: 1700000000). */
 #include "test.h"
 #include "auth/signed.h"
-#include "util/random.h"
+
+#include <ganymede/encode.h>
 
 static const char tornado_made[] =
     "2|1:0|10:1700000000|20:jupyterhub-hub-login|20:YWJjMTIzY29va2llaWQ=|"
@@ -13,7 +14,8 @@ static unsigned char secret[32];
 
 static int setup(void **state)
 {
-    hex_decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", secret, 32);
+    gm_hex_decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 64, secret,
+                  32);
     return 0;
 }
 
