@@ -8,6 +8,7 @@
 #include "core/hub.h"
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
+#include <ganymede/json.h>
 #include "util/str.h"
 #include "util/strv.h"
 
@@ -92,22 +93,6 @@ static void end(struct oauth2_login *l, int status, json_t *result, const char *
 
 /* Step 5: the result, after OAuthenticator's rules and the module's verdict. */
 
-/* The value at a dotted path ("oauth_user.groups") in @v. */
-static const json_t *dotted(const json_t *v, const char *path)
-{
-    char part[256];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof(part))
-            return NULL;
-        memcpy(part, path, n);
-        part[n] = '\0';
-        v = json_object_get(v, part);
-        path += n + (path[n] == '.');
-    }
-    return v;
-}
-
 static bool any_in(const json_t *names, char *const *list)
 {
     size_t i;
@@ -127,7 +112,7 @@ int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, st
     json_t *path;
     json_object_foreach(c->conf->auth_state_env, name, path)
     {
-        const json_t *v = dotted(auth_state, json_string_value(path));
+        const json_t *v = gm_json_at(auth_state, json_string_value(path));
         if (json_is_string(v) && strv_setenv(env, name, json_string_value(v)) < 0)
             return -ENOMEM;
     }
@@ -142,7 +127,7 @@ static int compare_names(const void *a, const void *b)
 /* The user's groups from auth_state, sorted and unique (oauthenticator's get_user_groups). */
 static json_t *user_groups(struct oauth2_login *l, const json_t *auth_state)
 {
-    const json_t *v = dotted(auth_state, l->c->conf->auth_state_groups_key);
+    const json_t *v = gm_json_at(auth_state, l->c->conf->auth_state_groups_key);
     json_t *list[512];
     size_t n = 0;
     if (json_is_string(v)) {
