@@ -4,13 +4,13 @@
 #include "core/hub.h"
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
+#include <ganymede/quantity.h>
 #include "util/str.h"
 
 #include <ganymede/template.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,21 +70,12 @@ int spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *opti
     return r;
 }
 
-/* "512M", "2G", 1073741824 → bytes (JupyterHub's ByteSpecification: K/M/G/T are powers of
- * 1024). 0 when unset. */
+/* "512M", "2G", 1073741824 → bytes (JupyterHub's ByteSpecification); 0 when unset. The option
+ * table's check has refused anything else. */
 static int64_t bytes_of(const json_t *v)
 {
-    if (json_is_number(v))
-        return (int64_t)json_number_value(v);
-    if (!json_is_string(v))
-        return 0;
-    const char *s = json_string_value(v);
-    char *end;
-    double n = strtod(s, &end);
-    static const char units[] = "KMGT";
-    const char *u = *end ? strchr(units, *end) : NULL;
-    double mult = u ? pow(1024, (double)(u - units + 1)) : 1;
-    return (int64_t)(n * mult);
+    int64_t bytes = 0;
+    return gm_bytes_json(v, &bytes) == 0 ? bytes : 0;
 }
 
 static int free_port(const char *ip, int *ret)
