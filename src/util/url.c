@@ -97,29 +97,16 @@ int gm_url_encode_plus(struct gm_buf *out, const char *s, const char *safe)
     return url_encode(out, s, safe, true);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 long gm_url_decode(const char *s, size_t n, char *out, size_t outlen, bool plus)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            if (n - i < 3)
+            unsigned char byte;
+            if (n - i < 3 || gm_hex_decode(s + i + 1, 2, &byte, 1) != 1)
                 return -EINVAL;
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
-            if (h < 0 || l < 0)
-                return -EINVAL;
-            c = (char)(h * 16 + l);
+            c = (char)byte;
             i += 2;
         } else if (c == '+' && plus) {
             c = ' ';
