@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <ganymede/authenticator.h>
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include <ganymede/fetch.h>
 #include <ganymede/log.h>
 #include <ganymede/oauth2.h>
@@ -191,25 +193,6 @@ static int api_get(struct check *k, const char *url)
     return gm_fetch_start(k->host->fetcher, &req, on_response, k, NULL);
 }
 
-/* Percent-encode a path segment into @out. */
-static void segment(char *out, size_t outlen, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (; *s && o + 4 < outlen; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-            ch == '-' || ch == '_' || ch == '.') {
-            out[o++] = (char)ch;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[ch >> 4];
-            out[o++] = hex[ch & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
 /* The rel="next" URL of a Link header, or "". */
 static void link_next(const char *link, char *out, size_t outlen)
 {
@@ -346,19 +329,29 @@ static void next_step(struct check *k)
             verdict(k, 0, 0, NULL); /* no organization rule admits the user */
             return;
         }
-        char org[512], team[512], user[512], entry[512];
+        char entry[512];
         snprintf(entry, sizeof(entry), "%s", orgs[k->org]);
         char *colon = strchr(entry, ':');
         if (colon)
             *colon = '\0';
-        segment(org, sizeof(org), entry);
-        segment(user, sizeof(user), k->login);
+        /* /orgs/{org}[/teams/{team}]/members/{login}, each part a percent-encoded segment. */
+        struct gm_buf u;
+        gm_buf_init(&u, sizeof(url) - 1);
+        gm_buf_printf(&u, "%s/orgs/", k->s->api);
+        gm_url_encode(&u, entry, NULL);
         if (colon) {
-            segment(team, sizeof(team), colon + 1);
-            snprintf(url, sizeof(url), "%s/orgs/%s/teams/%s/members/%s", k->s->api, org, team,
-                     user);
-        } else {
-            snprintf(url, sizeof(url), "%s/orgs/%s/members/%s", k->s->api, org, user);
+            gm_buf_puts(&u, "/teams/");
+            gm_url_encode(&u, colon + 1, NULL);
+        }
+        gm_buf_puts(&u, "/members/");
+        gm_url_encode(&u, k->login, NULL);
+        int r = u.error;
+        if (r == 0)
+            memcpy(url, u.data, u.len + 1);
+        gm_buf_free(&u);
+        if (r < 0) {
+            verdict(k, r, 0, "GitHub could not be asked about the user");
+            return;
         }
     }
     if (api_get(k, url) < 0)

@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ganymede/authenticator.h>
+#include <ganymede/buf.h>
 #include <ganymede/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #define PARAMS_MAX       512
 #define BASE_MAX         (256 << 10)
 #define URL_MAX          2048
+#define CONFIG_XML_MAX   8191 /* the tool configuration page */
 
 struct lti11_conf {
     json_t *consumers;
@@ -321,22 +323,6 @@ static int launch_page(void *state, struct gm_request *req)
     return r;
 }
 
-static void put_xml(char **p, size_t *left, const char *s)
-{
-    for (; *s && *left > 8; s++) {
-        const char *e = *s == '<'   ? "&lt;"
-                        : *s == '>' ? "&gt;"
-                        : *s == '&' ? "&amp;"
-                        : *s == '"' ? "&quot;"
-                                    : NULL;
-        size_t n = e ? strlen(e) : 1;
-        memcpy(*p, e ? e : s, n);
-        *p += n;
-        *left -= n;
-    }
-    **p = '\0';
-}
-
 static int config_page(void *state, struct gm_request *req)
 {
     struct lti11 *l = state;
@@ -349,32 +335,25 @@ static int config_page(void *state, struct gm_request *req)
                                {"description", c->config_description},
                                {"icon", c->config_icon},
                                {"launch_url", url}};
-    char xml[8192], *p = xml;
-    size_t left = sizeof(xml);
-    int n =
-        snprintf(p, left,
-                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                 "<cartridge_basiclti_link xmlns=\"http://www.imsglobal.org/xsd/imslticc_v1p0\"\n"
-                 "    xmlns:blti=\"http://www.imsglobal.org/xsd/imsbasiclti_v1p0\"\n"
-                 "    xmlns:lticm=\"http://www.imsglobal.org/xsd/imslticm_v1p0\"\n"
-                 "    xmlns:lticp=\"http://www.imsglobal.org/xsd/imslticp_v1p0\">\n");
-    p += n;
-    left -= (size_t)n;
+    /* Element text escaped as HTML is escaped (&<>"' as entities) is well-formed XML. */
+    struct gm_buf xml;
+    gm_buf_init(&xml, CONFIG_XML_MAX);
+    gm_buf_puts(&xml,
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                "<cartridge_basiclti_link xmlns=\"http://www.imsglobal.org/xsd/imslticc_v1p0\"\n"
+                "    xmlns:blti=\"http://www.imsglobal.org/xsd/imsbasiclti_v1p0\"\n"
+                "    xmlns:lticm=\"http://www.imsglobal.org/xsd/imslticm_v1p0\"\n"
+                "    xmlns:lticp=\"http://www.imsglobal.org/xsd/imslticp_v1p0\">\n");
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        n = snprintf(p, left, "    <blti:%s>", fields[i][0]);
-        p += n;
-        left -= (size_t)n;
-        put_xml(&p, &left, fields[i][1]);
-        n = snprintf(p, left, "</blti:%s>\n", fields[i][0]);
-        if (n < 0 || (size_t)n >= left)
-            return gm_request_error(req, 500, "The tool's configuration is too long.");
-        p += n;
-        left -= (size_t)n;
+        gm_buf_printf(&xml, "    <blti:%s>", fields[i][0]);
+        gm_buf_html_escape(&xml, fields[i][1]);
+        gm_buf_printf(&xml, "</blti:%s>\n", fields[i][0]);
     }
-    n = snprintf(p, left, "</cartridge_basiclti_link>\n");
-    if (n < 0 || (size_t)n >= left)
-        return gm_request_error(req, 500, "The tool's configuration is too long.");
-    return gm_request_respond(req, 200, "application/xml; charset=utf-8", xml);
+    gm_buf_puts(&xml, "</cartridge_basiclti_link>\n");
+    int r = xml.error ? gm_request_error(req, 500, "The tool's configuration is too long.")
+                      : gm_request_respond(req, 200, "application/xml; charset=utf-8", xml.data);
+    gm_buf_free(&xml);
+    return r;
 }
 
 static const struct gm_auth_route lti11_routes[] = {

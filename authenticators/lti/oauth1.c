@@ -1,8 +1,11 @@
-/* OAuth 1.0 HMAC-SHA1 signatures (RFC 5849 3.4). */
+/* OAuth 1.0 HMAC-SHA1 signatures (RFC 5849 3.4), built with the toolkit's buffers and
+ * encodings (<ganymede/buf.h>, <ganymede/encode.h>). */
 #include "oauth1.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -11,37 +14,11 @@
 
 #define KEY_MAX 4096
 
-/* A bounded string being built; `failed` once something did not fit. */
-struct out {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct out *o, const char *s, size_t n)
+/* RFC 5849 3.6's percent-encoding (everything but ALPHA, DIGIT, "-", ".", "_", "~" as upper-case
+ * %XX) is RFC 3986's encoding of a component: gm_url_encode with nothing else kept. */
+static void put_pct(struct gm_buf *o, const char *s)
 {
-    if (o->failed || o->len + n >= o->cap) {
-        o->failed = true;
-        return;
-    }
-    memcpy(o->p + o->len, s, n);
-    o->len += n;
-    o->p[o->len] = '\0';
-}
-
-/* RFC 5849 3.6: everything but ALPHA, DIGIT, "-", ".", "_", "~" as %XX (uppercase). */
-static void put_pct(struct out *o, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-            put(o, (const char *)&s[i], 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            put(o, e, 3);
-        }
-    }
+    gm_url_encode(o, s, NULL);
 }
 
 struct encoded {
@@ -57,18 +34,16 @@ static int compare_encoded(const void *a, const void *b)
 
 static char *pct_dup(const char *s)
 {
-    size_t n = strlen(s);
-    char *buf = malloc(3 * n + 1);
-    if (!buf)
-        return NULL;
-    struct out o = {buf, 0, 3 * n + 1, false};
-    buf[0] = '\0';
-    put_pct(&o, s, n);
-    return buf;
+    struct gm_buf b;
+    gm_buf_init(&b, 3 * strlen(s));
+    put_pct(&b, s);
+    char *r = b.error ? NULL : gm_buf_steal(&b);
+    gm_buf_free(&b);
+    return r;
 }
 
 /* RFC 5849 3.4.1.2: lowercase scheme and host, no default port, the path as given. */
-static int put_base_uri(struct out *o, const char *url)
+static int put_base_uri(struct gm_buf *o, const char *url)
 {
     const char *sep = strstr(url, "://");
     if (!sep)
@@ -105,17 +80,21 @@ static int put_base_uri(struct out *o, const char *url)
             (!https && plen_port == 2 && strncmp(colon + 1, "80", 2) == 0))
             name_len = (size_t)(colon - host);
     }
-    put(o, scheme, slen);
-    put(o, "://", 3);
-    for (size_t i = 0; i < name_len; i++) {
-        char c = (char)tolower((unsigned char)host[i]);
-        put(o, &c, 1);
-    }
+    gm_buf_append(o, scheme, slen);
+    gm_buf_puts(o, "://");
+    for (size_t i = 0; i < name_len; i++)
+        gm_buf_putc(o, (char)tolower((unsigned char)host[i]));
     if (plen)
-        put(o, path, plen);
+        gm_buf_append(o, path, plen);
     else
-        put(o, "/", 1);
+        gm_buf_putc(o, '/');
     return 0;
+}
+
+/* A buffer's failure as this file reports it: not fitting is -ENOSPC. */
+static int buf_status(const struct gm_buf *b)
+{
+    return b->error == -E2BIG ? -ENOSPC : b->error;
 }
 
 long oauth1_base_string(const char *method, const char *url, const struct oauth1_param *params,
@@ -125,14 +104,12 @@ long oauth1_base_string(const char *method, const char *url, const struct oauth1
         return -ENOSPC;
     out[0] = '\0';
     /* The base URI and the normalised parameters are built first, then encoded once more. */
-    char *uri = malloc(outlen), *norm = malloc(outlen);
+    struct gm_buf u, p, o;
+    gm_buf_init(&u, outlen - 1);
+    gm_buf_init(&p, outlen - 1);
+    gm_buf_init(&o, outlen - 1);
     struct encoded *e = calloc(n ? n : 1, sizeof(*e));
-    long r = uri && norm && e ? 0 : -ENOMEM;
-    struct out u = {uri, 0, outlen, false}, p = {norm, 0, outlen, false};
-    if (r == 0) {
-        uri[0] = norm[0] = '\0';
-        r = put_base_uri(&u, url);
-    }
+    long r = e ? put_base_uri(&u, url) : -ENOMEM;
     for (size_t i = 0; r == 0 && i < n; i++) {
         e[i].name = pct_dup(params[i].name);
         e[i].value = pct_dup(params[i].value);
@@ -143,50 +120,60 @@ long oauth1_base_string(const char *method, const char *url, const struct oauth1
         qsort(e, n, sizeof(*e), compare_encoded);
         for (size_t i = 0; i < n; i++) {
             if (i)
-                put(&p, "&", 1);
-            put(&p, e[i].name, strlen(e[i].name));
-            put(&p, "=", 1);
-            put(&p, e[i].value, strlen(e[i].value));
+                gm_buf_putc(&p, '&');
+            gm_buf_puts(&p, e[i].name);
+            gm_buf_putc(&p, '=');
+            gm_buf_puts(&p, e[i].value);
         }
-        struct out o = {out, 0, outlen, false};
-        for (const char *m = method; *m; m++) {
-            char c = (char)toupper((unsigned char)*m);
-            put(&o, &c, 1);
+        for (const char *m = method; *m; m++)
+            gm_buf_putc(&o, (char)toupper((unsigned char)*m));
+        gm_buf_putc(&o, '&');
+        put_pct(&o, u.data ? u.data : "");
+        gm_buf_putc(&o, '&');
+        put_pct(&o, p.data ? p.data : "");
+        r = buf_status(&u) ? buf_status(&u) : buf_status(&p) ? buf_status(&p) : buf_status(&o);
+        if (r == 0) {
+            memcpy(out, o.data ? o.data : "", o.len + 1);
+            r = (long)o.len;
         }
-        put(&o, "&", 1);
-        put_pct(&o, uri, u.len);
-        put(&o, "&", 1);
-        put_pct(&o, norm, p.len);
-        r = u.failed || p.failed || o.failed ? -ENOSPC : (long)o.len;
     }
     for (size_t i = 0; e && i < n; i++) {
         free(e[i].name);
         free(e[i].value);
     }
     free(e);
-    free(uri);
-    free(norm);
+    gm_buf_free(&u);
+    gm_buf_free(&p);
+    gm_buf_free(&o);
     return r;
 }
 
 int oauth1_hmac_sha1(const char *base, const char *consumer_secret, const char *token_secret,
                      char *out, size_t outlen)
 {
-    char key[KEY_MAX];
-    struct out k = {key, 0, sizeof(key), false};
-    key[0] = '\0';
-    put_pct(&k, consumer_secret, strlen(consumer_secret));
-    put(&k, "&", 1);
-    put_pct(&k, token_secret ? token_secret : "", token_secret ? strlen(token_secret) : 0);
-    if (k.failed || outlen < 29)
-        return -ENOSPC;
+    struct gm_buf k, sig;
+    gm_buf_init(&k, KEY_MAX - 1);
+    gm_buf_init(&sig, 28); /* 20 bytes of SHA-1 are 28 characters of base64 */
+    put_pct(&k, consumer_secret);
+    gm_buf_putc(&k, '&');
+    put_pct(&k, token_secret ? token_secret : "");
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
-    if (!HMAC(EVP_sha1(), key, (int)k.len, (const unsigned char *)base, strlen(base), mac, &maclen))
-        return -EIO;
-    OPENSSL_cleanse(key, sizeof(key));
-    EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen); /* 20 bytes -> 28 characters */
-    return 0;
+    int r = buf_status(&k);
+    if (r == 0 && outlen < 29)
+        r = -ENOSPC;
+    if (r == 0 && !HMAC(EVP_sha1(), k.data, (int)k.len, (const unsigned char *)base, strlen(base),
+                        mac, &maclen))
+        r = -EIO;
+    if (r == 0)
+        r = gm_base64_encode(&sig, mac, maclen);
+    if (r == 0)
+        memcpy(out, sig.data, sig.len + 1);
+    if (k.data)
+        OPENSSL_cleanse(k.data, k.len);
+    gm_buf_free(&k);
+    gm_buf_free(&sig);
+    return r;
 }
 
 bool oauth1_verify(const char *base, const char *consumer_secret, const char *signature)

@@ -624,25 +624,29 @@ static char *docker_options_form(void *state, const char *user)
     struct docker_state *st = state;
     if (!json_is_object(st->allowed) || json_object_size(st->allowed) < 2)
         return NULL;
-    struct docker_buf b;
-    docker_buf_init(&b, 256 * 1024);
-    docker_buf_puts(&b, "<label for=\"image\">Select an image:</label>\n"
-                        "<select class=\"form-control\" name=\"image\" id=\"image\" required "
-                        "autofocus>\n");
+    struct gm_buf b;
+    gm_buf_init(&b, 256 * 1024);
+    gm_buf_puts(&b, "<label for=\"image\">Select an image:</label>\n"
+                    "<select class=\"form-control\" name=\"image\" id=\"image\" required "
+                    "autofocus>\n");
     const char *k;
     json_t *v;
     json_object_foreach(st->allowed, k, v)
     {
         bool selected =
             strcmp(json_string_value(v), st->conf->image) == 0 || strcmp(k, st->conf->image) == 0;
-        docker_buf_puts(&b, "<option value=\"");
-        docker_buf_html(&b, k);
-        docker_buf_puts(&b, selected ? "\" selected>" : "\">");
-        docker_buf_html(&b, k);
-        docker_buf_puts(&b, "</option>\n");
+        gm_buf_puts(&b, "<option value=\"");
+        gm_buf_html_escape(&b, k);
+        gm_buf_puts(&b, selected ? "\" selected>" : "\">");
+        gm_buf_html_escape(&b, k);
+        gm_buf_puts(&b, "</option>\n");
     }
-    docker_buf_puts(&b, "</select>\n");
-    return docker_buf_steal(&b);
+    gm_buf_puts(&b, "</select>\n");
+    if (b.error) {
+        gm_buf_free(&b);
+        return NULL; /* over 256 KiB of choices, or out of memory: no form */
+    }
+    return gm_buf_steal(&b);
 }
 
 static int docker_options_from_form(void *state, const json_t *form, json_t **user_options,

@@ -8,9 +8,12 @@
  *   docker_body.c    the container create body, names, templates, what inspect says
  *   docker_kwargs.c  docker-py's argument names (extra_create_kwargs, extra_host_config) turned
  *                    into the Engine API's field names
- *   docker_text.c    small text helpers: a capped buffer, escaping, command splitting, logs */
+ *   docker_text.c    container-name escaping, command splitting, log tails (buffers and URL
+ *                    encoding are the toolkit's: <ganymede/buf.h>, <ganymede/encode.h>) */
 #pragma once
 
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include <ganymede/fetch.h>
 #include <ganymede/host.h>
 #include <ganymede/spawner.h>
@@ -76,29 +79,6 @@ enum docker_pull {
 
 /** pull_policy's names, as configured (case does not matter there). */
 extern const char *const docker_pull_names[DOCKER_PULL_MAX];
-
-/* A capped, growable text buffer. A failed append (out of memory or over the cap) marks it
- * failed; the text so far stays valid. */
-struct docker_buf {
-    char *data; /* NUL-terminated when len > 0 or after docker_buf_str */
-    size_t len, cap, max;
-    bool failed;
-};
-
-void docker_buf_init(struct docker_buf *b, size_t max);
-void docker_buf_add(struct docker_buf *b, const char *s, size_t n);
-void docker_buf_puts(struct docker_buf *b, const char *s);
-void docker_buf_printf(struct docker_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/** The text ("" when empty); NULL only if the buffer failed. Owned by the buffer. */
-const char *docker_buf_str(struct docker_buf *b);
-/** Take the text out (caller frees), or NULL if the buffer failed. */
-char *docker_buf_steal(struct docker_buf *b);
-void docker_buf_free(struct docker_buf *b);
-/** Percent-encode @s, keeping letters, digits, "-._~" and the characters in @keep. */
-void docker_buf_url_encode(struct docker_buf *b, const char *s, const char *keep);
-/** Escape &<>"' for HTML. */
-void docker_buf_html(struct docker_buf *b, const char *s);
 
 /** escapism's escape(), as DockerSpawner uses it (gm_slug_escape): characters outside [a-z0-9]
  * become "-XX" per UTF-8 byte, then lower case; with @legacy, [A-Za-z0-9-] are kept and "_XX"

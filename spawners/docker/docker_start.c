@@ -140,16 +140,16 @@ static void call_on(struct docker_server *s, const char *method, const char *pre
                     const char *name, const char *suffix, const json_t *body, long timeout_ms,
                     size_t max, docker_api_cb cb, const char *what)
 {
-    struct docker_buf p;
-    docker_buf_init(&p, DOCKER_URL_MAX);
-    docker_buf_puts(&p, prefix);
-    docker_buf_url_encode(&p, name, "/:@");
-    docker_buf_puts(&p, suffix);
-    if (docker_buf_str(&p))
+    struct gm_buf p;
+    gm_buf_init(&p, DOCKER_URL_MAX);
+    gm_buf_puts(&p, prefix);
+    gm_url_encode(&p, name, "/:@");
+    gm_buf_puts(&p, suffix);
+    if (!p.error)
         call(s, method, p.data, body, timeout_ms, max, cb, what);
     else
         fail(s, -E2BIG, "The request for %s is too long (name: %.100s)", what, name);
-    docker_buf_free(&p);
+    gm_buf_free(&p);
 }
 
 /* The template namespace of this server (owned strings). */
@@ -212,20 +212,20 @@ static void pull(struct docker_server *s)
     }
     emit(s, 10, "Pulling image %s", s->image);
     gm_log_info("Pulling image %s for '%s'", s->image, s->user);
-    struct docker_buf p;
-    docker_buf_init(&p, DOCKER_URL_MAX);
-    docker_buf_puts(&p, "/images/create?fromImage=");
-    docker_buf_url_encode(&p, repo, NULL);
+    struct gm_buf p;
+    gm_buf_init(&p, DOCKER_URL_MAX);
+    gm_buf_puts(&p, "/images/create?fromImage=");
+    gm_url_encode(&p, repo, NULL);
     if (tag[0]) {
-        docker_buf_puts(&p, "&tag=");
-        docker_buf_url_encode(&p, tag, NULL);
+        gm_buf_puts(&p, "&tag=");
+        gm_url_encode(&p, tag, NULL);
     }
-    if (docker_buf_str(&p))
+    if (!p.error)
         call(s, "POST", p.data, NULL, PULL_TIMEOUT_MS, PULL_MAX_RESPONSE, on_pulled,
              "pulling the image");
     else
         fail(s, -E2BIG, "The image name is too long");
-    docker_buf_free(&p);
+    gm_buf_free(&p);
 }
 
 /* The image's Config.Cmd, when DockerSpawner.cmd is None and Spawner.args must follow it. */
@@ -370,17 +370,17 @@ static void rename_previous(struct docker_server *s, const char *id)
     gm_log_warn("Container %s (id %.12s) was made by a JupyterHub for '%s' before this hub; "
                 "keeping it as %s and creating a new one",
                 s->name, id, s->user, name);
-    struct docker_buf p;
-    docker_buf_init(&p, DOCKER_URL_MAX);
-    docker_buf_puts(&p, "/containers/");
-    docker_buf_url_encode(&p, id, NULL);
-    docker_buf_puts(&p, "/rename?name=");
-    docker_buf_url_encode(&p, name, NULL);
-    if (docker_buf_str(&p))
+    struct gm_buf p;
+    gm_buf_init(&p, DOCKER_URL_MAX);
+    gm_buf_puts(&p, "/containers/");
+    gm_url_encode(&p, id, NULL);
+    gm_buf_puts(&p, "/rename?name=");
+    gm_url_encode(&p, name, NULL);
+    if (!p.error)
         call(s, "POST", p.data, NULL, 0, 0, on_renamed, "renaming the previous container");
     else
         fail(s, -ENOMEM, "out of memory");
-    docker_buf_free(&p);
+    gm_buf_free(&p);
 }
 
 static void on_found(void *data, const struct docker_reply *r)
@@ -671,17 +671,17 @@ static void on_probed(void *data, const struct gm_fetch_response *resp)
 
 static void probe(struct docker_server *s)
 {
-    struct docker_buf u;
-    docker_buf_init(&u, DOCKER_URL_MAX * 2);
-    docker_buf_printf(&u, "%s%sapi", s->url, s->base_url);
+    struct gm_buf u;
+    gm_buf_init(&u, DOCKER_URL_MAX * 2);
+    gm_buf_printf(&u, "%s%sapi", s->url, s->base_url);
     struct gm_fetch_request req = {
-        .url = docker_buf_str(&u),
+        .url = u.error ? NULL : u.data,
         .timeout_ms = PROBE_TIMEOUT_MS,
         .connect_timeout_ms = PROBE_TIMEOUT_MS,
         .max_response = 64 << 10,
     };
     int r = req.url ? gm_fetch_start(s->st->host->fetcher, &req, on_probed, s, &s->probe) : -E2BIG;
-    docker_buf_free(&u);
+    gm_buf_free(&u);
     if (r < 0)
         fail(s, r, "Cannot check whether the server answers: %s", strerror(-r));
 }
@@ -759,18 +759,18 @@ static int choose_image(struct docker_server *s, const json_t *user_options, cha
         } else if (json_object_get(st->allowed, want)) {
             image = json_string_value(json_object_get(st->allowed, want));
         } else {
-            struct docker_buf list;
-            docker_buf_init(&list, 400);
+            struct gm_buf list;
+            gm_buf_init(&list, 400);
             const char *k;
             json_t *v;
             json_object_foreach(st->allowed, k, v)
             {
-                docker_buf_printf(&list, "%s%s", list.len ? ", " : "", k);
+                gm_buf_printf(&list, "%s%s", list.len ? ", " : "", k);
             }
-            const char *choices = docker_buf_str(&list);
+            const char *choices = list.error ? NULL : list.data ? list.data : "";
             snprintf(err, errlen, "Image '%.200s' is not allowed; choose one of: %s", want,
                      choices ? choices : "(too many to list)");
-            docker_buf_free(&list);
+            gm_buf_free(&list);
             return -EINVAL;
         }
     }

@@ -57,15 +57,15 @@ static void on_removed(void *data, const struct docker_reply *r)
 
 static void remove_container(struct docker_server *s)
 {
-    struct docker_buf p;
-    docker_buf_init(&p, DOCKER_URL_MAX);
-    docker_buf_puts(&p, "/containers/");
-    docker_buf_url_encode(&p, s->id, NULL);
-    docker_buf_puts(&p, "?v=1");
-    int r = docker_buf_str(&p) ? docker_api_call(&s->st->api, "DELETE", p.data, NULL, 0, 0,
-                                                 on_removed, s, &s->call)
-                               : -ENOMEM;
-    docker_buf_free(&p);
+    struct gm_buf p;
+    gm_buf_init(&p, DOCKER_URL_MAX);
+    gm_buf_puts(&p, "/containers/");
+    gm_url_encode(&p, s->id, NULL);
+    gm_buf_puts(&p, "?v=1");
+    int r = !p.error ? docker_api_call(&s->st->api, "DELETE", p.data, NULL, 0, 0, on_removed, s,
+                                       &s->call)
+                     : -ENOMEM;
+    gm_buf_free(&p);
     if (r < 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "cannot remove container %s: %s", s->name, strerror(-r));
@@ -109,17 +109,17 @@ static void stop_begin(void *data)
     }
     gm_log_info("Stopping container %s (id %.12s) of '%s'%s", s->name ? s->name : "?", s->id,
                 s->user, s->now ? " now" : "");
-    struct docker_buf p;
-    docker_buf_init(&p, DOCKER_URL_MAX);
-    docker_buf_puts(&p, "/containers/");
-    docker_buf_url_encode(&p, s->id, NULL);
-    docker_buf_puts(&p, s->now ? "/stop?t=0" : "/stop");
+    struct gm_buf p;
+    gm_buf_init(&p, DOCKER_URL_MAX);
+    gm_buf_puts(&p, "/containers/");
+    gm_url_encode(&p, s->id, NULL);
+    gm_buf_puts(&p, s->now ? "/stop?t=0" : "/stop");
     /* The engine answers once the container is down: after the grace period at most. */
     long timeout = s->st->api.timeout_ms + (long)s->st->stop_grace_s * 1000 + STOP_MARGIN_MS;
-    int r = docker_buf_str(&p) ? docker_api_call(&s->st->api, "POST", p.data, NULL, timeout, 0,
-                                                 on_stopped, s, &s->call)
-                               : -ENOMEM;
-    docker_buf_free(&p);
+    int r = !p.error ? docker_api_call(&s->st->api, "POST", p.data, NULL, timeout, 0, on_stopped, s,
+                                       &s->call)
+                     : -ENOMEM;
+    gm_buf_free(&p);
     if (r < 0) {
         char msg[256];
         snprintf(msg, sizeof(msg), "cannot stop container %s: %s", s->name, strerror(-r));
@@ -205,15 +205,15 @@ int docker_poll(void *server, gm_spawner_polled_cb cb, void *data)
         /* Starting counts as running; with no container at all there is nothing to run. */
         r = docker_server_defer(s, poll_deferred);
     } else {
-        struct docker_buf p;
-        docker_buf_init(&p, DOCKER_URL_MAX);
-        docker_buf_puts(&p, "/containers/");
-        docker_buf_url_encode(&p, which, NULL);
-        docker_buf_puts(&p, "/json");
-        r = docker_buf_str(&p) ? docker_api_call(&s->st->api, "GET", p.data, NULL, 0, 0, on_polled,
-                                                 s, &s->poll_call)
-                               : -ENOMEM;
-        docker_buf_free(&p);
+        struct gm_buf p;
+        gm_buf_init(&p, DOCKER_URL_MAX);
+        gm_buf_puts(&p, "/containers/");
+        gm_url_encode(&p, which, NULL);
+        gm_buf_puts(&p, "/json");
+        r = !p.error ? docker_api_call(&s->st->api, "GET", p.data, NULL, 0, 0, on_polled, s,
+                                       &s->poll_call)
+                     : -ENOMEM;
+        gm_buf_free(&p);
     }
     if (r < 0)
         return r;

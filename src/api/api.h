@@ -5,7 +5,7 @@
 #include "auth/identity.h"
 #include "auth/scopes.h"
 #include "http/server.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <stdbool.h>
 
@@ -38,11 +38,11 @@ int api_pagination(struct http_request *req, struct api_page *ret);
 
 /** Close a list of items written after "[": either "]" or the pagination envelope. @items is
  * the JSON array text of this page. Responds 200. */
-int api_respond_page(struct http_request *req, const struct api_page *page, struct buf *items,
+int api_respond_page(struct http_request *req, const struct api_page *page, struct gm_buf *items,
                      size_t total);
 
 /** Respond with the JSON in @b (taken over). */
-int api_respond_buf(struct http_request *req, int status, struct buf *b);
+int api_respond_buf(struct http_request *req, int status, struct gm_buf *b);
 
 /** A JSON body that must be an object (or absent: @ret NULL). Sets 400 for anything else. */
 int api_body_object(struct http_request *req, json_t **ret, bool required, const char *what);
@@ -67,16 +67,16 @@ bool api_view_covers(const struct api_view *v, int id, enum scope_kind kind, con
 /** Append a user model; returns 1 if the caller may see nothing of this user (nothing written),
  * 0 when written, < 0 on error. @auth_state is written when the caller holds admin:auth_state
  * (JSON text, or NULL for null). */
-int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
+int api_write_user(const struct api_view *v, struct gm_buf *b, struct hub_user *u,
                    const char *auth_state);
-int api_write_group(const struct api_view *v, struct buf *b, struct hub_group *g);
-int api_write_service(const struct api_view *v, struct buf *b, struct hub_service *svc);
-int api_write_token(const struct api_view *v, struct buf *b, struct hub_token *t);
+int api_write_group(const struct api_view *v, struct gm_buf *b, struct hub_group *g);
+int api_write_service(const struct api_view *v, struct gm_buf *b, struct hub_service *svc);
+int api_write_token(const struct api_view *v, struct gm_buf *b, struct hub_token *t);
 /** A JSON timestamp: "...Z" or null. */
-int api_write_time(struct buf *b, int64_t us);
+int api_write_time(struct gm_buf *b, int64_t us);
 
 /** The URL path of a user's server ("/user/alice/", "/user/alice/gpu/"). */
-int api_server_url(struct hub *hub, struct buf *b, const char *user, const char *server);
+int api_server_url(struct hub *hub, struct gm_buf *b, const char *user, const char *server);
 
 /* Handlers. */
 

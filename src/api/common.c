@@ -62,16 +62,16 @@ int api_need(struct http_request *req, enum scope_kind kind, const char *value, 
                 return -EACCES;
             }
     }
-    struct buf b;
-    buf_init(&b, 4096);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
     for (size_t i = 0; i < n; i++)
-        buf_printf(&b, "%s%s", i ? ", " : "", reg->names[ids[i]]);
+        gm_buf_printf(&b, "%s%s", i ? ", " : "", reg->names[ids[i]]);
     gm_log_warn("Not authorizing access to %s. Requires any of [%s] on %s%s%s", req->path,
                 b.data ? b.data : "", kind == SCOPE_KIND_NONE ? "*" : scope_kind_name(kind),
                 kind == SCOPE_KIND_NONE ? "" : "=", kind == SCOPE_KIND_NONE ? "" : value);
     http_error(req, 403, "Action is not authorized with current scopes; requires any of [%s]",
                b.data ? b.data : "");
-    buf_free(&b);
+    gm_buf_free(&b);
     return -EACCES;
 }
 
@@ -140,10 +140,10 @@ int api_pagination(struct http_request *req, struct api_page *ret)
 }
 
 /* The request URL with offset and limit replaced, absolute, as request.full_url(). */
-static int next_url(struct http_request *req, struct buf *b, int64_t offset, int64_t limit)
+static int next_url(struct http_request *req, struct gm_buf *b, int64_t offset, int64_t limit)
 {
     const char *origin = http_origin(req);
-    int r = buf_printf(b, "%s%s?", origin ? origin : "http://127.0.0.1", req->path);
+    int r = gm_buf_printf(b, "%s%s?", origin ? origin : "http://127.0.0.1", req->path);
     const char *p = req->query;
     bool first = true;
     while (r == 0 && *p) {
@@ -151,7 +151,7 @@ static int next_url(struct http_request *req, struct buf *b, int64_t offset, int
         bool skip = (n >= 6 && strncmp(p, "offset", 6) == 0 && (n == 6 || p[6] == '=')) ||
                     (n >= 5 && strncmp(p, "limit", 5) == 0 && (n == 5 || p[5] == '='));
         if (!skip && n) {
-            r = buf_printf(b, "%s%.*s", first ? "" : "&", (int)n, p);
+            r = gm_buf_printf(b, "%s%.*s", first ? "" : "&", (int)n, p);
             first = false;
         }
         p += n;
@@ -159,51 +159,51 @@ static int next_url(struct http_request *req, struct buf *b, int64_t offset, int
             p++;
     }
     if (r == 0)
-        r = buf_printf(b, "%soffset=%lld&limit=%lld", first ? "" : "&", (long long)offset,
-                       (long long)limit);
+        r = gm_buf_printf(b, "%soffset=%lld&limit=%lld", first ? "" : "&", (long long)offset,
+                          (long long)limit);
     return r;
 }
 
-int api_respond_buf(struct http_request *req, int status, struct buf *b)
+int api_respond_buf(struct http_request *req, int status, struct gm_buf *b)
 {
     size_t len = b->len;
-    char *body = buf_steal(b);
+    char *body = gm_buf_steal(b);
     if (!body)
         return http_error(req, 500, "Out of memory");
     return http_respond_owned(req, status, "application/json", body, len);
 }
 
-int api_respond_page(struct http_request *req, const struct api_page *page, struct buf *items,
+int api_respond_page(struct http_request *req, const struct api_page *page, struct gm_buf *items,
                      size_t total)
 {
     if (!page->envelope) {
-        buf_putc(items, ']');
+        gm_buf_putc(items, ']');
         return api_respond_buf(req, 200, items);
     }
-    struct buf b;
-    buf_init(&b, items->max + 8192);
-    buf_puts(&b, "{\"items\":");
-    buf_append(&b, items->data ? items->data : "[", items->len ? items->len : 1);
-    buf_putc(&b, ']');
-    buf_printf(&b, ",\"_pagination\":{\"offset\":%lld,\"limit\":%lld,\"total\":%zu,\"next\":",
-               (long long)page->offset, (long long)page->limit, total);
+    struct gm_buf b;
+    gm_buf_init(&b, items->max + 8192);
+    gm_buf_puts(&b, "{\"items\":");
+    gm_buf_append(&b, items->data ? items->data : "[", items->len ? items->len : 1);
+    gm_buf_putc(&b, ']');
+    gm_buf_printf(&b, ",\"_pagination\":{\"offset\":%lld,\"limit\":%lld,\"total\":%zu,\"next\":",
+                  (long long)page->offset, (long long)page->limit, total);
     int64_t next = page->offset + page->limit;
     if ((size_t)next < total) {
-        struct buf url;
-        buf_init(&url, 64 << 10);
+        struct gm_buf url;
+        gm_buf_init(&url, 64 << 10);
         next_url(req, &url, next, page->limit);
-        buf_printf(&b, "{\"offset\":%lld,\"limit\":%lld,\"url\":", (long long)next,
-                   (long long)page->limit);
-        buf_json_string(&b, url.data ? url.data : "");
-        buf_putc(&b, '}');
-        buf_free(&url);
+        gm_buf_printf(&b, "{\"offset\":%lld,\"limit\":%lld,\"url\":", (long long)next,
+                      (long long)page->limit);
+        gm_buf_json_string(&b, url.data ? url.data : "");
+        gm_buf_putc(&b, '}');
+        gm_buf_free(&url);
     } else {
-        buf_puts(&b, "null");
+        gm_buf_puts(&b, "null");
     }
-    int r = buf_puts(&b, "}}");
-    buf_free(items);
+    int r = gm_buf_puts(&b, "}}");
+    gm_buf_free(items);
     if (r < 0) {
-        buf_free(&b);
+        gm_buf_free(&b);
         return http_error(req, 500, "The response is too large");
     }
     return api_respond_buf(req, 200, &b);

@@ -66,10 +66,10 @@ static int respond_group(struct http_request *req, int status, struct hub_group 
 {
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, (size_t)64 << 20);
+    struct gm_buf b;
+    gm_buf_init(&b, (size_t)64 << 20);
     if (api_write_group(&v, &b, g) != 0) {
-        buf_free(&b);
+        gm_buf_free(&b);
         return http_error(req, 404, "No such group: %s", g->name);
     }
     return api_respond_buf(req, status, &b);
@@ -105,9 +105,9 @@ int api_groups_get(struct http_request *req)
     struct hub_store *s = &req->hub->store;
     struct api_view v;
     api_view_init(&v, req);
-    struct buf items;
-    buf_init(&items, (size_t)128 << 20);
-    buf_putc(&items, '[');
+    struct gm_buf items;
+    gm_buf_init(&items, (size_t)128 << 20);
+    gm_buf_putc(&items, '[');
     size_t total = 0, written = 0;
     for (size_t i = 0; i < s->groups.n; i++) {
         struct hub_group *g = s->groups.v[i];
@@ -118,7 +118,7 @@ int api_groups_get(struct http_request *req)
             continue;
         size_t mark = items.len;
         if (written)
-            buf_putc(&items, ',');
+            gm_buf_putc(&items, ',');
         if (api_write_group(&v, &items, g) != 0) {
             items.len = mark;
             continue;
@@ -166,9 +166,9 @@ int api_groups_post(struct http_request *req)
         goto out;
     struct api_view view;
     api_view_init(&view, req);
-    struct buf b;
-    buf_init(&b, (size_t)64 << 20);
-    buf_putc(&b, '[');
+    struct gm_buf b;
+    gm_buf_init(&b, (size_t)64 << 20);
+    gm_buf_putc(&b, '[');
     json_array_foreach(names, i, v)
     {
         const char *name = json_string_value(v);
@@ -176,20 +176,20 @@ int api_groups_post(struct http_request *req)
         if (store_group_find(s, name))
             continue; /* listed twice */
         if ((r = store_group_create(s, name, &g)) < 0) {
-            buf_free(&b);
+            gm_buf_free(&b);
             goto out;
         }
         for (size_t k = 0; k < users.n; k++)
             if ((r = store_group_add_user(s, g, users.v[k])) < 0) {
-                buf_free(&b);
+                gm_buf_free(&b);
                 goto out;
             }
         gm_log_info("Creating new group %s with %zu users", name, users.n);
         if (b.len > 1)
-            buf_putc(&b, ',');
+            gm_buf_putc(&b, ',');
         api_write_group(&view, &b, g);
     }
-    buf_putc(&b, ']');
+    gm_buf_putc(&b, ']');
     r = api_respond_buf(req, 201, &b);
 out:
     ptrvec_free(&users);

@@ -105,53 +105,54 @@ int api_metrics_get(struct http_request *req)
             if (u->last_activity && now - u->last_activity <= periods[p].seconds * 1000000)
                 active[p]++;
     }
-    struct buf b;
-    buf_init(&b, (size_t)64 << 20);
-    buf_printf(&b,
-               "# HELP jupyterhub_total_users total number of users\n"
-               "# TYPE jupyterhub_total_users gauge\njupyterhub_total_users %zu\n",
-               s->users.n);
-    buf_puts(&b, "# HELP jupyterhub_active_users number of users who were active in the given "
-                 "time period\n# TYPE jupyterhub_active_users gauge\n");
+    struct gm_buf b;
+    gm_buf_init(&b, (size_t)64 << 20);
+    gm_buf_printf(&b,
+                  "# HELP jupyterhub_total_users total number of users\n"
+                  "# TYPE jupyterhub_total_users gauge\njupyterhub_total_users %zu\n",
+                  s->users.n);
+    gm_buf_puts(&b, "# HELP jupyterhub_active_users number of users who were active in the given "
+                    "time period\n# TYPE jupyterhub_active_users gauge\n");
     for (int p = 0; p < 3; p++)
-        buf_printf(&b, "jupyterhub_active_users{period=\"%s\"} %zu\n", periods[p].period,
-                   active[p]);
-    buf_printf(&b,
-               "# HELP jupyterhub_running_servers the number of user servers currently "
-               "running\n# TYPE jupyterhub_running_servers gauge\n"
-               "jupyterhub_running_servers %zu\n",
-               running);
-    buf_puts(&b, "# HELP jupyterhub_request_duration_seconds request duration for all HTTP "
-                 "requests\n# TYPE jupyterhub_request_duration_seconds histogram\n");
+        gm_buf_printf(&b, "jupyterhub_active_users{period=\"%s\"} %zu\n", periods[p].period,
+                      active[p]);
+    gm_buf_printf(&b,
+                  "# HELP jupyterhub_running_servers the number of user servers currently "
+                  "running\n# TYPE jupyterhub_running_servers gauge\n"
+                  "jupyterhub_running_servers %zu\n",
+                  running);
+    gm_buf_puts(&b, "# HELP jupyterhub_request_duration_seconds request duration for all HTTP "
+                    "requests\n# TYPE jupyterhub_request_duration_seconds histogram\n");
     metrics_write_histograms(&hub->request_metrics, &b, "jupyterhub_request_duration_seconds");
-    buf_puts(&b, "# HELP jupyterhub_server_spawn_duration_seconds time taken for server spawning "
-                 "operation\n# TYPE jupyterhub_server_spawn_duration_seconds histogram\n");
+    gm_buf_puts(&b,
+                "# HELP jupyterhub_server_spawn_duration_seconds time taken for server spawning "
+                "operation\n# TYPE jupyterhub_server_spawn_duration_seconds histogram\n");
     metrics_write_histograms(&hub->spawn_metrics, &b, "jupyterhub_server_spawn_duration_seconds");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    buf_printf(&b,
-               "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
-               "seconds.\n# TYPE process_cpu_seconds_total counter\n"
-               "process_cpu_seconds_total %.3f\n",
-               cpu);
-    buf_printf(&b,
-               "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
-               "# TYPE process_resident_memory_bytes gauge\n"
-               "process_resident_memory_bytes %ld\n",
-               rss_bytes());
-    buf_printf(&b,
-               "# HELP process_open_fds Number of open file descriptors.\n"
-               "# TYPE process_open_fds gauge\nprocess_open_fds %zu\n",
-               open_fds());
-    buf_printf(&b,
-               "# HELP process_start_time_seconds Start time of the process since unix "
-               "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
-               "process_start_time_seconds %.3f\n",
-               (double)hub->started_wall_us / 1e6);
+    gm_buf_printf(&b,
+                  "# HELP process_cpu_seconds_total Total user and system CPU time spent in "
+                  "seconds.\n# TYPE process_cpu_seconds_total counter\n"
+                  "process_cpu_seconds_total %.3f\n",
+                  cpu);
+    gm_buf_printf(&b,
+                  "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
+                  "# TYPE process_resident_memory_bytes gauge\n"
+                  "process_resident_memory_bytes %ld\n",
+                  rss_bytes());
+    gm_buf_printf(&b,
+                  "# HELP process_open_fds Number of open file descriptors.\n"
+                  "# TYPE process_open_fds gauge\nprocess_open_fds %zu\n",
+                  open_fds());
+    gm_buf_printf(&b,
+                  "# HELP process_start_time_seconds Start time of the process since unix "
+                  "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
+                  "process_start_time_seconds %.3f\n",
+                  (double)hub->started_wall_us / 1e6);
     size_t len = b.len;
-    char *body = buf_steal(&b);
+    char *body = gm_buf_steal(&b);
     if (!body)
         return -ENOMEM;
     return http_respond_owned(req, 200, "text/plain; version=0.0.4; charset=utf-8", body, len);

@@ -8,6 +8,7 @@
 #include "util/time.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <string.h>
 
 void api_view_init(struct api_view *v, struct http_request *req)
@@ -35,108 +36,109 @@ bool api_view_covers(const struct api_view *v, int id, enum scope_kind kind, con
     return scope_grant_covers(v->scopes->g[id], kind, value, &v->membership);
 }
 
-int api_write_time(struct buf *b, int64_t us)
+int api_write_time(struct gm_buf *b, int64_t us)
 {
     if (!us)
-        return buf_puts(b, "null");
+        return gm_buf_puts(b, "null");
     char text[32];
     time_format_iso(us, text);
-    buf_putc(b, '"');
-    buf_puts(b, text);
-    return buf_putc(b, '"');
+    gm_buf_putc(b, '"');
+    gm_buf_puts(b, text);
+    return gm_buf_putc(b, '"');
 }
 
-static void key(struct buf *b, bool *first, const char *name)
+static void key(struct gm_buf *b, bool *first, const char *name)
 {
     if (!*first)
-        buf_putc(b, ',');
+        gm_buf_putc(b, ',');
     *first = false;
-    buf_putc(b, '"');
-    buf_puts(b, name);
-    buf_puts(b, "\":");
+    gm_buf_putc(b, '"');
+    gm_buf_puts(b, name);
+    gm_buf_puts(b, "\":");
 }
 
-static void write_role_names(struct buf *b, const struct ptrvec *roles)
+static void write_role_names(struct gm_buf *b, const struct ptrvec *roles)
 {
-    buf_putc(b, '[');
+    gm_buf_putc(b, '[');
     for (size_t i = 0; i < roles->n; i++) {
         if (i)
-            buf_putc(b, ',');
-        buf_json_string(b, ((const struct hub_role *)roles->v[i])->name);
+            gm_buf_putc(b, ',');
+        gm_buf_json_string(b, ((const struct hub_role *)roles->v[i])->name);
     }
-    buf_putc(b, ']');
+    gm_buf_putc(b, ']');
 }
 
-static void write_json(struct buf *b, const json_t *v, const char *fallback)
+static void write_json(struct gm_buf *b, const json_t *v, const char *fallback)
 {
     char *s = v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    buf_puts(b, s ? s : fallback);
+    gm_buf_puts(b, s ? s : fallback);
     free(s);
 }
 
-int api_server_url(struct hub *hub, struct buf *b, const char *user, const char *server)
+int api_server_url(struct hub *hub, struct gm_buf *b, const char *user, const char *server)
 {
-    buf_puts(b, hub->base_url);
-    buf_puts(b, "user/");
-    str_url_encode(b, user, "@~");
-    buf_putc(b, '/');
+    gm_buf_puts(b, hub->base_url);
+    gm_buf_puts(b, "user/");
+    gm_url_encode(b, user, "@~");
+    gm_buf_putc(b, '/');
     if (server && server[0]) {
-        str_url_encode(b, server, "@~");
-        buf_putc(b, '/');
+        gm_url_encode(b, server, "@~");
+        gm_buf_putc(b, '/');
     }
     return 0;
 }
 
-static void write_progress_url(struct hub *hub, struct buf *b, const char *user, const char *server)
+static void write_progress_url(struct hub *hub, struct gm_buf *b, const char *user,
+                               const char *server)
 {
-    buf_putc(b, '"');
-    buf_puts(b, hub->hub_prefix);
-    buf_puts(b, "api/users/");
-    str_url_encode(b, user, "@~");
+    gm_buf_putc(b, '"');
+    gm_buf_puts(b, hub->hub_prefix);
+    gm_buf_puts(b, "api/users/");
+    gm_url_encode(b, user, "@~");
     if (server && server[0]) {
-        buf_puts(b, "/servers/");
-        str_url_encode(b, server, "@~");
-        buf_puts(b, "/progress\"");
+        gm_buf_puts(b, "/servers/");
+        gm_url_encode(b, server, "@~");
+        gm_buf_puts(b, "/progress\"");
     } else {
-        buf_puts(b, "/server/progress\"");
+        gm_buf_puts(b, "/server/progress\"");
     }
 }
 
 /* The server model of one spawner row (JupyterHub's server_model). */
-static void write_server(const struct api_view *v, struct buf *b, struct hub_spawner *sp)
+static void write_server(const struct api_view *v, struct gm_buf *b, struct hub_spawner *sp)
 {
     struct hub *hub = v->hub;
     bool active = spawn_state(sp) != SPAWN_IDLE;
     const char *pending = spawn_pending(sp);
-    buf_puts(b, "{\"name\":");
-    buf_json_string(b, sp->name);
+    gm_buf_puts(b, "{\"name\":");
+    gm_buf_json_string(b, sp->name);
     char full_name[1024];
     snprintf(full_name, sizeof(full_name), "%s/%s", sp->user->name, sp->name);
-    buf_puts(b, ",\"full_name\":");
-    buf_json_string(b, full_name);
-    buf_puts(b, ",\"last_activity\":");
+    gm_buf_puts(b, ",\"full_name\":");
+    gm_buf_json_string(b, full_name);
+    gm_buf_puts(b, ",\"last_activity\":");
     api_write_time(b, sp->last_activity);
-    buf_puts(b, ",\"started\":");
+    gm_buf_puts(b, ",\"started\":");
     api_write_time(b, sp->started);
-    buf_puts(b, ",\"pending\":");
+    gm_buf_puts(b, ",\"pending\":");
     if (pending)
-        buf_json_string(b, pending);
+        gm_buf_json_string(b, pending);
     else
-        buf_puts(b, "null");
-    buf_printf(b, ",\"ready\":%s,\"stopped\":%s", spawn_ready(sp) ? "true" : "false",
-               active ? "false" : "true");
-    buf_puts(b, ",\"url\":\"");
+        gm_buf_puts(b, "null");
+    gm_buf_printf(b, ",\"ready\":%s,\"stopped\":%s", spawn_ready(sp) ? "true" : "false",
+                  active ? "false" : "true");
+    gm_buf_puts(b, ",\"url\":\"");
     api_server_url(hub, b, sp->user->name, sp->name);
-    buf_puts(b, "\",\"user_options\":");
+    gm_buf_puts(b, "\",\"user_options\":");
     write_json(b, sp->user_options, "{}");
-    buf_puts(b, ",\"progress_url\":");
+    gm_buf_puts(b, ",\"progress_url\":");
     write_progress_url(hub, b, sp->user->name, sp->name);
-    buf_puts(b, ",\"full_url\":null,\"full_progress_url\":null");
+    gm_buf_puts(b, ",\"full_url\":null,\"full_progress_url\":null");
     if (api_view_covers(v, SCOPE_ADMIN_SERVER_STATE, SCOPE_KIND_SERVER, full_name)) {
-        buf_puts(b, ",\"state\":");
+        gm_buf_puts(b, ",\"state\":");
         write_json(b, sp->state, "{}");
     }
-    buf_putc(b, '}');
+    gm_buf_putc(b, '}');
 }
 
 enum user_field {
@@ -153,7 +155,7 @@ enum user_field {
     UF_AUTH_STATE = 1 << 10,
 };
 
-int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
+int api_write_user(const struct api_view *v, struct gm_buf *b, struct hub_user *u,
                    const char *auth_state)
 {
     static const struct {
@@ -179,18 +181,18 @@ int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
     bool running = def && spawn_ready(def);
     const char *pending = def ? spawn_pending(def) : NULL;
     bool first = true;
-    buf_putc(b, '{');
+    gm_buf_putc(b, '{');
     if (f & UF_KIND) {
         key(b, &first, "kind");
-        buf_puts(b, "\"user\"");
+        gm_buf_puts(b, "\"user\"");
     }
     if (f & UF_NAME) {
         key(b, &first, "name");
-        buf_json_string(b, u->name);
+        gm_buf_json_string(b, u->name);
     }
     if (f & UF_ADMIN) {
         key(b, &first, "admin");
-        buf_puts(b, u->admin ? "true" : "false");
+        gm_buf_puts(b, u->admin ? "true" : "false");
     }
     if (f & UF_ROLES) {
         key(b, &first, "roles");
@@ -198,30 +200,30 @@ int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
     }
     if (f & UF_GROUPS) {
         key(b, &first, "groups");
-        buf_putc(b, '[');
+        gm_buf_putc(b, '[');
         for (size_t i = 0; i < u->groups.n; i++) {
             if (i)
-                buf_putc(b, ',');
-            buf_json_string(b, ((struct hub_group *)u->groups.v[i])->name);
+                gm_buf_putc(b, ',');
+            gm_buf_json_string(b, ((struct hub_group *)u->groups.v[i])->name);
         }
-        buf_putc(b, ']');
+        gm_buf_putc(b, ']');
     }
     if (f & UF_SERVER) {
         key(b, &first, "server");
         if (running) {
-            buf_putc(b, '"');
+            gm_buf_putc(b, '"');
             api_server_url(v->hub, b, u->name, "");
-            buf_putc(b, '"');
+            gm_buf_putc(b, '"');
         } else {
-            buf_puts(b, "null");
+            gm_buf_puts(b, "null");
         }
     }
     if (f & UF_PENDING) {
         key(b, &first, "pending");
         if (pending)
-            buf_json_string(b, pending);
+            gm_buf_json_string(b, pending);
         else
-            buf_puts(b, "null");
+            gm_buf_puts(b, "null");
     }
     if (f & UF_CREATED) {
         key(b, &first, "created");
@@ -233,7 +235,7 @@ int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
     }
     if (f & UF_AUTH_STATE) {
         key(b, &first, "auth_state");
-        buf_puts(b, auth_state ? auth_state : "null");
+        gm_buf_puts(b, auth_state ? auth_state : "null");
     }
     /* Servers the caller may read: active ones, or all with include_stopped_servers. */
     bool any = false;
@@ -247,117 +249,117 @@ int api_write_user(const struct api_view *v, struct buf *b, struct hub_user *u,
             continue;
         if (!any) {
             key(b, &first, "servers");
-            buf_putc(b, '{');
+            gm_buf_putc(b, '{');
         } else {
-            buf_putc(b, ',');
+            gm_buf_putc(b, ',');
         }
         any = true;
-        buf_json_string(b, sp->name);
-        buf_putc(b, ':');
+        gm_buf_json_string(b, sp->name);
+        gm_buf_putc(b, ':');
         write_server(v, b, sp);
     }
     if (any)
-        buf_putc(b, '}');
+        gm_buf_putc(b, '}');
     else if (f & UF_SERVERS) {
         key(b, &first, "servers");
-        buf_puts(b, "{}");
+        gm_buf_puts(b, "{}");
     }
-    return buf_putc(b, '}');
+    return gm_buf_putc(b, '}');
 }
 
-int api_write_group(const struct api_view *v, struct buf *b, struct hub_group *g)
+int api_write_group(const struct api_view *v, struct gm_buf *b, struct hub_group *g)
 {
     bool full = api_view_covers(v, SCOPE_READ_GROUPS, SCOPE_KIND_GROUP, g->name);
     bool name = full || api_view_covers(v, SCOPE_READ_GROUPS_NAME, SCOPE_KIND_GROUP, g->name);
     bool roles = api_view_covers(v, SCOPE_READ_ROLES_GROUPS, SCOPE_KIND_GROUP, g->name);
     if (!name && !roles)
         return 1;
-    buf_puts(b, "{\"kind\":\"group\",\"name\":");
-    buf_json_string(b, g->name);
+    gm_buf_puts(b, "{\"kind\":\"group\",\"name\":");
+    gm_buf_json_string(b, g->name);
     if (roles) {
-        buf_puts(b, ",\"roles\":");
+        gm_buf_puts(b, ",\"roles\":");
         write_role_names(b, &g->roles);
     }
     if (full) {
-        buf_puts(b, ",\"users\":[");
+        gm_buf_puts(b, ",\"users\":[");
         for (size_t i = 0; i < g->users.n; i++) {
             if (i)
-                buf_putc(b, ',');
-            buf_json_string(b, ((struct hub_user *)g->users.v[i])->name);
+                gm_buf_putc(b, ',');
+            gm_buf_json_string(b, ((struct hub_user *)g->users.v[i])->name);
         }
-        buf_puts(b, "],\"properties\":");
+        gm_buf_puts(b, "],\"properties\":");
         write_json(b, g->properties, "{}");
     }
-    return buf_putc(b, '}');
+    return gm_buf_putc(b, '}');
 }
 
-int api_write_service(const struct api_view *v, struct buf *b, struct hub_service *svc)
+int api_write_service(const struct api_view *v, struct gm_buf *b, struct hub_service *svc)
 {
     bool full = api_view_covers(v, SCOPE_READ_SERVICES, SCOPE_KIND_SERVICE, svc->name);
     bool name = full || api_view_covers(v, SCOPE_READ_SERVICES_NAME, SCOPE_KIND_SERVICE, svc->name);
     bool roles = api_view_covers(v, SCOPE_READ_ROLES_SERVICES, SCOPE_KIND_SERVICE, svc->name);
     if (!name && !roles)
         return 1;
-    buf_puts(b, "{\"kind\":\"service\",\"name\":");
-    buf_json_string(b, svc->name);
-    buf_printf(b, ",\"admin\":%s", svc->admin ? "true" : "false");
+    gm_buf_puts(b, "{\"kind\":\"service\",\"name\":");
+    gm_buf_json_string(b, svc->name);
+    gm_buf_printf(b, ",\"admin\":%s", svc->admin ? "true" : "false");
     if (roles) {
-        buf_puts(b, ",\"roles\":");
+        gm_buf_puts(b, ",\"roles\":");
         write_role_names(b, &svc->roles);
     }
     if (full) {
-        buf_puts(b, ",\"url\":");
-        buf_json_string(b, svc->url);
-        buf_puts(b, ",\"prefix\":");
+        gm_buf_puts(b, ",\"url\":");
+        gm_buf_json_string(b, svc->url);
+        gm_buf_puts(b, ",\"prefix\":");
         if (svc->url[0]) {
-            buf_putc(b, '"');
-            buf_puts(b, v->hub->base_url);
-            buf_puts(b, "services/");
-            str_url_encode(b, svc->name, "@~");
-            buf_puts(b, "/\"");
+            gm_buf_putc(b, '"');
+            gm_buf_puts(b, v->hub->base_url);
+            gm_buf_puts(b, "services/");
+            gm_url_encode(b, svc->name, "@~");
+            gm_buf_puts(b, "/\"");
         } else {
-            buf_puts(b, "\"\"");
+            gm_buf_puts(b, "\"\"");
         }
-        buf_puts(b, ",\"command\":");
+        gm_buf_puts(b, ",\"command\":");
         write_json(b, svc->command, "[]");
-        buf_printf(b, ",\"pid\":%d,\"info\":", svc->pid);
+        gm_buf_printf(b, ",\"pid\":%d,\"info\":", svc->pid);
         write_json(b, svc->info, "{}");
-        buf_printf(b, ",\"display\":%s", svc->display ? "true" : "false");
+        gm_buf_printf(b, ",\"display\":%s", svc->display ? "true" : "false");
     }
-    return buf_putc(b, '}');
+    return gm_buf_putc(b, '}');
 }
 
-int api_write_token(const struct api_view *v, struct buf *b, struct hub_token *t)
+int api_write_token(const struct api_view *v, struct gm_buf *b, struct hub_token *t)
 {
     struct hub_store *s = &v->hub->store;
-    buf_putc(b, '{');
-    buf_puts(b, t->user ? "\"user\":" : "\"service\":");
-    buf_json_string(b, t->user ? t->user->name : t->service->name);
-    buf_printf(
+    gm_buf_putc(b, '{');
+    gm_buf_puts(b, t->user ? "\"user\":" : "\"service\":");
+    gm_buf_json_string(b, t->user ? t->user->name : t->service->name);
+    gm_buf_printf(
         b, ",\"id\":\"a%lld\",\"kind\":\"api_token\",\"roles\":[],\"scopes\":", (long long)t->id);
     const struct scope_set *eff = rbac_token_scopes(s, t);
     if (eff)
         scope_set_write_json(eff, s->scopes, b);
     else
-        buf_puts(b, "[]");
-    buf_puts(b, ",\"created\":");
+        gm_buf_puts(b, "[]");
+    gm_buf_puts(b, ",\"created\":");
     api_write_time(b, t->created);
-    buf_puts(b, ",\"last_activity\":");
+    gm_buf_puts(b, ",\"last_activity\":");
     api_write_time(b, t->last_activity);
-    buf_puts(b, ",\"expires_at\":");
+    gm_buf_puts(b, ",\"expires_at\":");
     api_write_time(b, t->expires_at);
-    buf_puts(b, ",\"note\":");
-    buf_json_string(b, t->note);
-    buf_puts(b, ",\"session_id\":");
+    gm_buf_puts(b, ",\"note\":");
+    gm_buf_json_string(b, t->note);
+    gm_buf_puts(b, ",\"session_id\":");
     if (t->session_id)
-        buf_json_string(b, t->session_id);
+        gm_buf_json_string(b, t->session_id);
     else
-        buf_puts(b, "null");
-    buf_puts(b, ",\"oauth_client\":");
+        gm_buf_puts(b, "null");
+    gm_buf_puts(b, ",\"oauth_client\":");
     const struct hub_oauth_client *c = t->client_id ? store_client_find(s, t->client_id) : NULL;
     if (c)
-        buf_json_string(b, c->description[0] ? c->description : c->identifier);
+        gm_buf_json_string(b, c->description[0] ? c->description : c->identifier);
     else
-        buf_json_string(b, t->client_id ? t->client_id : "jupyterhub");
-    return buf_putc(b, '}');
+        gm_buf_json_string(b, t->client_id ? t->client_id : "jupyterhub");
+    return gm_buf_putc(b, '}');
 }

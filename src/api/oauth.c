@@ -6,7 +6,8 @@
 #include "auth/session.h"
 #include "core/hub.h"
 #include "pages/pages.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -21,18 +22,18 @@
 static int redirect_error(struct http_request *req, const struct oauth_request *o,
                           const char *error)
 {
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_puts(&b, o->redirect_uri);
-    buf_putc(&b, strchr(o->redirect_uri, '?') ? '&' : '?');
-    buf_puts(&b, "error=");
-    str_url_encode(&b, error, "");
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_puts(&b, o->redirect_uri);
+    gm_buf_putc(&b, strchr(o->redirect_uri, '?') ? '&' : '?');
+    gm_buf_puts(&b, "error=");
+    gm_url_encode(&b, error, "");
     if (o->state) {
-        buf_puts(&b, "&state=");
-        str_url_encode(&b, o->state, "");
+        gm_buf_puts(&b, "&state=");
+        gm_url_encode(&b, o->state, "");
     }
     int r = http_redirect(req, 302, b.data ? b.data : "/");
-    buf_free(&b);
+    gm_buf_free(&b);
     return r;
 }
 
@@ -165,13 +166,9 @@ static bool basic_auth(struct http_request *req, char **id, char **secret)
     unsigned char *out = arena_alloc(&req->arena, n);
     if (!out)
         return false;
-    int len = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)n);
+    long len = gm_base64_decode(b64, n, out, n - 1);
     if (len < 0)
         return false;
-    while (len > 0 && b64[n - 1] == '=' && out[len - 1] == '\0') {
-        len--;
-        n--;
-    }
     out[len] = '\0';
     char *colon = strchr((char *)out, ':');
     if (!colon)
@@ -180,8 +177,8 @@ static bool basic_auth(struct http_request *req, char **id, char **secret)
     /* Both parts are form-encoded, as RFC 6749 §2.3.1 asks. */
     size_t il = strlen((char *)out), sl = strlen(colon + 1);
     char *i = arena_alloc(&req->arena, il + 1), *s = arena_alloc(&req->arena, sl + 1);
-    if (!i || !s || str_url_decode((char *)out, il, i, true) < 0 ||
-        str_url_decode(colon + 1, sl, s, true) < 0)
+    if (!i || !s || gm_url_decode((char *)out, il, i, il + 1, true) < 0 ||
+        gm_url_decode(colon + 1, sl, s, sl + 1, true) < 0)
         return false;
     *id = i;
     *secret = s;

@@ -3,10 +3,10 @@
 #include "api/api.h"
 #include "core/hub.h"
 #include "spawn/requests.h"
-#include "util/random.h"
 #include "util/str.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +89,7 @@ int api_server_post(struct http_request *req)
     int r = spawn_start(hub, sp, options, err, sizeof(err));
     if (r == -EAGAIN || r == -EUSERS) {
         uint32_t rnd = 0;
-        random_bytes(&rnd, sizeof(rnd));
+        gm_random_bytes(&rnd, sizeof(rnd));
         char retry[16];
         snprintf(retry, sizeof(retry), "%u", 30 + rnd % 31);
         http_set_header(req, "Retry-After", retry);
@@ -207,13 +207,13 @@ static void stream_send(struct http_request *req, const json_t *event)
     char *text = json_dumps(event, JSON_COMPACT);
     if (!text)
         return;
-    struct buf b;
-    buf_init(&b, STREAM_PENDING);
-    buf_printf(&b, "data: %s\n\n", text);
+    struct gm_buf b;
+    gm_buf_init(&b, STREAM_PENDING);
+    gm_buf_printf(&b, "data: %s\n\n", text);
     free(text);
     if (b.data)
         http_stream_write(req, b.data, b.len);
-    buf_free(&b);
+    gm_buf_free(&b);
 }
 
 static void stream_end(struct stream *st)
@@ -271,21 +271,21 @@ int api_server_progress(struct http_request *req)
         return http_error(req, 404, "%s has no server named '%s'", name, server);
     enum spawn_state state = spawn_state(sp);
     if (state == SPAWN_READY) {
-        struct buf url;
-        buf_init(&url, 8192);
+        struct gm_buf url;
+        gm_buf_init(&url, 8192);
         api_server_url(hub, &url, name, server);
-        struct buf html;
-        buf_init(&html, 16384);
-        buf_puts(&html, "Server ready at <a href=\"");
-        buf_html_escape(&html, url.data ? url.data : "");
-        buf_puts(&html, "\">");
-        buf_html_escape(&html, url.data ? url.data : "");
-        buf_puts(&html, "</a>");
+        struct gm_buf html;
+        gm_buf_init(&html, 16384);
+        gm_buf_puts(&html, "Server ready at <a href=\"");
+        gm_buf_html_escape(&html, url.data ? url.data : "");
+        gm_buf_puts(&html, "\">");
+        gm_buf_html_escape(&html, url.data ? url.data : "");
+        gm_buf_puts(&html, "</a>");
         json_t *ev = json_pack("{s:i,s:b,s:s+,s:s,s:s}", "progress", 100, "ready", 1, "message",
                                "Server ready at ", url.data ? url.data : "", "html_message",
                                html.data ? html.data : "", "url", url.data ? url.data : "");
-        buf_free(&url);
-        buf_free(&html);
+        gm_buf_free(&url);
+        gm_buf_free(&html);
         return send_once(req, ev);
     }
     const char *failure = spawn_failure(sp, NULL);

@@ -17,9 +17,9 @@ int api_services_get(struct http_request *req)
     struct hub_store *s = &req->hub->store;
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, (size_t)64 << 20);
-    buf_putc(&b, '{');
+    struct gm_buf b;
+    gm_buf_init(&b, (size_t)64 << 20);
+    gm_buf_putc(&b, '{');
     bool first = true;
     for (size_t i = 0; i < s->services.n; i++) {
         struct hub_service *svc = s->services.v[i];
@@ -27,17 +27,17 @@ int api_services_get(struct http_request *req)
             continue;
         size_t mark = b.len;
         if (!first)
-            buf_putc(&b, ',');
-        buf_json_string(&b, svc->name);
-        buf_putc(&b, ':');
+            gm_buf_putc(&b, ',');
+        gm_buf_json_string(&b, svc->name);
+        gm_buf_putc(&b, ':');
         if (api_write_service(&v, &b, svc) != 0) {
             b.len = mark;
             continue;
         }
         first = false;
     }
-    if (buf_putc(&b, '}') < 0) {
-        buf_free(&b);
+    if (gm_buf_putc(&b, '}') < 0) {
+        gm_buf_free(&b);
         return -ENOMEM;
     }
     return api_respond_buf(req, 200, &b);
@@ -47,10 +47,10 @@ static int respond_service(struct http_request *req, int status, struct hub_serv
 {
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, 1 << 20);
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 20);
     if (api_write_service(&v, &b, svc) != 0) {
-        buf_free(&b);
+        gm_buf_free(&b);
         return http_error(req, 404, "No such service: %s", svc->name);
     }
     return api_respond_buf(req, status, &b);

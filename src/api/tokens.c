@@ -46,17 +46,17 @@ int api_tokens_get(struct http_request *req)
     qsort(sorted, u->tokens.n, sizeof(*sorted), cmp_tokens);
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, (size_t)64 << 20);
-    buf_puts(&b, "{\"api_tokens\":[");
+    struct gm_buf b;
+    gm_buf_init(&b, (size_t)64 << 20);
+    gm_buf_puts(&b, "{\"api_tokens\":[");
     for (size_t i = 0; i < u->tokens.n; i++) {
         if (i)
-            buf_putc(&b, ',');
+            gm_buf_putc(&b, ',');
         api_write_token(&v, &b, sorted[i]);
     }
     free(sorted);
-    if (buf_puts(&b, "]}") < 0) {
-        buf_free(&b);
+    if (gm_buf_puts(&b, "]}") < 0) {
+        gm_buf_free(&b);
         return -ENOMEM;
     }
     return api_respond_buf(req, 200, &b);
@@ -177,13 +177,13 @@ static int create_token(struct http_request *req, const char *name, struct hub_u
         gm_log_info("%s %s requested API token for %s", kind, caller_name, u->name);
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, 1 << 20);
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 20);
     api_write_token(&v, &b, t);
     b.len--;
-    buf_puts(&b, ",\"token\":");
-    buf_json_string(&b, plain);
-    buf_putc(&b, '}');
+    gm_buf_puts(&b, ",\"token\":");
+    gm_buf_json_string(&b, plain);
+    gm_buf_putc(&b, '}');
     memset(plain, 0, sizeof(plain));
     return api_respond_buf(req, 201, &b);
 }
@@ -298,8 +298,8 @@ int api_token_get(struct http_request *req)
         return 0;
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, 1 << 20);
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 20);
     api_write_token(&v, &b, t);
     return api_respond_buf(req, 200, &b);
 }

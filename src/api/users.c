@@ -29,29 +29,29 @@ int api_self_get(struct http_request *req)
         v.identify_user = id->user->name;
     else
         v.identify_service = id->service->name;
-    struct buf b;
-    buf_init(&b, MAX_LIST);
-    buf_grow(&b, 4096);
+    struct gm_buf b;
+    gm_buf_init(&b, MAX_LIST);
+    gm_buf_grow(&b, 4096);
     int r =
         id->user ? api_write_user(&v, &b, id->user, NULL) : api_write_service(&v, &b, id->service);
     if (r != 0 || b.len < 2) {
-        buf_free(&b);
+        gm_buf_free(&b);
         return -ENOMEM;
     }
     b.len--; /* reopen the object */
-    buf_puts(&b, ",\"session_id\":");
+    gm_buf_puts(&b, ",\"session_id\":");
     if (id->session_id)
-        buf_json_string(&b, id->session_id);
+        gm_buf_json_string(&b, id->session_id);
     else
-        buf_puts(&b, "null");
+        gm_buf_puts(&b, "null");
     if (id->token)
-        buf_printf(&b, ",\"token_id\":\"a%lld\"", (long long)id->token->id);
+        gm_buf_printf(&b, ",\"token_id\":\"a%lld\"", (long long)id->token->id);
     else
-        buf_puts(&b, ",\"token_id\":null");
-    buf_puts(&b, ",\"scopes\":");
+        gm_buf_puts(&b, ",\"token_id\":null");
+    gm_buf_puts(&b, ",\"scopes\":");
     scope_set_write_json(id->scopes, s->scopes, &b);
-    if (buf_putc(&b, '}') < 0) {
-        buf_free(&b);
+    if (gm_buf_putc(&b, '}') < 0) {
+        gm_buf_free(&b);
         return -ENOMEM;
     }
     return api_respond_buf(req, 200, &b);
@@ -171,11 +171,11 @@ int api_users_get(struct http_request *req)
     struct api_view v;
     api_view_init(&v, req);
     struct scope_membership m = store_membership(s);
-    struct buf items;
-    buf_init(&items, MAX_LIST);
+    struct gm_buf items;
+    gm_buf_init(&items, MAX_LIST);
     /* About 300 bytes a model: one allocation instead of a dozen reallocations. */
-    buf_grow(&items, (size_t)(page.limit < 4096 ? page.limit : 4096) * 320);
-    buf_putc(&items, '[');
+    gm_buf_grow(&items, (size_t)(page.limit < 4096 ? page.limit : 4096) * 320);
+    gm_buf_putc(&items, '[');
     size_t total = 0, written = 0;
     size_t n = s->users.n;
     /* Without filters the total is known and only the page needs visiting. */
@@ -206,7 +206,7 @@ int api_users_get(struct http_request *req)
         }
         size_t mark = items.len;
         if (written)
-            buf_putc(&items, ',');
+            gm_buf_putc(&items, ',');
         int r = api_write_user(&v, &items, u, NULL);
         if (r == 1) {
             items.len = mark;
@@ -216,7 +216,7 @@ int api_users_get(struct http_request *req)
         }
         if (r < 0) {
             free(sorted);
-            buf_free(&items);
+            gm_buf_free(&items);
             return http_error(req, 500,
                               "The user list is too large for one response; use "
                               "pagination");
@@ -321,8 +321,8 @@ int api_users_post(struct http_request *req)
     }
     struct hub *hub = req->hub;
     struct ptrvec to_create = {0};
-    struct buf invalid;
-    buf_init(&invalid, 64 << 10);
+    struct gm_buf invalid;
+    gm_buf_init(&invalid, 64 << 10);
     size_t n_invalid = 0, i;
     json_t *item;
     int r = 0;
@@ -336,7 +336,7 @@ int api_users_post(struct http_request *req)
         }
         if (auth_username_normalize(&hub->usernames, raw, name, sizeof(name)) < 0 ||
             !auth_username_valid(&hub->usernames, name)) {
-            buf_printf(&invalid, "%s%s", n_invalid++ ? ", " : "", raw);
+            gm_buf_printf(&invalid, "%s%s", n_invalid++ ? ", " : "", raw);
             continue;
         }
         if (store_user_find(&hub->store, name)) {
@@ -359,26 +359,26 @@ int api_users_post(struct http_request *req)
     }
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, MAX_LIST);
-    buf_putc(&b, '[');
+    struct gm_buf b;
+    gm_buf_init(&b, MAX_LIST);
+    gm_buf_putc(&b, '[');
     for (size_t k = 0; k < to_create.n; k++) {
         struct hub_user *u;
         if (create_user(req, to_create.v[k], admin, &u) < 0) {
-            buf_free(&b);
+            gm_buf_free(&b);
             goto out;
         }
         if (k)
-            buf_putc(&b, ',');
+            gm_buf_putc(&b, ',');
         api_write_user(&v, &b, u, NULL); /* admin:users sees every user */
     }
-    buf_putc(&b, ']');
+    gm_buf_putc(&b, ']');
     r = api_respond_buf(req, 201, &b);
 out:
     for (size_t k = 0; k < to_create.n; k++)
         free(to_create.v[k]);
     ptrvec_free(&to_create);
-    buf_free(&invalid);
+    gm_buf_free(&invalid);
     json_decref(names);
     return r;
 }
@@ -388,8 +388,8 @@ static int respond_user(struct http_request *req, int status, struct hub_user *u
 {
     struct api_view v;
     api_view_init(&v, req);
-    struct buf b;
-    buf_init(&b, MAX_LIST);
+    struct gm_buf b;
+    gm_buf_init(&b, MAX_LIST);
     /* auth_state is decrypted only for one user and only for callers who may read it. */
     char *state = NULL;
     if (with_auth_state || api_view_covers(&v, SCOPE_ADMIN_AUTH_STATE, SCOPE_KIND_USER, u->name))
@@ -397,12 +397,12 @@ static int respond_user(struct http_request *req, int status, struct hub_user *u
     int r = api_write_user(&v, &b, u, state);
     if (r < 0 || r == 1) {
         free(state);
-        buf_free(&b);
+        gm_buf_free(&b);
         return r < 0 ? -ENOMEM : http_error(req, 404, "Not Found");
     }
     if (with_auth_state && !strstr(b.data, "\"auth_state\":")) {
         b.len--;
-        buf_printf(&b, ",\"auth_state\":%s}", state ? state : "null");
+        gm_buf_printf(&b, ",\"auth_state\":%s}", state ? state : "null");
     }
     free(state);
     return api_respond_buf(req, status, &b);

@@ -45,16 +45,16 @@ int auth_host_init(struct hub *hub, char *err, size_t errlen)
     const char *name = hub->conf.authenticator_class;
     const struct gm_authenticator *a = auth_module_find(name);
     if (!a) {
-        struct buf b;
-        buf_init(&b, 4096);
+        struct gm_buf b;
+        gm_buf_init(&b, 4096);
         for (const struct gm_authenticator *const *m = auth_modules(); *m; m++)
-            buf_printf(&b, "%s%s", m == auth_modules() ? "" : ", ", (*m)->name);
+            gm_buf_printf(&b, "%s%s", m == auth_modules() ? "" : ", ", (*m)->name);
         snprintf(err, errlen,
                  "JupyterHub.authenticator_class (%s): unknown authenticator '%s'; "
                  "this build has: %s",
                  config_origin(cfg, "JupyterHub", "authenticator_class"), name,
                  b.data ? b.data : "");
-        buf_free(&b);
+        gm_buf_free(&b);
         return -EINVAL;
     }
     hub->authenticator = a;

@@ -1,11 +1,11 @@
 /* Loading, generating and storing the cookie secret. */
 #include "auth/cookie_secret.h"
-#include "util/random.h"
 #include "util/str.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -27,7 +27,7 @@ static bool is_hex(const char *s)
 static int from_hex(const char *text, const char *what, struct auth_cookie_secret *ret, char *err,
                     size_t errlen)
 {
-    long n = hex_decode(text, ret->bytes, sizeof(ret->bytes));
+    long n = gm_hex_decode(text, strlen(text), ret->bytes, sizeof(ret->bytes));
     if (n <= 0) {
         snprintf(err, errlen,
                  "%s is not a hex-encoded secret of at most %d bytes (make one with "
@@ -73,14 +73,10 @@ static int read_secret_file(const char *path, struct auth_cookie_secret *ret, ch
     }
     /* Secrets written by JupyterHub < 0.8 are base64. */
     unsigned char raw[512];
-    int m = EVP_DecodeBlock(raw, (const unsigned char *)text, (int)n);
+    long m = gm_base64_decode(text, (size_t)n, raw, sizeof(raw));
     if (m <= 0) {
         snprintf(err, errlen, "cookie_secret_file %s holds neither hex nor base64", path);
         return -EINVAL;
-    }
-    while (n > 0 && text[n - 1] == '=') {
-        n--;
-        m--;
     }
     ret->len = (size_t)m < sizeof(ret->bytes) ? (size_t)m : sizeof(ret->bytes);
     memcpy(ret->bytes, raw, ret->len);
@@ -99,7 +95,10 @@ static int write_secret_file(const char *path, const struct auth_cookie_secret *
         return -errno;
     }
     char hex[2 * AUTH_COOKIE_SECRET_MAX + 2];
-    hex_encode(s->bytes, s->len, hex);
+    if (gm_hex_encode(s->bytes, s->len, hex, sizeof(hex) - 1) < 0) {
+        close(fd);
+        return -E2BIG;
+    }
     size_t n = strlen(hex);
     hex[n++] = '\n';
     ssize_t w = write(fd, hex, n);
@@ -131,7 +130,7 @@ int auth_cookie_secret_load(const char *from_config, const char *file,
         r = read_secret_file(file, &s, err, errlen);
     } else {
         s.len = 32;
-        r = random_bytes(s.bytes, s.len);
+        r = gm_random_bytes(s.bytes, s.len);
         if (r < 0) {
             snprintf(err, errlen, "cannot generate a cookie secret: %s", strerror(-r));
         } else if (file && *file) {

@@ -2,11 +2,10 @@
  * timestamp, 16-byte IV, AES-128-CBC with PKCS#7 padding, HMAC-SHA256 over all of it; the
  * whole token in urlsafe base64. Signing key = key[0:16], encryption key = key[16:32]. */
 #include "auth/crypt.h"
-#include "util/base64.h"
-#include "util/random.h"
 #include "util/str.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdint.h>
@@ -45,9 +44,9 @@ int auth_crypt_init(struct auth_crypt *c, const char *env, char *err, size_t err
                 memcpy(text, key, n);
                 text[n] = '\0';
                 if (n == 44)
-                    len = b64url_decode(text, n, raw, sizeof(raw));
+                    len = gm_base64url_decode(text, n, raw, sizeof(raw));
                 else if (n == 64)
-                    len = hex_decode(text, raw, sizeof(raw));
+                    len = gm_hex_decode(text, n, raw, sizeof(raw));
                 else if (n == 32) {
                     memcpy(raw, text, 32);
                     len = 32;
@@ -104,16 +103,16 @@ int auth_fernet_encrypt(const unsigned char key[32], const unsigned char iv[16],
         return -EIO;
     }
     /* urlsafe base64 with padding, as Python's base64.urlsafe_b64encode. */
-    struct buf b;
-    buf_init(&b, (size_t)1 << 30);
-    int r = b64url_encode(&b, tok, body + 32, true);
+    struct gm_buf b;
+    gm_buf_init(&b, (size_t)1 << 30);
+    int r = gm_base64url_encode(&b, tok, body + 32, true);
     free(tok);
     if (r < 0) {
-        buf_free(&b);
+        gm_buf_free(&b);
         return r;
     }
     *len = b.len;
-    *ret = buf_steal(&b);
+    *ret = gm_buf_steal(&b);
     return 0;
 }
 
@@ -125,7 +124,7 @@ int auth_fernet_decrypt(const unsigned char key[32], const void *token, size_t l
     unsigned char *tok = malloc(len);
     if (!tok)
         return -ENOMEM;
-    long n = b64url_decode(token, len, tok, len);
+    long n = gm_base64url_decode(token, len, tok, len);
     if (n < 1 + 8 + 16 + 16 + 32 || tok[0] != 0x80 || (n - 25 - 32) % 16 != 0) {
         free(tok);
         return -EBADMSG;
@@ -164,7 +163,7 @@ int auth_crypt_encrypt(const struct auth_crypt *c, const json_t *value, char **r
     if (!text)
         return -ENOMEM;
     unsigned char iv[16];
-    int r = random_bytes(iv, sizeof(iv));
+    int r = gm_random_bytes(iv, sizeof(iv));
     if (r == 0)
         r = auth_fernet_encrypt(c->keys[0], iv, (uint64_t)time(NULL), text, strlen(text), ret, len);
     free(text);

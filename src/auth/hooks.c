@@ -3,7 +3,7 @@
 #include "auth/login.h"
 #include "auth/oauth2.h"
 #include "core/hub.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/strv.h"
 #include "util/time.h"
 
@@ -162,7 +162,7 @@ oom:
     return -ENOMEM;
 }
 
-int auth_hooks_logout_url(struct hub *hub, struct hub_user *u, struct buf *out)
+int auth_hooks_logout_url(struct hub *hub, struct hub_user *u, struct gm_buf *out)
 {
     const struct gm_authenticator *a = hub->authenticator;
     if (!a->logout_url && !hub->oauth2)
@@ -173,7 +173,7 @@ int auth_hooks_logout_url(struct hub *hub, struct hub_user *u, struct buf *out)
         char url[LOGOUT_URL_MAX];
         size_t n = a->logout_url(hub->authenticator_state, state, url, sizeof(url));
         if (n > 0 && n < sizeof(url))
-            r = buf_append(out, url, n);
+            r = gm_buf_append(out, url, n);
     } else {
         r = oauth2_logout_url(hub->oauth2, json_string_value(json_object_get(state, "id_token")),
                               out);

@@ -10,7 +10,7 @@
 struct hub;
 struct hub_user;
 struct strv;
-struct buf;
+struct gm_buf;
 struct auth_refresh;
 
 /** Whether servers start only after a refresh (Authenticator.refresh_pre_spawn; by default on
@@ -39,4 +39,4 @@ int auth_hooks_spawn_env(struct hub *hub, const char *name, const json_t *auth_s
 
 /** Append to @out where logout sends the browser after the hub's own logout (nothing for the
  * hub's page), for @u (or NULL when nobody was logged in). Returns 0 or -ENOMEM. */
-int auth_hooks_logout_url(struct hub *hub, struct hub_user *u, struct buf *out);
+int auth_hooks_logout_url(struct hub *hub, struct hub_user *u, struct gm_buf *out);

@@ -2,9 +2,9 @@
  * EVP interface: JWKs become EVP_PKEYs once, when the set is parsed; a signature is one
  * EVP_DigestVerify. libjwt 1.10 (Debian bookworm) knows neither JWKS, PS256 nor EdDSA, so it
  * is not used. */
-#include "util/base64.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/jwt.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -90,7 +90,7 @@ static void copy(char *dst, size_t size, const char *src)
 static long b64_field(const json_t *jwk, const char *name, unsigned char *out, size_t cap)
 {
     const char *s = json_string_value(json_object_get(jwk, name));
-    return s ? b64url_decode(s, strlen(s), out, cap) : -1;
+    return s ? gm_base64url_decode(s, strlen(s), out, cap) : -1;
 }
 
 static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM_BLD *bld)
@@ -292,7 +292,7 @@ static json_t *segment_object(const struct jws *t, int i, int *status, char *why
         *status = -ENOMEM;
         return NULL;
     }
-    long n = b64url_decode(t->seg[i], t->len[i], raw, t->len[i]);
+    long n = gm_base64url_decode(t->seg[i], t->len[i], raw, t->len[i]);
     json_t *v =
         n > 0 ? json_loadb((const char *)raw, (size_t)n, JSON_REJECT_DUPLICATES, NULL) : NULL;
     free(raw);
@@ -460,7 +460,7 @@ static int check_signature(const struct gm_jwks *keys, const struct jws *t, char
         return -EBADMSG;
     }
     unsigned char sig[MAX_SIG_BYTES];
-    long sig_len = b64url_decode(t->seg[2], t->len[2], sig, sizeof(sig));
+    long sig_len = gm_base64url_decode(t->seg[2], t->len[2], sig, sizeof(sig));
     if (sig_len <= 0) {
         say(why, whylen, "the token has no signature");
         return -EKEYREJECTED;

@@ -3,7 +3,8 @@
 #include "auth/login.h"
 #include "auth/oauth2_impl.h"
 #include "core/hub.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/strv.h"
 #include "util/time.h"
@@ -235,14 +236,14 @@ static void on_discovery(void *data, int status, int http, const json_t *doc, co
 
 static int discover(struct oauth2_client *c)
 {
-    struct buf url;
-    buf_init(&url, 4096);
+    struct gm_buf url;
+    gm_buf_init(&url, 4096);
     size_t n = strlen(c->conf->oidc_issuer);
     while (n && c->conf->oidc_issuer[n - 1] == '/')
         n--;
-    buf_printf(&url, "%.*s/.well-known/openid-configuration", (int)n, c->conf->oidc_issuer);
+    gm_buf_printf(&url, "%.*s/.well-known/openid-configuration", (int)n, c->conf->oidc_issuer);
     int r = url.data ? oauth2_call(c, "GET", url.data, NULL, NULL, on_discovery, c) : -ENOMEM;
-    buf_free(&url);
+    gm_buf_free(&url);
     if (r == 0)
         c->discovering = true;
     return r;
@@ -472,20 +473,20 @@ const char *oauth2_refused_message(const struct oauth2_client *c)
 
 /* URLs. */
 
-static int param(struct buf *b, bool *first, const char *k, const char *v)
+static int param(struct gm_buf *b, bool *first, const char *k, const char *v)
 {
-    int r = buf_puts(b, *first ? "" : "&");
+    int r = gm_buf_puts(b, *first ? "" : "&");
     *first = false;
     if (r == 0)
-        r = str_url_encode(b, k, "");
+        r = gm_url_encode(b, k, "");
     if (r == 0)
-        r = buf_putc(b, '=');
+        r = gm_buf_putc(b, '=');
     if (r == 0)
-        r = str_url_encode(b, v, "");
+        r = gm_url_encode(b, v, "");
     return r;
 }
 
-int oauth2_append_params(struct buf *b, const json_t *params, bool first)
+int oauth2_append_params(struct gm_buf *b, const json_t *params, bool first)
 {
     const char *k;
     json_t *v;
@@ -508,16 +509,17 @@ int oauth2_append_params(struct buf *b, const json_t *params, bool first)
     return r;
 }
 
-int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize *a, struct buf *out)
+int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize *a,
+                         struct gm_buf *out)
 {
     bool first = false;
-    int r = buf_puts(out, c->authorize_url);
+    int r = gm_buf_puts(out, c->authorize_url);
     if (r == 0)
-        r = buf_putc(out, strchr(c->authorize_url, '?') ? '&' : '?');
-    struct buf scope;
-    buf_init(&scope, 8192);
+        r = gm_buf_putc(out, strchr(c->authorize_url, '?') ? '&' : '?');
+    struct gm_buf scope;
+    gm_buf_init(&scope, 8192);
     for (char **s = c->scope; r == 0 && s && *s; s++)
-        r = buf_printf(&scope, "%s%s", s == c->scope ? "" : " ", *s);
+        r = gm_buf_printf(&scope, "%s%s", s == c->scope ? "" : " ", *s);
     first = true;
     if (r == 0)
         r = param(out, &first, "response_type", "code");
@@ -527,7 +529,7 @@ int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize 
         r = param(out, &first, "client_id", c->conf->client_id);
     if (r == 0 && scope.len)
         r = param(out, &first, "scope", scope.data);
-    buf_free(&scope);
+    gm_buf_free(&scope);
     if (r == 0)
         r = param(out, &first, "state", a->state);
     if (r == 0 && a->code_challenge) {
@@ -548,17 +550,17 @@ int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize 
     return r;
 }
 
-int oauth2_logout_url(struct oauth2_client *c, const char *id_token, struct buf *out)
+int oauth2_logout_url(struct oauth2_client *c, const char *id_token, struct gm_buf *out)
 {
     const char *return_to = c->conf->oidc_post_logout_redirect_uri;
     if (c->logout_url)
-        return buf_puts(out, c->logout_url);
+        return gm_buf_puts(out, c->logout_url);
     if (!c->conf->oidc_logout || !c->end_session_url)
         return 0;
     bool first = true;
-    int r = buf_puts(out, c->end_session_url);
+    int r = gm_buf_puts(out, c->end_session_url);
     if (r == 0)
-        r = buf_putc(out, strchr(c->end_session_url, '?') ? '&' : '?');
+        r = gm_buf_putc(out, strchr(c->end_session_url, '?') ? '&' : '?');
     if (r == 0)
         r = param(out, &first, "client_id", c->conf->client_id);
     if (r == 0 && id_token)

@@ -12,7 +12,7 @@
 struct hub;
 struct hub_user;
 struct oauth2_client;
-struct buf;
+struct gm_buf;
 
 extern const struct gm_option_class auth_oauth2_class;
 
@@ -46,11 +46,11 @@ const char *oauth2_callback_url(const struct oauth2_client *c);
 
 /** Append the provider's authorization URL for @a to @out. */
 int oauth2_authorize_url(struct oauth2_client *c, const struct oauth2_authorize *a,
-                         struct buf *out);
+                         struct gm_buf *out);
 
 /** Append where logout should send the browser to @out (nothing when the hub's own login
  * page); @id_token from auth_state or NULL. */
-int oauth2_logout_url(struct oauth2_client *c, const char *id_token, struct buf *out);
+int oauth2_logout_url(struct oauth2_client *c, const char *id_token, struct gm_buf *out);
 
 /** Whether the state id @id (32 hex characters) completed a login before; remembers it.
  * The last few thousand are kept: enough for the state cookie's lifetime. */

@@ -53,4 +53,4 @@ int oauth2_call(struct oauth2_client *c, const char *method, const char *url,
                 const char *const *headers, const char *body, oauth2_call_cb cb, void *data);
 
 /** Append k=v (form-encoded) for every member of the object @params. */
-int oauth2_append_params(struct buf *b, const json_t *params, bool first);
+int oauth2_append_params(struct gm_buf *b, const json_t *params, bool first);

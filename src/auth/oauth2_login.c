@@ -6,8 +6,9 @@
 #include "auth/oauth2_impl.h"
 #include "auth/usernames.h"
 #include "core/hub.h"
-#include "util/base64.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
+#include <ganymede/json.h>
 #include "util/str.h"
 #include "util/strv.h"
 
@@ -92,22 +93,6 @@ static void end(struct oauth2_login *l, int status, json_t *result, const char *
 
 /* Step 5: the result, after OAuthenticator's rules and the module's verdict. */
 
-/* The value at a dotted path ("oauth_user.groups") in @v. */
-static const json_t *dotted(const json_t *v, const char *path)
-{
-    char part[256];
-    while (v && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof(part))
-            return NULL;
-        memcpy(part, path, n);
-        part[n] = '\0';
-        v = json_object_get(v, part);
-        path += n + (path[n] == '.');
-    }
-    return v;
-}
-
 static bool any_in(const json_t *names, char *const *list)
 {
     size_t i;
@@ -127,7 +112,7 @@ int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, st
     json_t *path;
     json_object_foreach(c->conf->auth_state_env, name, path)
     {
-        const json_t *v = dotted(auth_state, json_string_value(path));
+        const json_t *v = gm_json_at(auth_state, json_string_value(path));
         if (json_is_string(v) && strv_setenv(env, name, json_string_value(v)) < 0)
             return -ENOMEM;
     }
@@ -142,7 +127,7 @@ static int compare_names(const void *a, const void *b)
 /* The user's groups from auth_state, sorted and unique (oauthenticator's get_user_groups). */
 static json_t *user_groups(struct oauth2_login *l, const json_t *auth_state)
 {
-    const json_t *v = dotted(auth_state, l->c->conf->auth_state_groups_key);
+    const json_t *v = gm_json_at(auth_state, l->c->conf->auth_state_groups_key);
     json_t *list[512];
     size_t n = 0;
     if (json_is_string(v)) {
@@ -368,9 +353,9 @@ static void on_userinfo(void *data, int status, int http, const json_t *json, co
 static int userinfo_request(struct oauth2_login *l)
 {
     struct oauth2_client *c = l->c;
-    struct buf url;
-    buf_init(&url, 16384);
-    int r = buf_puts(&url, c->userdata_url);
+    struct gm_buf url;
+    gm_buf_init(&url, 16384);
+    int r = gm_buf_puts(&url, c->userdata_url);
     bool has_query = strchr(c->userdata_url, '?') != NULL;
     json_t *params = json_copy(c->conf->userdata_params);
     if (!params)
@@ -378,7 +363,7 @@ static int userinfo_request(struct oauth2_login *l)
     else if (strcmp(c->conf->userdata_token_method, "url") == 0)
         json_object_set_new(params, "access_token", json_string(l->access_token));
     if (r == 0 && json_object_size(params)) {
-        r = buf_putc(&url, has_query ? '&' : '?');
+        r = gm_buf_putc(&url, has_query ? '&' : '?');
         if (r == 0)
             r = oauth2_append_params(&url, params, true);
     }
@@ -386,7 +371,7 @@ static int userinfo_request(struct oauth2_login *l)
     const char *headers[] = {l->authorization, NULL};
     if (r == 0)
         r = oauth2_call(c, "GET", url.data, headers, NULL, on_userinfo, l);
-    buf_free(&url);
+    gm_buf_free(&url);
     return r;
 }
 
@@ -512,11 +497,11 @@ static int use_token_response(struct oauth2_login *l)
     const char *type = json_string_value(json_object_get(l->token_response, "token_type"));
     if (!type || str_eq_ci(type, "bearer"))
         type = "Bearer";
-    struct buf h;
-    buf_init(&h, 64 << 10);
-    buf_printf(&h, "Authorization: %s %s", type, l->access_token);
+    struct gm_buf h;
+    gm_buf_init(&h, 64 << 10);
+    gm_buf_printf(&h, "Authorization: %s %s", type, l->access_token);
     free(l->authorization);
-    l->authorization = buf_steal(&h);
+    l->authorization = gm_buf_steal(&h);
     strv_free_array(l->granted);
     l->granted = granted_scope(l);
     return l->authorization && l->granted ? 0 : -ENOMEM;
@@ -574,18 +559,18 @@ static int token_request(struct oauth2_login *l, json_t *form)
         json_object_set_new(form, "client_secret", json_string(k->client_secret));
     }
     json_object_update(form, k->token_params);
-    struct buf body, basic, creds;
-    buf_init(&body, 64 << 10);
-    buf_init(&basic, 8192);
-    buf_init(&creds, 8192);
+    struct gm_buf body, basic, creds;
+    gm_buf_init(&body, 64 << 10);
+    gm_buf_init(&basic, 8192);
+    gm_buf_init(&creds, 8192);
     int r = oauth2_append_params(&body, form, true);
     json_decref(form);
     if (r == 0 && k->basic_auth) {
-        r = buf_printf(&creds, "%s:%s", k->client_id, k->client_secret);
+        r = gm_buf_printf(&creds, "%s:%s", k->client_id, k->client_secret);
         if (r == 0)
-            r = buf_puts(&basic, "Authorization: Basic ");
+            r = gm_buf_puts(&basic, "Authorization: Basic ");
         if (r == 0)
-            r = b64url_encode(&basic, creds.data, creds.len, true);
+            r = gm_base64url_encode(&basic, creds.data, creds.len, true);
         /* Basic auth takes the standard alphabet. */
         for (size_t i = 0; r == 0 && i < basic.len; i++)
             basic.data[i] = basic.data[i] == '-' ? '+' : basic.data[i] == '_' ? '/' : basic.data[i];
@@ -596,9 +581,9 @@ static int token_request(struct oauth2_login *l, json_t *form)
         r = oauth2_call(c, "POST", c->token_url, headers, body.data ? body.data : "", on_token, l);
     if (creds.data)
         explicit_bzero(creds.data, creds.len);
-    buf_free(&creds);
-    buf_free(&basic);
-    buf_free(&body);
+    gm_buf_free(&creds);
+    gm_buf_free(&basic);
+    gm_buf_free(&body);
     return r;
 }
 

@@ -5,8 +5,8 @@
 #include "auth/token_hash.h"
 #include "core/hub.h"
 #include "db/rows.h"
-#include "util/buf.h"
-#include "util/random.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/time.h"
 
@@ -173,7 +173,7 @@ int oauth_issue_code(struct hub *hub, struct hub_user *u, const struct oauth_req
                      const json_t *scopes, const char *session_id, char **location)
 {
     char code[CODE_LENGTH + 1];
-    int r = random_alnum(code, CODE_LENGTH);
+    int r = gm_random_alnum(code, CODE_LENGTH);
     if (r < 0)
         return r;
     char *scope_text = json_dumps(scopes ? scopes : req->scopes, JSON_COMPACT);
@@ -194,17 +194,17 @@ int oauth_issue_code(struct hub *hub, struct hub_user *u, const struct oauth_req
     free(scope_text);
     if (r < 0)
         return r;
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_puts(&b, req->redirect_uri);
-    buf_putc(&b, strchr(req->redirect_uri, '?') ? '&' : '?');
-    buf_printf(&b, "code=%s", code);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_puts(&b, req->redirect_uri);
+    gm_buf_putc(&b, strchr(req->redirect_uri, '?') ? '&' : '?');
+    gm_buf_printf(&b, "code=%s", code);
     if (req->state) {
-        buf_puts(&b, "&state=");
-        str_url_encode(&b, req->state, "");
+        gm_buf_puts(&b, "&state=");
+        gm_url_encode(&b, req->state, "");
     }
     explicit_bzero(code, sizeof(code));
-    *location = buf_steal(&b);
+    *location = gm_buf_steal(&b);
     return *location ? 0 : -ENOMEM;
 }
 
@@ -253,7 +253,7 @@ static int on_code(void *ctx, const struct db_oauth_code_row *row)
                              ? hub->conf.oauth_token_expires_in
                              : (int64_t)(hub->conf.cookie_max_age_days * 86400);
     char token[TOKEN_LENGTH + 1];
-    int r = random_alnum(token, TOKEN_LENGTH);
+    int r = gm_random_alnum(token, TOKEN_LENGTH);
     struct store_token_spec spec = {
         .token = token,
         .rounds = AUTH_TOKEN_ROUNDS_GENERATED,
@@ -271,22 +271,22 @@ static int on_code(void *ctx, const struct db_oauth_code_row *row)
         oauth_error(x->ret, 500, "server_error", "The hub could not issue a token");
         return 0;
     }
-    struct buf scope_text;
-    buf_init(&scope_text, 65536);
+    struct gm_buf scope_text;
+    gm_buf_init(&scope_text, 65536);
     size_t i;
     json_t *s;
     json_array_foreach(scopes, i, s)
     {
         if (i)
-            buf_putc(&scope_text, ' ');
-        buf_puts(&scope_text, json_string_value(s));
+            gm_buf_putc(&scope_text, ' ');
+        gm_buf_puts(&scope_text, json_string_value(s));
     }
     json_decref(scopes);
     x->ret->status = 200;
     x->ret->body =
         json_pack("{s:s,s:s,s:I,s:s}", "access_token", token, "token_type", "Bearer", "expires_in",
                   (json_int_t)expires_in, "scope", scope_text.data ? scope_text.data : "");
-    buf_free(&scope_text);
+    gm_buf_free(&scope_text);
     explicit_bzero(token, sizeof(token));
     gm_log_info("Issued an OAuth token to %s for %s", u->name, row->client_id);
     return 0;

@@ -713,31 +713,32 @@ int scope_set_strings(const struct scope_set *s, const struct scope_registry *re
     return 0;
 }
 
-int scope_set_write_json(const struct scope_set *s, const struct scope_registry *reg, struct buf *b)
+int scope_set_write_json(const struct scope_set *s, const struct scope_registry *reg,
+                         struct gm_buf *b)
 {
     /* Sets are built once and then cached (a token's, a user's), and whoami writes them on
      * every call: the text is kept with the set. */
     if (s->json)
-        return buf_puts(b, s->json);
+        return gm_buf_puts(b, s->json);
     struct strset all = {0};
-    struct buf text;
-    buf_init(&text, b->max);
+    struct gm_buf text;
+    gm_buf_init(&text, b->max);
     int r = scope_set_strings(s, reg, &all);
     if (r == 0)
-        r = buf_putc(&text, '[');
+        r = gm_buf_putc(&text, '[');
     for (size_t i = 0; r == 0 && i < all.n; i++) {
         if (i)
-            r = buf_putc(&text, ',');
+            r = gm_buf_putc(&text, ',');
         if (r == 0)
-            r = buf_json_string(&text, all.v[i]);
+            r = gm_buf_json_string(&text, all.v[i]);
     }
     if (r == 0)
-        r = buf_putc(&text, ']');
+        r = gm_buf_putc(&text, ']');
     strset_free(&all);
     if (r == 0)
-        r = buf_append(b, text.data, text.len);
+        r = gm_buf_append(b, text.data, text.len);
     if (r == 0)
-        ((struct scope_set *)s)->json = buf_steal(&text);
-    buf_free(&text);
+        ((struct scope_set *)s)->json = gm_buf_steal(&text);
+    gm_buf_free(&text);
     return r;
 }

@@ -5,7 +5,7 @@
  * follow jupyterhub/scopes.py (reference/jupyterhub.md §3). */
 #pragma once
 
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/vec.h"
 
 #include <jansson.h>
@@ -187,4 +187,4 @@ int scope_set_strings(const struct scope_set *s, const struct scope_registry *re
 
 /** Write the sorted expanded scopes as a JSON list (the text is cached in the set). */
 int scope_set_write_json(const struct scope_set *s, const struct scope_registry *reg,
-                         struct buf *b);
+                         struct gm_buf *b);

@@ -1,15 +1,14 @@
 /* Session cookies and XSRF tokens (JupyterHub's handlers/base.py cookie functions and
  * _xsrf_utils.py). */
 #include "auth/session.h"
-#include "util/base64.h"
 #include "auth/identity.h"
 #include "auth/signed.h"
 #include "core/hub.h"
 #include "http/server.h"
-#include "util/random.h"
 #include "util/str.h"
 #include "util/time.h"
 
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -85,12 +84,12 @@ static const char *xsrf_id(struct http_request *req, struct hub_user *u, const c
     EVP_DigestUpdate(ctx, "\xff", 1);
     EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);
-    struct buf anon;
-    buf_init(&anon, 64);
-    const char *id = b64url_encode(&anon, md, len, true) == 0
+    struct gm_buf anon;
+    gm_buf_init(&anon, 64);
+    const char *id = gm_base64url_encode(&anon, md, len, true) == 0
                          ? arena_printf(&req->arena, "%s:%s", session ? session : "None", anon.data)
                          : NULL;
-    buf_free(&anon);
+    gm_buf_free(&anon);
     return id;
 }
 
@@ -98,20 +97,20 @@ static const char *xsrf_id(struct http_request *req, struct hub_user *u, const c
 static const char *make_token(struct http_request *req, const char *id)
 {
     struct hub *hub = req->hub;
-    struct buf signed_value;
-    buf_init(&signed_value, 8192);
+    struct gm_buf signed_value;
+    gm_buf_init(&signed_value, 8192);
     if (auth_signed_create(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_XSRF_COOKIE, id,
                            time_now_us() / 1000000, &signed_value) < 0) {
-        buf_free(&signed_value);
+        gm_buf_free(&signed_value);
         return NULL;
     }
-    struct buf token;
-    buf_init(&token, 16384);
-    const char *out = b64url_encode(&token, signed_value.data, signed_value.len, false) == 0
+    struct gm_buf token;
+    gm_buf_init(&token, 16384);
+    const char *out = gm_base64url_encode(&token, signed_value.data, signed_value.len, false) == 0
                           ? arena_strdup(&req->arena, token.data)
                           : NULL;
-    buf_free(&token);
-    buf_free(&signed_value);
+    gm_buf_free(&token);
+    gm_buf_free(&signed_value);
     return out;
 }
 
@@ -122,7 +121,7 @@ static const char *token_id(struct http_request *req, const char *token)
     if (n > 4096)
         return NULL;
     char *raw = arena_alloc(&req->arena, n + 1);
-    long m = raw ? b64url_decode(token, n, raw, n) : -1;
+    long m = raw ? gm_base64url_decode(token, n, raw, n) : -1;
     if (m <= 0)
         return NULL;
     raw[m] = '\0';
@@ -206,8 +205,8 @@ bool auth_xsrf_check(struct http_request *req, struct hub_user *u, const char **
 int auth_session_start(struct http_request *req, struct hub_user *u)
 {
     struct hub *hub = req->hub;
-    struct buf b;
-    buf_init(&b, 8192);
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
     int r = auth_signed_create(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_LOGIN_COOKIE,
                                u->cookie_id, time_now_us() / 1000000, &b);
     if (r == 0) {
@@ -215,11 +214,11 @@ int auth_session_start(struct http_request *req, struct hub_user *u)
             cookie_opts(req, hub->hub_prefix, (long)max_age_seconds(hub), true);
         r = http_set_cookie(req, AUTH_LOGIN_COOKIE, b.data, &o);
     }
-    buf_free(&b);
+    gm_buf_free(&b);
     const char *session = auth_session_id(req);
     if (r == 0 && !session) {
         char id[33];
-        if ((r = random_uuid_hex(id)) == 0) {
+        if ((r = gm_random_uuid_hex(id)) == 0) {
             struct http_cookie_options o = cookie_opts(req, hub->base_url, 0, true);
             r = http_set_cookie(req, AUTH_SESSION_COOKIE, id, &o);
             session = arena_strdup(&req->arena, id);

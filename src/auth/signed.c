@@ -1,37 +1,39 @@
 /* Tornado signed values v2 (tornado.web.create_signed_value / decode_signed_value). */
 #include "auth/signed.h"
-#include "util/random.h"
 #include "util/str.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int field(struct buf *b, const char *s, size_t n)
+static int field(struct gm_buf *b, const char *s, size_t n)
 {
-    int r = buf_printf(b, "%zu:", n);
+    int r = gm_buf_printf(b, "%zu:", n);
     if (r == 0)
-        r = buf_append(b, s, n);
+        r = gm_buf_append(b, s, n);
     if (r == 0)
-        r = buf_putc(b, '|');
+        r = gm_buf_putc(b, '|');
     return r;
 }
 
 int auth_signed_create(const unsigned char *secret, size_t secret_len, const char *name,
-                       const char *value, int64_t now, struct buf *out)
+                       const char *value, int64_t now, struct gm_buf *out)
 {
     char ts[24];
     int tn = snprintf(ts, sizeof(ts), "%lld", (long long)now);
-    size_t vlen = strlen(value);
-    char *b64 = malloc(4 * ((vlen + 2) / 3) + 1);
-    if (!b64)
-        return -ENOMEM;
-    int bn = EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)value, (int)vlen);
+    struct gm_buf b64;
+    gm_buf_init(&b64, GM_ENCODE_MAX);
+    int r = gm_base64_encode(&b64, value, strlen(value));
+    if (r < 0) {
+        gm_buf_free(&b64);
+        return r;
+    }
     size_t start = out->len;
-    int r = buf_puts(out, "2|");
+    r = gm_buf_puts(out, "2|");
     if (r == 0)
         r = field(out, "0", 1);
     if (r == 0)
@@ -39,8 +41,8 @@ int auth_signed_create(const unsigned char *secret, size_t secret_len, const cha
     if (r == 0)
         r = field(out, name, strlen(name));
     if (r == 0)
-        r = field(out, b64, (size_t)bn);
-    free(b64);
+        r = field(out, b64.data ? b64.data : "", b64.len);
+    gm_buf_free(&b64);
     if (r < 0)
         return r;
     unsigned char mac[32];
@@ -49,8 +51,8 @@ int auth_signed_create(const unsigned char *secret, size_t secret_len, const cha
               out->len - start, mac, &maclen))
         return -EIO;
     char hex[65];
-    hex_encode(mac, 32, hex);
-    return buf_puts(out, hex);
+    gm_hex_encode(mac, 32, hex, sizeof(hex));
+    return gm_buf_puts(out, hex);
 }
 
 /* Read "<len>:<bytes>|" at *p; return the field's start and length. */
@@ -97,7 +99,7 @@ int auth_signed_verify(const unsigned char *secret, size_t secret_len, const cha
               (size_t)(sig - signed_value), mac, &maclen))
         return -EIO;
     char hex[65];
-    hex_encode(mac, 32, hex);
+    gm_hex_encode(mac, 32, hex, sizeof(hex));
     if (!str_ct_eq(hex, 64, sig, 64))
         return -EINVAL;
     if (nmn != strlen(name) || memcmp(nm, name, nmn) != 0)
@@ -110,31 +112,13 @@ int auth_signed_verify(const unsigned char *secret, size_t secret_len, const cha
     int64_t t;
     if (str_to_int64(tsbuf, &t) < 0 || t < now - max_age || t > now + 31 * 86400)
         return -EINVAL;
-    if (valn % 4 != 0 || valn / 4 * 3 >= outlen + 3)
+    if (outlen == 0 || valn % 4 != 0 || valn / 4 * 3 >= outlen + 3)
         return -EINVAL;
-    unsigned char *dec = malloc(valn / 4 * 3 + 1);
-    if (!dec)
-        return -ENOMEM;
-    char *tmp = malloc(valn + 1);
-    if (!tmp) {
-        free(dec);
-        return -ENOMEM;
-    }
-    memcpy(tmp, val, valn);
-    tmp[valn] = '\0';
-    int m = EVP_DecodeBlock(dec, (unsigned char *)tmp, (int)valn);
-    free(tmp);
-    size_t pad = 0;
-    for (size_t i = valn; i > 0 && val[i - 1] == '='; i--)
-        pad++;
-    if (m < 0 || (size_t)m < pad || (size_t)m - pad >= outlen) {
-        free(dec);
+    long m = gm_base64_decode(val, valn, out, outlen - 1);
+    if (m < 0)
         return -EINVAL;
-    }
-    memcpy(out, dec, (size_t)m - pad);
-    out[(size_t)m - pad] = '\0';
-    free(dec);
-    if (strlen(out) != (size_t)m - pad)
+    out[m] = '\0';
+    if (strlen(out) != (size_t)m)
         return -EINVAL; /* embedded NUL */
     return 0;
 }

@@ -3,14 +3,14 @@
  * so that a hub and a Python hub sharing a cookie secret read each other's cookies. */
 #pragma once
 
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <stddef.h>
 #include <stdint.h>
 
 /** Append the signed form of (@name, @value) at @now (seconds) to @out. */
 int auth_signed_create(const unsigned char *secret, size_t secret_len, const char *name,
-                       const char *value, int64_t now, struct buf *out);
+                       const char *value, int64_t now, struct gm_buf *out);
 
 /** Verify @signed_value for @name, no older than @max_age seconds; on success write the value
  * (NUL-terminated) into @out. Returns 0 or -EINVAL (bad signature, name, age or format). */

@@ -1,9 +1,9 @@
 /* Token hashing compatible with jupyterhub.utils.hash_token / compare_token. */
 #include "auth/token_hash.h"
-#include "util/random.h"
 #include "util/str.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +27,7 @@ static int digest(const char *token, unsigned rounds, const char *salt, char hex
     EVP_MD_CTX_free(ctx);
     if (!ok || len != 64)
         return -EIO;
-    hex_encode(md, len, hex);
-    return 0;
+    return gm_hex_encode(md, len, hex, 129);
 }
 
 int auth_token_hash_salted(const char *token, unsigned rounds, const char *salt,
@@ -45,7 +44,7 @@ int auth_token_hash_salted(const char *token, unsigned rounds, const char *salt,
 int auth_token_hash(const char *token, unsigned rounds, char out[AUTH_TOKEN_HASHED_MAX])
 {
     char salt[17];
-    int r = random_hex(salt, 8);
+    int r = gm_random_hex(salt, 8);
     if (r < 0)
         return r;
     return auth_token_hash_salted(token, rounds, salt, out);
@@ -77,7 +76,7 @@ bool auth_token_verify(const char *hashed, const char *token)
 
 int auth_token_new(char out[33])
 {
-    return random_uuid_hex(out);
+    return gm_random_uuid_hex(out);
 }
 
 void auth_token_fingerprint(const char *token, unsigned char out[32])

@@ -5,7 +5,7 @@
 #include "core/config_py.h"
 #include "core/config_yaml.h"
 #include "core/options.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -80,8 +80,8 @@ static int read_file(const char *path, char **ret, size_t *len, char *err, size_
         snprintf(err, errlen, "cannot read config file %s: %s", path, strerror(e));
         return e == ENOENT ? -ENOENT : -EINVAL;
     }
-    struct buf b;
-    buf_init(&b, CONFIG_MAX_FILE);
+    struct gm_buf b;
+    gm_buf_init(&b, CONFIG_MAX_FILE);
     char chunk[8192];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -94,17 +94,17 @@ static int read_file(const char *path, char **ret, size_t *len, char *err, size_
         if (n == 0) {
             close(fd);
             *len = b.len;
-            *ret = buf_steal(&b);
+            *ret = gm_buf_steal(&b);
             return *ret ? 0 : -ENOMEM;
         }
-        if (buf_append(&b, chunk, (size_t)n) < 0) {
+        if (gm_buf_append(&b, chunk, (size_t)n) < 0) {
             snprintf(err, errlen, "config file %s is larger than %d MiB", path,
                      CONFIG_MAX_FILE >> 20);
             break;
         }
     }
     close(fd);
-    buf_free(&b);
+    gm_buf_free(&b);
     return -EINVAL;
 }
 

@@ -2,7 +2,7 @@
  * It tokenizes Python's way (brackets continue lines, adjacent strings concatenate, escapes and
  * raw strings), builds JSON values, and rejects everything that would need Python to run. */
 #include "core/config_py.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <ctype.h>
@@ -67,12 +67,12 @@ static int read_string(struct py *py, bool raw)
     char q = *py->p;
     bool triple = py->end - py->p >= 3 && py->p[1] == q && py->p[2] == q;
     py->p += triple ? 3 : 1;
-    struct buf b;
-    buf_init(&b, PY_MAX_STRING);
+    struct gm_buf b;
+    gm_buf_init(&b, PY_MAX_STRING);
     int r = 0;
     for (;;) {
         if (py->p >= py->end) {
-            buf_free(&b);
+            gm_buf_free(&b);
             return fail(py, "a string is not closed");
         }
         char c = *py->p;
@@ -82,7 +82,7 @@ static int read_string(struct py *py, bool raw)
         }
         if (c == '\n') {
             if (!triple) {
-                buf_free(&b);
+                gm_buf_free(&b);
                 return fail(py, "a string is not closed at the end of the line");
             }
             py->line++;
@@ -90,7 +90,7 @@ static int read_string(struct py *py, bool raw)
         if (c == '\\' && py->p + 1 < py->end) {
             char e = py->p[1];
             if (raw) {
-                r = buf_append(&b, py->p, 2);
+                r = gm_buf_append(&b, py->p, 2);
                 if (e == '\n')
                     py->line++;
                 py->p += 2;
@@ -111,7 +111,7 @@ static int read_string(struct py *py, bool raw)
                 c = '\r';
                 break;
             case '0':
-                buf_free(&b);
+                gm_buf_free(&b);
                 return fail(py, "NUL characters are not allowed in strings");
             case '\\':
             case '\'':
@@ -123,14 +123,14 @@ static int read_string(struct py *py, bool raw)
             case 'U': {
                 int n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
                 if (py->end - py->p < n) {
-                    buf_free(&b);
+                    gm_buf_free(&b);
                     return fail(py, "a \\%c escape is cut short", e);
                 }
                 unsigned long cp = 0;
                 for (int i = 0; i < n; i++) {
                     char h = py->p[i];
                     if (!isxdigit((unsigned char)h)) {
-                        buf_free(&b);
+                        gm_buf_free(&b);
                         return fail(py, "a \\%c escape has a non-hex digit", e);
                     }
                     cp = cp * 16 + (unsigned long)(isdigit((unsigned char)h)
@@ -139,7 +139,7 @@ static int read_string(struct py *py, bool raw)
                 }
                 py->p += n;
                 if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-                    buf_free(&b);
+                    gm_buf_free(&b);
                     return fail(py, "a \\%c escape is not a valid character", e);
                 }
                 char u[4];
@@ -163,29 +163,29 @@ static int read_string(struct py *py, bool raw)
                     u[3] = (char)(0x80 | (cp & 0x3f));
                     un = 4;
                 }
-                r = buf_append(&b, u, un);
+                r = gm_buf_append(&b, u, un);
                 if (r < 0)
                     break;
                 continue;
             }
             default:
                 /* Python keeps unknown escapes as they are. */
-                r = buf_putc(&b, '\\');
+                r = gm_buf_putc(&b, '\\');
                 c = e;
             }
             if (r == 0)
-                r = buf_putc(&b, c);
+                r = gm_buf_putc(&b, c);
         } else {
-            r = buf_putc(&b, c);
+            r = gm_buf_putc(&b, c);
             py->p++;
         }
         if (r < 0) {
-            buf_free(&b);
+            gm_buf_free(&b);
             return fail(py, "a string is too long");
         }
     }
     py->value = json_stringn(b.data ? b.data : "", b.len);
-    buf_free(&b);
+    gm_buf_free(&b);
     if (!py->value)
         return fail(py, "a string is not valid UTF-8");
     return 0;
@@ -521,20 +521,21 @@ static int parse_atom(struct py *py, json_t **ret)
     switch (py->tok) {
     case TOK_STRING: {
         /* Adjacent string literals concatenate, as in Python. */
-        struct buf b;
-        buf_init(&b, PY_MAX_STRING);
+        struct gm_buf b;
+        gm_buf_init(&b, PY_MAX_STRING);
         while (py->tok == TOK_STRING) {
-            if (buf_append(&b, json_string_value(py->value), json_string_length(py->value)) < 0) {
-                buf_free(&b);
+            if (gm_buf_append(&b, json_string_value(py->value), json_string_length(py->value)) <
+                0) {
+                gm_buf_free(&b);
                 return fail(py, "a string is too long");
             }
             if ((r = next(py)) < 0) {
-                buf_free(&b);
+                gm_buf_free(&b);
                 return r;
             }
         }
         *ret = json_stringn(b.data ? b.data : "", b.len);
-        buf_free(&b);
+        gm_buf_free(&b);
         break;
     }
     case TOK_NUMBER:
@@ -750,15 +751,15 @@ static int parse_expr(struct py *py, json_t **ret)
         if ((r = next(py)) < 0 || (r = parse_term(py, &b)) < 0)
             break;
         if (json_is_string(a) && json_is_string(b) && op == '+') {
-            struct buf s;
-            buf_init(&s, PY_MAX_STRING);
-            int e = buf_append(&s, json_string_value(a), json_string_length(a));
+            struct gm_buf s;
+            gm_buf_init(&s, PY_MAX_STRING);
+            int e = gm_buf_append(&s, json_string_value(a), json_string_length(a));
             if (e == 0)
-                e = buf_append(&s, json_string_value(b), json_string_length(b));
+                e = gm_buf_append(&s, json_string_value(b), json_string_length(b));
             json_decref(a);
             json_decref(b);
             a = e == 0 ? json_stringn(s.data ? s.data : "", s.len) : NULL;
-            buf_free(&s);
+            gm_buf_free(&s);
             if (!a)
                 r = fail(py, "a string is too long");
             continue;

@@ -17,12 +17,12 @@
 #include "proxy/proxy.h"
 #include "services/services.h"
 #include "spawn/spawners.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/resident.h"
 #include "util/str.h"
 #include "util/time.h"
 #include "util/url.h"
-#include "util/random.h"
 #include "version.h"
 
 #include <arpa/inet.h>
@@ -115,14 +115,14 @@ void hub_config_release(struct hub_config *conf)
 /* "/" or "/x/y/": leading and trailing slash, as JupyterHub normalises base_url. */
 static char *normalise_base_url(const char *s)
 {
-    struct buf b;
-    buf_init(&b, 4096);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
     if (s[0] != '/')
-        buf_putc(&b, '/');
-    buf_puts(&b, s);
+        gm_buf_putc(&b, '/');
+    gm_buf_puts(&b, s);
     if (b.len == 0 || b.data[b.len - 1] != '/')
-        buf_putc(&b, '/');
-    return buf_steal(&b);
+        gm_buf_putc(&b, '/');
+    return gm_buf_steal(&b);
 }
 
 /* Derive base_url and the listening URLs from the settings, as JupyterHub's app.py does. */
@@ -145,23 +145,23 @@ static int derive_urls(struct hub *hub, char *err, size_t errlen)
                  config_origin(cfg, "JupyterHub", "base_url"));
         return -EINVAL;
     }
-    struct buf b;
-    buf_init(&b, 4096);
-    buf_printf(&b, "%shub/", hub->base_url);
-    hub->hub_prefix = buf_steal(&b);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
+    gm_buf_printf(&b, "%shub/", hub->base_url);
+    hub->hub_prefix = gm_buf_steal(&b);
     if (config_get(cfg, "JupyterHub", "ip") || config_get(cfg, "JupyterHub", "port")) {
-        buf_init(&b, 4096);
-        buf_printf(&b, "%s://%s:%d%s", u.scheme,
-                   config_get(cfg, "JupyterHub", "ip") ? c->ip : u.host,
-                   config_get(cfg, "JupyterHub", "port") ? (int)c->port : u.port, hub->base_url);
+        gm_buf_init(&b, 4096);
+        gm_buf_printf(&b, "%s://%s:%d%s", u.scheme,
+                      config_get(cfg, "JupyterHub", "ip") ? c->ip : u.host,
+                      config_get(cfg, "JupyterHub", "port") ? (int)c->port : u.port, hub->base_url);
         free(c->bind_url);
-        c->bind_url = buf_steal(&b);
+        c->bind_url = gm_buf_steal(&b);
     }
     if (!c->hub_bind_url[0]) {
-        buf_init(&b, 4096);
-        buf_printf(&b, "http://%s:%d", c->hub_ip, (int)c->hub_port);
+        gm_buf_init(&b, 4096);
+        gm_buf_printf(&b, "http://%s:%d", c->hub_ip, (int)c->hub_port);
         free(c->hub_bind_url);
-        c->hub_bind_url = buf_steal(&b);
+        c->hub_bind_url = gm_buf_steal(&b);
     }
     if (!c->hub_connect_url[0]) {
         struct url hb;
@@ -175,11 +175,11 @@ static int derive_urls(struct hub *hub, char *err, size_t errlen)
         const char *host = c->hub_connect_ip[0] ? c->hub_connect_ip : hb.host;
         if (!host[0] || strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0)
             host = "127.0.0.1";
-        buf_init(&b, 4096);
-        buf_printf(&b, "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
-                   strchr(host, ':') ? "]" : "", hb.port);
+        gm_buf_init(&b, 4096);
+        gm_buf_printf(&b, "http://%s%s%s:%d", strchr(host, ':') ? "[" : "", host,
+                      strchr(host, ':') ? "]" : "", hb.port);
         free(c->hub_connect_url);
-        c->hub_connect_url = buf_steal(&b);
+        c->hub_connect_url = gm_buf_steal(&b);
     }
     return 0;
 }
@@ -238,7 +238,7 @@ static int read_logo(struct hub *hub, char *err, size_t errlen)
     ssize_t n;
     int r = 0;
     while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if ((r = buf_append(&hub->logo, chunk, (size_t)n)) < 0)
+        if ((r = gm_buf_append(&hub->logo, chunk, (size_t)n)) < 0)
             break;
     close(fd);
     if (r < 0 || n < 0) {
@@ -322,7 +322,7 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
         goto fail;
     }
     page_static_version(hub->static_version);
-    buf_init(&hub->logo, 4 << 20);
+    gm_buf_init(&hub->logo, 4 << 20);
     if (hub->conf.logo_file[0]) {
         r = read_logo(hub, err, errlen);
         if (r < 0)
@@ -415,7 +415,7 @@ int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen)
         password[strcspn(password, "\r\n")] = '\0';
     }
     if (strlen(password) < 8) {
-        r = random_alnum(password, 16);
+        r = gm_random_alnum(password, 16);
         if (r < 0)
             return r;
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -523,13 +523,14 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         resolve_listen(hub->conf.hub_bind_url, "JupyterHub.hub_bind_url", &ss, &sl, err, errlen);
     if (r < 0)
         return r;
-    struct buf csp;
-    buf_init(&csp, 4096);
-    buf_printf(&csp, "frame-ancestors 'none'; report-uri %ssecurity/csp-report", hub->hub_prefix);
-    hub->csp = buf_steal(&csp);
-    buf_init(&csp, 4096);
-    buf_printf(&csp, "%s; default-src 'none'", hub->csp);
-    hub->api_csp = buf_steal(&csp);
+    struct gm_buf csp;
+    gm_buf_init(&csp, 4096);
+    gm_buf_printf(&csp, "frame-ancestors 'none'; report-uri %ssecurity/csp-report",
+                  hub->hub_prefix);
+    hub->csp = gm_buf_steal(&csp);
+    gm_buf_init(&csp, 4096);
+    gm_buf_printf(&csp, "%s; default-src 'none'", hub->csp);
+    hub->api_csp = gm_buf_steal(&csp);
     if (!hub->csp || !hub->api_csp) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
@@ -576,11 +577,11 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
     /* Listening on port 0 (tests): servers and the proxy reach the port actually bound. */
     struct url connect;
     if (url_parse(hub->conf.hub_connect_url, &connect) == 0 && connect.port == 0) {
-        struct buf b;
-        buf_init(&b, 4096);
-        buf_printf(&b, "%s://%s%s%s:%d", connect.scheme, connect.ipv6 ? "[" : "", connect.host,
-                   connect.ipv6 ? "]" : "", http_server_port(hub->http));
-        char *u = buf_steal(&b);
+        struct gm_buf b;
+        gm_buf_init(&b, 4096);
+        gm_buf_printf(&b, "%s://%s%s%s:%d", connect.scheme, connect.ipv6 ? "[" : "", connect.host,
+                      connect.ipv6 ? "]" : "", http_server_port(hub->http));
+        char *u = gm_buf_steal(&b);
         if (u) {
             free(hub->conf.hub_connect_url);
             hub->conf.hub_connect_url = u;
@@ -674,7 +675,7 @@ void hub_free(struct hub *hub)
     page_auth_routes_free(hub);
     hub_state_release(hub);
     page_templates_free(hub->templates);
-    buf_free(&hub->logo);
+    gm_buf_free(&hub->logo);
     metrics_release(&hub->request_metrics);
     metrics_release(&hub->spawn_metrics);
     options_release(&auth_authenticator_class, &hub->auth);

@@ -12,7 +12,7 @@
 #include "core/store.h"
 #include "http/metrics.h"
 #include "spawn/spawn.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <ganymede/authenticator.h>
 #include <ganymede/host.h>
@@ -111,7 +111,7 @@ struct hub {
     struct gm_host host;
     struct page_templates *templates;
     char static_version[17]; /* ?v= of static URLs */
-    struct buf logo;         /* JupyterHub.logo_file, read at start */
+    struct gm_buf logo;      /* JupyterHub.logo_file, read at start */
     struct scope_registry scopes;
     struct hub_store store;
     struct http_metrics request_metrics;

@@ -1,10 +1,10 @@
 /* Users in memory and in the database. */
 #include "core/store_impl.h"
-#include "util/random.h"
 #include "util/str.h"
 #include "util/time.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +41,7 @@ int store_user_create(struct hub_store *s, const char *name, bool admin, struct 
     if (!u)
         return -ENOMEM;
     char cookie_id[33];
-    int r = random_uuid_hex(cookie_id);
+    int r = gm_random_uuid_hex(cookie_id);
     if (r < 0) {
         free(u);
         return r;

@@ -46,7 +46,7 @@ void metrics_observe(struct http_metrics *m, const char *labels, double seconds)
     h->sum += seconds;
 }
 
-void metrics_write_histogram(struct buf *b, const char *name, const struct metrics_histogram *h)
+void metrics_write_histogram(struct gm_buf *b, const char *name, const struct metrics_histogram *h)
 {
     uint64_t cum = 0;
     const char *sep = h->labels && h->labels[0] ? "," : "";
@@ -54,22 +54,22 @@ void metrics_write_histogram(struct buf *b, const char *name, const struct metri
     for (int i = 0; i < METRICS_BUCKETS; i++) {
         cum += h->buckets[i];
         if (i == METRICS_BUCKETS - 1)
-            buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
-                       (unsigned long long)cum);
+            gm_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep,
+                          (unsigned long long)cum);
         else
-            buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
-                       metrics_bucket_bounds[i], (unsigned long long)cum);
+            gm_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels, sep,
+                          metrics_bucket_bounds[i], (unsigned long long)cum);
     }
     if (labels[0]) {
-        buf_printf(b, "%s_count{%s} %llu\n", name, labels, (unsigned long long)h->count);
-        buf_printf(b, "%s_sum{%s} %.6f\n", name, labels, h->sum);
+        gm_buf_printf(b, "%s_count{%s} %llu\n", name, labels, (unsigned long long)h->count);
+        gm_buf_printf(b, "%s_sum{%s} %.6f\n", name, labels, h->sum);
     } else {
-        buf_printf(b, "%s_count %llu\n", name, (unsigned long long)h->count);
-        buf_printf(b, "%s_sum %.6f\n", name, h->sum);
+        gm_buf_printf(b, "%s_count %llu\n", name, (unsigned long long)h->count);
+        gm_buf_printf(b, "%s_sum %.6f\n", name, h->sum);
     }
 }
 
-void metrics_write_histograms(const struct http_metrics *m, struct buf *b, const char *name)
+void metrics_write_histograms(const struct http_metrics *m, struct gm_buf *b, const char *name)
 {
     for (size_t i = 0; i < m->n; i++)
         metrics_write_histogram(b, name, m->all[i]);

@@ -2,7 +2,7 @@
  * (method, handler, code), kept in memory and rendered by /hub/metrics. */
 #pragma once
 
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/hmap.h"
 
 #include <stdint.h>
@@ -29,9 +29,9 @@ extern const double metrics_bucket_bounds[METRICS_BUCKETS];
 void metrics_observe(struct http_metrics *m, const char *labels, double seconds);
 
 /** Write every histogram as lines of @name in Prometheus text format. */
-void metrics_write_histograms(const struct http_metrics *m, struct buf *b, const char *name);
+void metrics_write_histograms(const struct http_metrics *m, struct gm_buf *b, const char *name);
 
 /** Write one histogram (for other histograms the hub keeps). */
-void metrics_write_histogram(struct buf *b, const char *name, const struct metrics_histogram *h);
+void metrics_write_histogram(struct gm_buf *b, const char *name, const struct metrics_histogram *h);
 
 void metrics_release(struct http_metrics *m);

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,8 +38,8 @@ static struct http_query_param *parse_params(struct http_request *req, const cha
             if (!q || !k || !v)
                 return head;
             /* A parameter that does not decode is dropped, as Python's parse_qs does. */
-            if (str_url_decode(p, klen, k, true) >= 0 &&
-                str_url_decode(eq ? eq + 1 : "", vlen, v, true) >= 0) {
+            if (gm_url_decode(p, klen, k, klen + 1, true) >= 0 &&
+                gm_url_decode(eq ? eq + 1 : "", vlen, v, vlen + 1, true) >= 0) {
                 q->name = k;
                 q->value = v;
                 q->has_value = eq != NULL;
@@ -115,21 +116,21 @@ const char *http_cookie(struct http_request *req, const char *name)
 int http_set_cookie(struct http_request *req, const char *name, const char *value,
                     const struct http_cookie_options *o)
 {
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_printf(&b, "%s=%s; Path=%s", name, o->max_age < 0 ? "" : value, o->path ? o->path : "/");
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_printf(&b, "%s=%s; Path=%s", name, o->max_age < 0 ? "" : value, o->path ? o->path : "/");
     if (o->max_age < 0)
-        buf_puts(&b, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+        gm_buf_puts(&b, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     else if (o->max_age > 0)
-        buf_printf(&b, "; Max-Age=%ld", o->max_age);
+        gm_buf_printf(&b, "; Max-Age=%ld", o->max_age);
     if (o->http_only)
-        buf_puts(&b, "; HttpOnly");
+        gm_buf_puts(&b, "; HttpOnly");
     if (o->secure)
-        buf_puts(&b, "; Secure");
+        gm_buf_puts(&b, "; Secure");
     if (o->same_site)
-        buf_printf(&b, "; SameSite=%s", o->same_site);
+        gm_buf_printf(&b, "; SameSite=%s", o->same_site);
     int r = b.data ? http_set_header(req, "Set-Cookie", b.data) : -ENOMEM;
-    buf_free(&b);
+    gm_buf_free(&b);
     return r;
 }
 
@@ -310,16 +311,16 @@ int http_error(struct http_request *req, int status, const char *fmt, ...)
     char *html = opts->render_error ? opts->render_error(req, status, msg) : NULL;
     if (html)
         return http_respond_owned(req, status, "text/html; charset=UTF-8", html, strlen(html));
-    struct buf b;
-    buf_init(&b, 64 << 10);
-    buf_printf(&b,
-               "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%d %s</title>"
-               "</head><body><h1>%d %s</h1><p>",
-               status, errors_http_reason(status), status, errors_http_reason(status));
-    buf_html_escape(&b, msg);
-    buf_puts(&b, "</p></body></html>\n");
+    struct gm_buf b;
+    gm_buf_init(&b, 64 << 10);
+    gm_buf_printf(&b,
+                  "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%d %s</title>"
+                  "</head><body><h1>%d %s</h1><p>",
+                  status, errors_http_reason(status), status, errors_http_reason(status));
+    gm_buf_html_escape(&b, msg);
+    gm_buf_puts(&b, "</p></body></html>\n");
     size_t len = b.len;
-    return http_respond_owned(req, status, "text/html; charset=UTF-8", buf_steal(&b), len);
+    return http_respond_owned(req, status, "text/html; charset=UTF-8", gm_buf_steal(&b), len);
 }
 
 int http_error_errno(struct http_request *req, int err)

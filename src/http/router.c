@@ -4,6 +4,7 @@
 #include "util/str.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -209,7 +210,7 @@ enum http_match http_router_match(const struct http_router *r, struct http_reque
         if (rest) {
             memcpy(out, caps[i].text, caps[i].len);
             out[caps[i].len] = '\0';
-        } else if (str_url_decode(caps[i].text, caps[i].len, out, false) < 0) {
+        } else if (gm_url_decode(caps[i].text, caps[i].len, out, caps[i].len + 1, false) < 0) {
             return HTTP_MATCH_BAD_ENCODING;
         }
         req->params[i] = out;

@@ -77,7 +77,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     req->status = 0;
     arena_init(&req->arena, req->arena_initial, sizeof(req->arena_initial),
                s->opts.max_url * 2 + (256 << 10));
-    buf_init(&req->body, s->opts.max_body);
+    gm_buf_init(&req->body, s->opts.max_body);
     size_t n = strlen(uri);
     if (n > s->opts.max_url) {
         /* Keep the start of the path: it says whether the answer should be JSON. */
@@ -143,7 +143,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         memcpy(out, req->stream_out.data + req->stream_off, n);
         req->stream_off += n;
         if (req->stream_off == req->stream_out.len) {
-            buf_reset(&req->stream_out);
+            gm_buf_reset(&req->stream_out);
             req->stream_off = 0;
         }
         return (ssize_t)n;
@@ -269,12 +269,12 @@ static enum MHD_Result refuse_too_large(struct http_request *req)
 /* Take @n more bytes of the body: kept under the cap, else counted and dropped. */
 static enum MHD_Result take_upload(struct http_request *req, const char *upload, size_t n)
 {
-    if (!req->too_large && buf_append(&req->body, upload, n) == 0)
+    if (!req->too_large && gm_buf_append(&req->body, upload, n) == 0)
         return MHD_YES;
     if (!req->too_large) {
         req->too_large = true;
         req->drained = req->body.len;
-        buf_free(&req->body);
+        gm_buf_free(&req->body);
     }
     req->drained += n;
     if (req->drained > drain_max(req))
@@ -306,7 +306,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         int64_t len;
         if (cl && str_to_int64(cl, &len) == 0 && (len < 0 || (uint64_t)len > req->body.max)) {
             req->too_large = true;
-            buf_free(&req->body);
+            gm_buf_free(&req->body);
             if (len < 0 || (uint64_t)len > drain_max(req))
                 return refuse_too_large(req);
         }
@@ -398,8 +398,8 @@ static void unlink_waiting(struct http_request *req)
 static void request_free(struct http_request *req)
 {
     free(req->resp_body);
-    buf_free(&req->body);
-    buf_free(&req->stream_out);
+    gm_buf_free(&req->body);
+    gm_buf_free(&req->stream_out);
     arena_free(&req->arena);
     free(req);
 }
@@ -671,7 +671,7 @@ int http_stream_start(struct http_request *req, int status, const char *content_
         return -EINVAL;
     if (s->shutting_down)
         return -ESHUTDOWN;
-    buf_init(&req->stream_out, max_pending);
+    gm_buf_init(&req->stream_out, max_pending);
     req->streaming = true;
     req->status = status;
     req->content_type = content_type;
@@ -689,10 +689,10 @@ int http_stream_write(struct http_request *req, const void *data, size_t len)
     if (!req->streaming || req->stream_ended)
         return -EPIPE;
     if (req->stream_off && req->stream_off == req->stream_out.len) {
-        buf_reset(&req->stream_out);
+        gm_buf_reset(&req->stream_out);
         req->stream_off = 0;
     }
-    if (buf_append(&req->stream_out, data, len) < 0) {
+    if (gm_buf_append(&req->stream_out, data, len) < 0) {
         gm_log_warn("Ending the stream of %s: the client does not read it", req->uri);
         http_stream_end(req);
         return -ENOBUFS;

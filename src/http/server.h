@@ -11,7 +11,7 @@
 #pragma once
 
 #include "util/arena.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -89,7 +89,7 @@ struct http_request {
     const char *query; /* raw query string without '?', "" when none */
     const struct http_route *route;
     const char *params[HTTP_MAX_PARAMS]; /* captures of the route, decoded */
-    struct buf body;
+    struct gm_buf body;
     int64_t start_us;
     const char *user; /* who made the request, for the access log (set by auth) */
     void *auth;       /* the authenticated identity (auth/), NULL when anonymous */
@@ -132,7 +132,7 @@ struct http_request {
     bool streaming;
     bool stream_parked;
     bool stream_ended;
-    struct buf stream_out;
+    struct gm_buf stream_out;
     size_t stream_off;
     char arena_initial[1536];
 };

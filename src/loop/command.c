@@ -3,7 +3,7 @@
  * run completes once the process exited and both output pipes reached their end, or shortly
  * after the exit when something the command left behind keeps a pipe open; the object is freed
  * when its last handle closed. */
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <errno.h>
 #include <ganymede/command.h>
@@ -31,7 +31,7 @@ struct gm_command {
     uv_timer_t timer;
     uv_write_t write;
     char *stdin_copy;
-    struct buf out_buf, err_buf;
+    struct gm_buf out_buf, err_buf;
     bool out_truncated, err_truncated;
     bool out_eof, err_eof;
     bool exited, timed_out, cancelled, done;
@@ -48,8 +48,8 @@ static void on_closed(uv_handle_t *h)
     struct gm_command *c = h->data;
     if (--c->open_handles > 0)
         return;
-    buf_free(&c->out_buf);
-    buf_free(&c->err_buf);
+    gm_buf_free(&c->out_buf);
+    gm_buf_free(&c->err_buf);
     free(c->stdin_copy);
     free(c);
 }
@@ -161,10 +161,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     struct gm_command *c = s->data;
     bool is_out = s == (uv_stream_t *)&c->out;
     if (n > 0) {
-        struct buf *to = is_out ? &c->out_buf : &c->err_buf;
+        struct gm_buf *to = is_out ? &c->out_buf : &c->err_buf;
         size_t room = to->max - to->len;
         size_t take = (size_t)n < room ? (size_t)n : room;
-        bool kept = take == 0 || buf_append(to, b->base, take) == 0;
+        bool kept = take == 0 || gm_buf_append(to, b->base, take) == 0;
         if (!kept || take < (size_t)n) {
             if (is_out)
                 c->out_truncated = true;
@@ -206,8 +206,8 @@ int gm_command_run(uv_loop_t *loop, const struct gm_command_request *req, gm_com
     c->timeout_ms = req->timeout_ms ? req->timeout_ms : COMMAND_DEFAULT_TIMEOUT_MS;
     c->grace_ms = req->kill_grace_ms > 0 ? req->kill_grace_ms : COMMAND_DEFAULT_GRACE_MS;
     size_t cap = req->max_output ? req->max_output : COMMAND_DEFAULT_OUTPUT;
-    buf_init(&c->out_buf, cap);
-    buf_init(&c->err_buf, cap);
+    gm_buf_init(&c->out_buf, cap);
+    gm_buf_init(&c->err_buf, cap);
     if (req->stdin_data && req->stdin_len) {
         c->stdin_copy = malloc(req->stdin_len);
         if (!c->stdin_copy) {

@@ -3,7 +3,7 @@
  * easy handle, copied request data and capped response buffers; a streamed fetch hands its
  * body on line by line instead of collecting it. */
 #include "loop/fetch.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <curl/curl.h>
@@ -30,8 +30,8 @@ struct gm_fetch {
     CURL *easy;
     struct curl_slist *headers;
     char *body;
-    struct buf response;
-    struct buf response_headers;
+    struct gm_buf response;
+    struct gm_buf response_headers;
     bool too_large;
     gm_fetch_cb cb;
     gm_fetch_line_cb on_line;
@@ -156,7 +156,7 @@ size_t loop_fetch_active(const struct gm_fetcher *f)
 /* Hand the line collected in x->response to on_line. Returns -1 when the transfer must end. */
 static int emit_line(struct gm_fetch *x, int status)
 {
-    struct buf *b = &x->response;
+    struct gm_buf *b = &x->response;
     size_t len = b->len;
     if (len && b->data[len - 1] == '\r')
         len--;
@@ -165,7 +165,7 @@ static int emit_line(struct gm_fetch *x, int status)
     x->in_line_cb = true;
     int r = x->on_line(x->data, status, b->data ? b->data : "", len);
     x->in_line_cb = false;
-    buf_reset(b);
+    gm_buf_reset(b);
     if (x->cancelled)
         return -1;
     if (r != 0) {
@@ -182,7 +182,7 @@ static int stream_lines(struct gm_fetch *x, const char *p, size_t n)
     while (n) {
         const char *nl = memchr(p, '\n', n);
         size_t take = nl ? (size_t)(nl - p) : n;
-        if (buf_append(&x->response, p, take) < 0) {
+        if (gm_buf_append(&x->response, p, take) < 0) {
             x->too_large = true;
             return -1;
         }
@@ -203,7 +203,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp)
         return 0;
     if (x->on_line)
         return stream_lines(x, ptr, size * n) < 0 ? 0 : size * n;
-    if (buf_append(&x->response, ptr, size * n) < 0) {
+    if (gm_buf_append(&x->response, ptr, size * n) < 0) {
         x->too_large = true;
         return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
     }
@@ -215,8 +215,8 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *userp)
     struct gm_fetch *x = userp;
     /* A new status line (after a 100 Continue or a redirect) starts a new header block. */
     if (size * n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
-        buf_reset(&x->response_headers);
-    if (buf_append(&x->response_headers, ptr, size * n) < 0)
+        gm_buf_reset(&x->response_headers);
+    if (gm_buf_append(&x->response_headers, ptr, size * n) < 0)
         return 0;
     return size * n;
 }
@@ -239,8 +239,8 @@ static void free_fetch(struct gm_fetch *x)
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
     free(x->body);
-    buf_free(&x->response);
-    buf_free(&x->response_headers);
+    gm_buf_free(&x->response);
+    gm_buf_free(&x->response_headers);
     free(x);
 }
 
@@ -287,8 +287,8 @@ int gm_fetch_start(struct gm_fetcher *f, const struct gm_fetch_request *req, gm_
     x->cb = cb;
     x->on_line = req->on_line;
     x->data = data;
-    buf_init(&x->response, req->max_response ? req->max_response : 16 << 20);
-    buf_init(&x->response_headers, FETCH_MAX_HEADERS);
+    gm_buf_init(&x->response, req->max_response ? req->max_response : 16 << 20);
+    gm_buf_init(&x->response_headers, FETCH_MAX_HEADERS);
     x->easy = curl_easy_init();
     if (!x->easy)
         goto fail;
@@ -388,7 +388,7 @@ static void complete(struct gm_fetch *x, CURLcode code, int forced_error)
         return;
     }
     if (x->on_line)
-        buf_reset(&x->response);
+        gm_buf_reset(&x->response);
     if (x->stopped)
         forced_error = -ECANCELED;
     struct gm_fetch_response resp = {

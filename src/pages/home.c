@@ -8,6 +8,7 @@
 #include "util/time.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <string.h>
 
 static json_t *iso(int64_t us)
@@ -21,11 +22,11 @@ static json_t *iso(int64_t us)
 
 static json_t *server_url(struct hub *hub, const char *user, const char *server)
 {
-    struct buf b;
-    buf_init(&b, 4096);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
     api_server_url(hub, &b, user, server);
     json_t *v = json_string(b.data ? b.data : "");
-    buf_free(&b);
+    gm_buf_free(&b);
     return v;
 }
 
@@ -41,14 +42,14 @@ int page_home(struct http_request *req)
     struct hub_spawner *def = store_spawner_find(u, "");
     bool active = def && spawn_state(def) != SPAWN_IDLE;
     json_object_set_new(ctx, "default_server_active", json_boolean(active));
-    struct buf spawn;
-    buf_init(&spawn, 4096);
+    struct gm_buf spawn;
+    gm_buf_init(&spawn, 4096);
     if (active)
         api_server_url(hub, &spawn, u->name, "");
     else
-        buf_printf(&spawn, "%sspawn", hub->hub_prefix);
+        gm_buf_printf(&spawn, "%sspawn", hub->hub_prefix);
     json_object_set_new(ctx, "url", json_string(spawn.data ? spawn.data : ""));
-    buf_free(&spawn);
+    gm_buf_free(&spawn);
     json_object_set_new(ctx, "allow_named_servers", json_boolean(hub->conf.allow_named_servers));
     json_object_set_new(ctx, "named_server_limit_per_user",
                         json_integer(hub->conf.named_server_limit_per_user));
@@ -57,18 +58,18 @@ int page_home(struct http_request *req)
         struct hub_spawner *sp = u->spawners.v[i];
         if (!sp->name[0])
             continue;
-        struct buf b;
-        buf_init(&b, 4096);
-        buf_printf(&b, "%sspawn/", hub->hub_prefix);
-        str_url_encode(&b, u->name, "@~");
-        buf_putc(&b, '/');
-        str_url_encode(&b, sp->name, "@~");
+        struct gm_buf b;
+        gm_buf_init(&b, 4096);
+        gm_buf_printf(&b, "%sspawn/", hub->hub_prefix);
+        gm_url_encode(&b, u->name, "@~");
+        gm_buf_putc(&b, '/');
+        gm_url_encode(&b, sp->name, "@~");
         json_array_append_new(named, json_pack("{s:s,s:o,s:o,s:b,s:b,s:s}", "name", sp->name, "url",
                                                server_url(hub, u->name, sp->name), "last_activity",
                                                iso(sp->last_activity), "active",
                                                spawn_state(sp) != SPAWN_IDLE, "ready",
                                                spawn_ready(sp), "spawn_url", b.data ? b.data : ""));
-        buf_free(&b);
+        gm_buf_free(&b);
     }
     json_object_set_new(ctx, "named_servers", named);
     json_object_set_new(ctx, "scripts", json_pack("[s]", "home.js"));
@@ -89,17 +90,17 @@ static json_t *expiry_options(struct hub *hub)
     } choices[] = {{"1 Hour", 3600},        {"1 Day", 86400},        {"1 Week", 7 * 86400},
                    {"1 Month", 30 * 86400}, {"1 Year", 365 * 86400}, {"Never", 0}};
     int64_t max = hub->conf.token_expires_in_max_seconds;
-    struct buf b;
-    buf_init(&b, 4096);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
     for (size_t i = 0; i < sizeof(choices) / sizeof(*choices); i++) {
         int64_t s = choices[i].seconds;
         if (max > 0 && (s == 0 || s > max))
             continue;
-        buf_printf(&b, "<option value=\"%lld\"%s>%s</option>", (long long)s,
-                   s == 0 || (max > 0 && i == 0) ? " selected" : "", choices[i].label);
+        gm_buf_printf(&b, "<option value=\"%lld\"%s>%s</option>", (long long)s,
+                      s == 0 || (max > 0 && i == 0) ? " selected" : "", choices[i].label);
     }
     json_t *v = json_string(b.data ? b.data : "");
-    buf_free(&b);
+    gm_buf_free(&b);
     return v;
 }
 

@@ -7,7 +7,8 @@
 #include "auth/session.h"
 #include "core/hub.h"
 #include "pages/pages.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -29,12 +30,12 @@ static int render_login(struct http_request *req, int status, const char *error,
     const char *next = page_valid_next(req, http_query(req, "next"));
     if (!next)
         next = page_valid_next(req, http_form(req, "next"));
-    struct buf action;
-    buf_init(&action, 16384);
-    buf_printf(&action, "%slogin", hub->hub_prefix);
+    struct gm_buf action;
+    gm_buf_init(&action, 16384);
+    gm_buf_printf(&action, "%slogin", hub->hub_prefix);
     if (next) {
-        buf_puts(&action, "?next=");
-        str_url_encode(&action, next, "/");
+        gm_buf_puts(&action, "?next=");
+        gm_url_encode(&action, next, "/");
     }
     const struct gm_authenticator *a = hub->authenticator;
     const char *service = hub->oauth2 ? oauth2_login_service(hub->oauth2) : a->login_service;
@@ -48,7 +49,7 @@ static int render_login(struct http_request *req, int status, const char *error,
         json_object_set_new(ctx, "authenticator_login_url",
                             json_string(action.data ? action.data : ""));
     }
-    buf_free(&action);
+    gm_buf_free(&action);
     json_object_set_new(ctx, "next", json_string(next ? next : ""));
     json_object_set_new(ctx, "username", json_string(username ? username : ""));
     if (error)
@@ -225,11 +226,11 @@ int page_login_post(struct http_request *req)
  * page), for @u or nobody; NULL for the hub's own logout page. */
 static const char *provider_logout_url(struct http_request *req, struct hub_user *u)
 {
-    struct buf b;
-    buf_init(&b, 64 << 10);
+    struct gm_buf b;
+    gm_buf_init(&b, 64 << 10);
     auth_hooks_logout_url(req->hub, u, &b);
     const char *url = b.len ? arena_strdup(&req->arena, b.data) : NULL;
-    buf_free(&b);
+    gm_buf_free(&b);
     return url;
 }
 

@@ -10,12 +10,11 @@
 #include "auth/signed.h"
 #include "core/hub.h"
 #include "pages/pages.h"
-#include "util/base64.h"
-#include "util/random.h"
 #include "util/str.h"
 #include "util/time.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -42,12 +41,12 @@ static char *b64_json(struct http_request *req, const json_t *v)
     char *text = json_dumps(v, JSON_COMPACT);
     if (!text)
         return NULL;
-    struct buf b;
-    buf_init(&b, STATE_COOKIE_MAX);
-    int r = b64url_encode(&b, text, strlen(text), false);
+    struct gm_buf b;
+    gm_buf_init(&b, STATE_COOKIE_MAX);
+    int r = gm_base64url_encode(&b, text, strlen(text), false);
     free(text);
     char *out = r == 0 ? arena_strdup(&req->arena, b.data) : NULL;
-    buf_free(&b);
+    gm_buf_free(&b);
     return out;
 }
 
@@ -57,7 +56,7 @@ static json_t *json_b64(const char *s)
     if (!n || n > STATE_COOKIE_MAX)
         return NULL;
     char raw[STATE_COOKIE_MAX];
-    long m = b64url_decode(s, n, raw, sizeof(raw));
+    long m = gm_base64url_decode(s, n, raw, sizeof(raw));
     json_t *v = m > 0 ? json_loadb(raw, (size_t)m, 0, NULL) : NULL;
     if (v && !json_is_object(v)) {
         json_decref(v);
@@ -86,15 +85,15 @@ static int not_ready(struct http_request *req, const char *why)
 
 const char *page_oauth_login_url(struct http_request *req, const char *next)
 {
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_printf(&b, "%soauth_login", req->hub->hub_prefix);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_printf(&b, "%soauth_login", req->hub->hub_prefix);
     if (next) {
-        buf_puts(&b, "?next=");
-        str_url_encode(&b, next, ""); /* as tornado's url_concat */
+        gm_buf_puts(&b, "?next=");
+        gm_url_encode(&b, next, ""); /* as tornado's url_concat */
     }
     const char *url = b.data ? arena_strdup(&req->arena, b.data) : NULL;
-    buf_free(&b);
+    gm_buf_free(&b);
     return url;
 }
 
@@ -110,23 +109,21 @@ int page_oauth_login(struct http_request *req)
     if (!callback)
         return http_error(req, 400, "The request's Host header is not a host name");
     char state_id[33], nonce[33];
-    unsigned char verifier_raw[32], challenge_raw[32];
-    struct buf verifier, challenge;
-    buf_init(&verifier, 256);
-    buf_init(&challenge, 256);
-    int r = random_uuid_hex(state_id);
+    unsigned char challenge_raw[32];
+    struct gm_buf verifier, challenge;
+    gm_buf_init(&verifier, 256);
+    gm_buf_init(&challenge, 256);
+    int r = gm_random_uuid_hex(state_id);
     if (r == 0)
-        r = random_hex(nonce, 16);
-    if (r == 0)
-        r = random_bytes(verifier_raw, sizeof(verifier_raw));
+        r = gm_random_hex(nonce, 16);
     /* PKCE: the verifier is 43 characters of urlsafe base64 (secrets.token_urlsafe(32)); the
      * challenge the unpadded urlsafe base64 of its SHA-256. */
     if (r == 0)
-        r = b64url_encode(&verifier, verifier_raw, sizeof(verifier_raw), false);
+        r = gm_random_token(&verifier, 32);
     if (r == 0 && !EVP_Digest(verifier.data, verifier.len, challenge_raw, NULL, EVP_sha256(), NULL))
         r = -EIO;
     if (r == 0)
-        r = b64url_encode(&challenge, challenge_raw, sizeof(challenge_raw), false);
+        r = gm_base64url_encode(&challenge, challenge_raw, sizeof(challenge_raw), false);
     bool pkce = oauth2_uses_pkce(hub->oauth2), with_nonce = oauth2_uses_nonce(hub->oauth2);
     const char *next = page_valid_next(req, http_query(req, "next"));
     json_t *cookie = json_pack("{s:s, s:s?, s:s}", "state_id", state_id, "next_url", next,
@@ -140,9 +137,9 @@ int page_oauth_login(struct http_request *req)
     char *state_b64 = r == 0 && url_state ? b64_json(req, url_state) : NULL;
     json_decref(cookie);
     json_decref(url_state);
-    struct buf signed_value, location;
-    buf_init(&signed_value, STATE_COOKIE_MAX);
-    buf_init(&location, 64 << 10);
+    struct gm_buf signed_value, location;
+    gm_buf_init(&signed_value, STATE_COOKIE_MAX);
+    gm_buf_init(&location, 64 << 10);
     if (r == 0 && (!cookie_b64 || !state_b64))
         r = -ENOMEM;
     if (r == 0)
@@ -160,11 +157,12 @@ int page_oauth_login(struct http_request *req)
         r = state_cookie(req, signed_value.data, STATE_MAX_AGE_S);
     if (r == 0)
         r = http_redirect(req, 302, location.data);
-    explicit_bzero(verifier_raw, sizeof(verifier_raw));
-    buf_free(&verifier);
-    buf_free(&challenge);
-    buf_free(&signed_value);
-    buf_free(&location);
+    if (verifier.data)
+        explicit_bzero(verifier.data, verifier.len);
+    gm_buf_free(&verifier);
+    gm_buf_free(&challenge);
+    gm_buf_free(&signed_value);
+    gm_buf_free(&location);
     return r;
 }
 

@@ -2,7 +2,7 @@
  * same path under /hub/ (JupyterHub's PrefixRedirectHandler), and /hub goes to /hub/. */
 #include "core/hub.h"
 #include "pages/pages.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -11,15 +11,15 @@
 
 static int redirect_with_query(struct http_request *req, const char *path_prefix, const char *rest)
 {
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_puts(&b, path_prefix);
-    buf_puts(&b, rest);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_puts(&b, path_prefix);
+    gm_buf_puts(&b, rest);
     if (req->query[0]) {
-        buf_putc(&b, '?');
-        buf_puts(&b, req->query);
+        gm_buf_putc(&b, '?');
+        gm_buf_puts(&b, req->query);
     }
-    char *loc = buf_steal(&b);
+    char *loc = gm_buf_steal(&b);
     int r = http_redirect(req, 302, loc ? loc : path_prefix);
     free(loc);
     return r;
@@ -29,10 +29,10 @@ int page_prefix_redirect(struct http_request *req)
 {
     /* params[0] is the raw rest of the path below base_url. */
     const char *rest = req->params[0] ? req->params[0] : "";
-    struct buf b;
-    buf_init(&b, 4096);
-    buf_puts(&b, req->hub->hub_prefix);
-    char *prefix = buf_steal(&b);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
+    gm_buf_puts(&b, req->hub->hub_prefix);
+    char *prefix = gm_buf_steal(&b);
     if (!prefix)
         return -ENOMEM;
     /* /user/<name> and /services/<name> without a trailing slash get one first. */
@@ -40,11 +40,11 @@ int page_prefix_redirect(struct http_request *req)
     if ((str_has_prefix(rest, "user/") || str_has_prefix(rest, "services/")) &&
         !strchr(strchr(rest, '/') + 1, '/'))
         suffix = "/";
-    struct buf path;
-    buf_init(&path, 16384);
-    buf_puts(&path, rest);
-    buf_puts(&path, suffix);
-    char *p = buf_steal(&path);
+    struct gm_buf path;
+    gm_buf_init(&path, 16384);
+    gm_buf_puts(&path, rest);
+    gm_buf_puts(&path, suffix);
+    char *p = gm_buf_steal(&path);
     int r = redirect_with_query(req, prefix, p ? p : "");
     free(p);
     free(prefix);

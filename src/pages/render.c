@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,19 +54,19 @@ json_t *page_context(struct http_request *req, struct hub_user *u)
 int page_respond(struct http_request *req, int status, const char *name, json_t *ctx)
 {
     struct hub *hub = req->hub;
-    struct buf main;
-    buf_init(&main, 4 << 20);
+    struct gm_buf main;
+    gm_buf_init(&main, 4 << 20);
     char err[512] = "";
     int r = page_render(hub->templates, name, ctx, &main, err, sizeof(err));
     if (r == 0) {
         json_object_set_new(ctx, "main", json_stringn(main.data ? main.data : "", main.len));
-        buf_free(&main);
-        buf_init(&main, 4 << 20);
+        gm_buf_free(&main);
+        gm_buf_init(&main, 4 << 20);
         r = page_render(hub->templates, "page.html", ctx, &main, err, sizeof(err));
     }
     json_decref(ctx);
     if (r < 0) {
-        buf_free(&main);
+        gm_buf_free(&main);
         gm_log_error("Cannot render %s: %s", name, err);
         /* A plain page still tells the user something went wrong. */
         return http_respond(req, 500, "text/html; charset=UTF-8",
@@ -75,7 +76,7 @@ int page_respond(struct http_request *req, int status, const char *name, json_t 
     }
     size_t len = main.len;
     http_set_header(req, "Cache-Control", "no-store");
-    return http_respond_owned(req, status, "text/html; charset=UTF-8", buf_steal(&main), len);
+    return http_respond_owned(req, status, "text/html; charset=UTF-8", gm_buf_steal(&main), len);
 }
 
 char *page_render_error(struct http_request *req, int status, const char *message)
@@ -91,21 +92,21 @@ char *page_render_error(struct http_request *req, int status, const char *messag
     json_object_set_new(ctx, "status_message", json_string(errors_http_reason(status)));
     json_object_set_new(ctx, "message", json_string(message));
     json_object_set_new(ctx, "title", json_sprintf("%d", status));
-    struct buf main;
-    buf_init(&main, 4 << 20);
+    struct gm_buf main;
+    gm_buf_init(&main, 4 << 20);
     char err[256] = "";
     int r = page_render(hub->templates, "error.html", ctx, &main, err, sizeof(err));
     if (r == 0) {
         json_object_set_new(ctx, "main", json_stringn(main.data ? main.data : "", main.len));
-        buf_reset(&main);
+        gm_buf_reset(&main);
         r = page_render(hub->templates, "page.html", ctx, &main, err, sizeof(err));
     }
     json_decref(ctx);
     if (r < 0) {
-        buf_free(&main);
+        gm_buf_free(&main);
         return NULL;
     }
-    return buf_steal(&main);
+    return gm_buf_steal(&main);
 }
 
 struct hub_user *page_user(struct http_request *req)
@@ -119,12 +120,12 @@ struct hub_user *page_require_user(struct http_request *req)
     struct hub_user *u = page_user(req);
     if (u)
         return u;
-    struct buf b;
-    buf_init(&b, 64 << 10);
-    buf_printf(&b, "%slogin?next=", req->hub->hub_prefix);
-    str_url_encode(&b, req->uri, "");
+    struct gm_buf b;
+    gm_buf_init(&b, 64 << 10);
+    gm_buf_printf(&b, "%slogin?next=", req->hub->hub_prefix);
+    gm_url_encode(&b, req->uri, "");
     http_redirect(req, 302, b.data ? b.data : "/");
-    buf_free(&b);
+    gm_buf_free(&b);
     return NULL;
 }
 
@@ -134,18 +135,18 @@ const char *page_valid_next(struct http_request *req, const char *next)
 {
     if (!next || !next[0] || strlen(next) > 4096)
         return NULL;
-    struct buf b;
-    buf_init(&b, 16384);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
     for (const char *p = next; *p; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            buf_free(&b);
+            gm_buf_free(&b);
             gm_log_warn("Disallowing redirect with control characters");
             return NULL;
         }
         if (*p == '\\')
-            buf_puts(&b, "%5C");
+            gm_buf_puts(&b, "%5C");
         else
-            buf_putc(&b, *p);
+            gm_buf_putc(&b, *p);
     }
     char *url = b.data;
     const char *host = http_header(req, "Host");
@@ -165,7 +166,7 @@ const char *page_valid_next(struct http_request *req, const char *next)
         result = arena_strdup(&req->arena, path);
     else
         gm_log_warn("Disallowing redirect outside JupyterHub: '%s'", next);
-    buf_free(&b);
+    gm_buf_free(&b);
     return result;
 }
 
@@ -184,11 +185,11 @@ const char *page_next_url(struct http_request *req, struct hub_user *u, const ch
     if (u && hub->conf.redirect_to_server) {
         struct hub_spawner *sp = store_spawner_find(u, "");
         if (sp && sp->server) {
-            struct buf b;
-            buf_init(&b, 4096);
+            struct gm_buf b;
+            gm_buf_init(&b, 4096);
             api_server_url(hub, &b, u->name, "");
             const char *url = arena_strdup(&req->arena, b.data ? b.data : "/");
-            buf_free(&b);
+            gm_buf_free(&b);
             return url;
         }
         return arena_printf(&req->arena, "%sspawn", hub->hub_prefix);

@@ -8,7 +8,8 @@
 #include "core/hub.h"
 #include "pages/pages.h"
 #include "spawn/requests.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -25,39 +26,39 @@
 
 static char *server_url(struct hub *hub, const struct hub_spawner *sp)
 {
-    struct buf b;
-    buf_init(&b, 8192);
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
     api_server_url(hub, &b, sp->user->name, sp->name);
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 /* /hub/<page>/<user>[/<server>] with an optional query. */
 static char *user_page_url(struct hub *hub, const char *page, const char *user, const char *server,
                            const char *query)
 {
-    struct buf b;
-    buf_init(&b, 16384);
-    buf_printf(&b, "%s%s/", hub->hub_prefix, page);
-    str_url_encode(&b, user, "@~");
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
+    gm_buf_printf(&b, "%s%s/", hub->hub_prefix, page);
+    gm_url_encode(&b, user, "@~");
     if (server && server[0]) {
-        buf_putc(&b, '/');
-        str_url_encode(&b, server, "@~");
+        gm_buf_putc(&b, '/');
+        gm_url_encode(&b, server, "@~");
     }
     if (query && query[0])
-        buf_printf(&b, "?%s", query);
-    return buf_steal(&b);
+        gm_buf_printf(&b, "?%s", query);
+    return gm_buf_steal(&b);
 }
 
 /* "next=<encoded>" for a query string, or "" when there is no valid next. */
 static char *next_query(struct http_request *req, const char *next)
 {
-    struct buf b;
-    buf_init(&b, 16384);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
     if (next) {
-        buf_puts(&b, "next=");
-        str_url_encode(&b, next, "");
+        gm_buf_puts(&b, "next=");
+        gm_url_encode(&b, next, "");
     }
-    char *s = buf_steal(&b);
+    char *s = gm_buf_steal(&b);
     return s ? s : str_dup("");
 }
 
@@ -339,19 +340,19 @@ int page_spawn_pending(struct http_request *req)
         json_object_set_new(ctx, "title", json_string("Stopping"));
         return page_respond(req, 200, "stop_pending.html", ctx);
     }
-    struct buf progress;
-    buf_init(&progress, 16384);
-    buf_printf(&progress, "%sapi/users/", hub->hub_prefix);
-    str_url_encode(&progress, u->name, "@~");
+    struct gm_buf progress;
+    gm_buf_init(&progress, 16384);
+    gm_buf_printf(&progress, "%sapi/users/", hub->hub_prefix);
+    gm_url_encode(&progress, u->name, "@~");
     if (sp->name[0]) {
-        buf_puts(&progress, "/servers/");
-        str_url_encode(&progress, sp->name, "@~");
-        buf_puts(&progress, "/progress");
+        gm_buf_puts(&progress, "/servers/");
+        gm_url_encode(&progress, sp->name, "@~");
+        gm_buf_puts(&progress, "/progress");
     } else {
-        buf_puts(&progress, "/server/progress");
+        gm_buf_puts(&progress, "/server/progress");
     }
     json_object_set_new(ctx, "progress_url", json_string(progress.data ? progress.data : ""));
-    buf_free(&progress);
+    gm_buf_free(&progress);
     json_object_set_new(ctx, "next_url", json_string(next ? next : ""));
     char *spawn = user_page_url(hub, "spawn", u->name, sp->name, NULL);
     json_object_set_new(ctx, "spawn_url", json_string(spawn ? spawn : ""));
@@ -403,7 +404,7 @@ int page_user_url(struct http_request *req)
             char raw[256];
             memcpy(raw, rest, n);
             raw[n] = '\0';
-            if (str_url_decode(raw, n, seg, false) >= 0) {
+            if (gm_url_decode(raw, n, seg, sizeof(seg), false) >= 0) {
                 sp = store_spawner_find(u, seg);
                 if (sp)
                     path_in_server = rest[n] ? rest + n + 1 : "";
@@ -441,24 +442,24 @@ int page_user_url(struct http_request *req)
             n = 0;
         if (n >= REDIRECT_LIMIT)
             return http_error(req, 500, "Redirect loop detected.");
-        struct buf loc;
-        buf_init(&loc, 16384);
-        buf_puts(&loc, original);
-        buf_putc(&loc, '?');
+        struct gm_buf loc;
+        gm_buf_init(&loc, 16384);
+        gm_buf_puts(&loc, original);
+        gm_buf_putc(&loc, '?');
         bool first = true;
         for (const char *p = req->query; *p;) {
             size_t k = strcspn(p, "&");
             if (k && !(k >= 9 && strncmp(p, "redirects", 9) == 0 && (k == 9 || p[9] == '='))) {
-                buf_printf(&loc, "%s%.*s", first ? "" : "&", (int)k, p);
+                gm_buf_printf(&loc, "%s%.*s", first ? "" : "&", (int)k, p);
                 first = false;
             }
             p += k;
             if (*p == '&')
                 p++;
         }
-        buf_printf(&loc, "%sredirects=%lld", first ? "" : "&", (long long)(n + 1));
+        gm_buf_printf(&loc, "%sredirects=%lld", first ? "" : "&", (long long)(n + 1));
         char *location = arena_strdup(&req->arena, loc.data ? loc.data : original);
-        buf_free(&loc);
+        gm_buf_free(&loc);
         if (n == 0 || !location)
             return http_redirect(req, 302, location ? location : original);
         /* Give the proxy time before the next try: min(2**n, 10) s, without blocking. */
@@ -516,20 +517,20 @@ int page_user_redirect(struct http_request *req)
         return 0;
     const char *rest = req->params[0] ? req->params[0] : "";
     const char *server = hub->conf.allow_named_servers ? hub->conf.default_server_name : "";
-    struct buf next;
-    buf_init(&next, 16384);
-    buf_printf(&next, "%suser/", hub->base_url);
-    str_url_encode(&next, me->name, "@~");
-    buf_putc(&next, '/');
+    struct gm_buf next;
+    gm_buf_init(&next, 16384);
+    gm_buf_printf(&next, "%suser/", hub->base_url);
+    gm_url_encode(&next, me->name, "@~");
+    gm_buf_putc(&next, '/');
     if (server[0]) {
-        str_url_encode(&next, server, "@~");
-        buf_putc(&next, '/');
+        gm_url_encode(&next, server, "@~");
+        gm_buf_putc(&next, '/');
     }
-    buf_puts(&next, rest);
+    gm_buf_puts(&next, rest);
     if (req->query[0])
-        buf_printf(&next, "?%s", req->query);
+        gm_buf_printf(&next, "?%s", req->query);
     char *nq = next_query(req, next.data ? next.data : "");
-    buf_free(&next);
+    gm_buf_free(&next);
     char *spawn = user_page_url(hub, "spawn", me->name, server, nq);
     free(nq);
     int r = http_redirect(req, 302, spawn ? spawn : "/");

@@ -4,11 +4,11 @@
 #include "core/hub.h"
 #include "pages/pages.h"
 #include "util/embedded.h"
-#include "util/random.h"
 #include "util/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ganymede/encode.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -51,7 +51,7 @@ void page_static_version(char out[17])
         EVP_DigestUpdate(ctx, f->data, f->len);
     EVP_DigestFinal_ex(ctx, md, &len);
     EVP_MD_CTX_free(ctx);
-    hex_encode(md, 8, out);
+    gm_hex_encode(md, 8, out, 17);
 }
 
 /* Whether an If-None-Match list ("a", W/"b", or *) names @etag. */
@@ -87,7 +87,7 @@ int page_static(struct http_request *req)
     const char *raw = req->params[0];
     size_t n = strlen(raw);
     char *name = arena_alloc(&req->arena, n + 1);
-    if (!name || str_url_decode(raw, n, name, false) < 0 || !name[0] || name[0] == '/' ||
+    if (!name || gm_url_decode(raw, n, name, n + 1, false) < 0 || !name[0] || name[0] == '/' ||
         strstr(name, "..") || strchr(name, '\\'))
         return http_error(req, 404, "Not Found");
     const struct embedded_file *f = embedded_find(embedded_static, name);

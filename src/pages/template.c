@@ -58,21 +58,21 @@ static char *read_small_file(const char *path)
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    struct buf b;
-    buf_init(&b, MAX_TEMPLATE);
+    struct gm_buf b;
+    gm_buf_init(&b, MAX_TEMPLATE);
     char chunk[8192];
     ssize_t n;
     while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (buf_append(&b, chunk, (size_t)n) < 0) {
+        if (gm_buf_append(&b, chunk, (size_t)n) < 0) {
             n = -1;
             break;
         }
     close(fd);
     if (n < 0) {
-        buf_free(&b);
+        gm_buf_free(&b);
         return NULL;
     }
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 /* The text of template @name, or NULL. Names are plain file names (no paths). */
@@ -116,7 +116,7 @@ static const char *lookup(struct page_templates *t, const char *name)
 
 struct render {
     struct page_templates *t;
-    struct buf *out;
+    struct gm_buf *out;
     const json_t *stack[MAX_DEPTH];
     size_t depth;
     int includes;
@@ -204,7 +204,7 @@ static int emit_value(struct render *r, const json_t *v, bool escape)
     default:
         return 0; /* missing, null, objects and lists render as nothing */
     }
-    return escape ? buf_html_escape(r->out, s) : buf_puts(r->out, s);
+    return escape ? gm_buf_html_escape(r->out, s) : gm_buf_puts(r->out, s);
 }
 
 static int render_text(struct render *r, const char *p, const char *end);
@@ -254,8 +254,8 @@ static int render_text(struct render *r, const char *p, const char *end)
     while (p < end) {
         const char *tag = strstr(p, "{{");
         if (!tag || tag >= end)
-            return buf_append(r->out, p, (size_t)(end - p)) < 0 ? -E2BIG : 0;
-        if (buf_append(r->out, p, (size_t)(tag - p)) < 0)
+            return gm_buf_append(r->out, p, (size_t)(end - p)) < 0 ? -E2BIG : 0;
+        if (gm_buf_append(r->out, p, (size_t)(tag - p)) < 0)
             return -E2BIG;
         bool triple = tag + 2 < end && tag[2] == '{';
         const char *close = strstr(tag + (triple ? 3 : 2), triple ? "}}}" : "}}");
@@ -348,7 +348,7 @@ static int render_text(struct render *r, const char *p, const char *end)
     return 0;
 }
 
-int page_render(struct page_templates *t, const char *name, const json_t *ctx, struct buf *out,
+int page_render(struct page_templates *t, const char *name, const json_t *ctx, struct gm_buf *out,
                 char *err, size_t errlen)
 {
     const char *text = lookup(t, name);

@@ -13,7 +13,7 @@
  * nesting, includes and output size are capped. */
 #pragma once
 
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <jansson.h>
 #include <stddef.h>
@@ -27,5 +27,5 @@ void page_templates_free(struct page_templates *t);
 
 /** Render template @name with @ctx into @out. Returns 0, or -ENOENT (no such template), -E2BIG
  * (output or nesting over the caps) or -EINVAL (an unclosed section), with a message. */
-int page_render(struct page_templates *t, const char *name, const json_t *ctx, struct buf *out,
+int page_render(struct page_templates *t, const char *name, const json_t *ctx, struct gm_buf *out,
                 char *err, size_t errlen);

@@ -4,7 +4,7 @@
  * does not answer or answers 5xx. */
 #include "core/hub.h"
 #include "proxy/proxy_impl.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 
 #include <errno.h>
@@ -192,10 +192,10 @@ int proxy_call(struct proxy *p, const char *method, const char *path, const char
     struct proxy_call *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;
-    struct buf url;
-    buf_init(&url, 16384);
-    buf_printf(&url, "%s/api/routes%s", p->api_url, path);
-    c->url = buf_steal(&url);
+    struct gm_buf url;
+    gm_buf_init(&url, 16384);
+    gm_buf_printf(&url, "%s/api/routes%s", p->api_url, path);
+    c->url = gm_buf_steal(&url);
     c->body = str_dup(body);
     if (!c->url || (body && !c->body)) {
         free(c->url);

@@ -6,7 +6,7 @@
 #include "core/options.h"
 #include "loop/process.h"
 #include "proxy/proxy_impl.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 #include "util/strv.h"
 #include "util/url.h"
@@ -66,11 +66,12 @@ int proxy_create(struct hub *hub, struct proxy **ret, char *err, size_t errlen)
     }
     p->public_ip = strdup(pub.host);
     p->public_port = pub.port;
-    struct buf b;
-    buf_init(&b, 4096);
-    buf_printf(&b, "http://%s%s%s:%d%s", pub.ipv6 ? "[" : "", pub.host[0] ? pub.host : "127.0.0.1",
-               pub.ipv6 ? "]" : "", pub.port, hub->base_url);
-    p->public_url = buf_steal(&b);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
+    gm_buf_printf(&b, "http://%s%s%s:%d%s", pub.ipv6 ? "[" : "",
+                  pub.host[0] ? pub.host : "127.0.0.1", pub.ipv6 ? "]" : "", pub.port,
+                  hub->base_url);
+    p->public_url = gm_buf_steal(&b);
     if (p->conf.api_url[0]) {
         struct url api;
         if (url_parse(p->conf.api_url, &api) < 0) {
@@ -81,9 +82,9 @@ int proxy_create(struct hub *hub, struct proxy **ret, char *err, size_t errlen)
         }
         p->api_url = strdup(p->conf.api_url);
     } else {
-        buf_init(&b, 4096);
-        buf_printf(&b, "http://127.0.0.1:%d", pub.port + 1);
-        p->api_url = buf_steal(&b);
+        gm_buf_init(&b, 4096);
+        gm_buf_printf(&b, "http://127.0.0.1:%d", pub.port + 1);
+        p->api_url = gm_buf_steal(&b);
     }
     size_t n = p->api_url ? strlen(p->api_url) : 0;
     while (n && p->api_url[n - 1] == '/')
@@ -108,9 +109,9 @@ int proxy_create(struct hub *hub, struct proxy **ret, char *err, size_t errlen)
         for (unsigned i = 0; i < 32 && i < len; i++)
             snprintf(token + 2 * i, 3, "%02x", mac[i]);
     }
-    buf_init(&b, 4096);
-    buf_printf(&b, "Authorization: token %s", token);
-    p->auth_header = buf_steal(&b);
+    gm_buf_init(&b, 4096);
+    gm_buf_printf(&b, "Authorization: token %s", token);
+    p->auth_header = gm_buf_steal(&b);
     explicit_bzero(token, sizeof(token));
     p->hub_routespec = strdup(hub->base_url);
     p->hub_target = strdup(hub->conf.hub_connect_url);
@@ -339,9 +340,9 @@ static void spawn_chp(struct proxy *p)
     char port[16], api_port[16];
     snprintf(port, sizeof(port), "%d", p->public_port);
     snprintf(api_port, sizeof(api_port), "%d", api.port);
-    struct buf error_target;
-    buf_init(&error_target, 4096);
-    buf_printf(&error_target, "%s%serror", p->hub_target, hub->hub_prefix);
+    struct gm_buf error_target;
+    gm_buf_init(&error_target, 4096);
+    gm_buf_printf(&error_target, "%s%serror", p->hub_target, hub->hub_prefix);
     const char *args[] = {"--ip",
                           p->public_ip,
                           "--port",
@@ -357,7 +358,7 @@ static void spawn_chp(struct proxy *p)
                           NULL};
     if (r == 0)
         r = strv_extend(&argv, args);
-    buf_free(&error_target);
+    gm_buf_free(&error_target);
     if (r == 0)
         r = strv_extend(&env, (const char *const *)environ);
     const char *token = p->auth_header + strlen("Authorization: token ");
@@ -504,10 +505,10 @@ int proxy_reconfigure(struct proxy *p, const char *api_url, const char *auth_tok
         p->api_url = u;
     }
     if (auth_token) {
-        struct buf b;
-        buf_init(&b, 4096);
-        buf_printf(&b, "Authorization: token %s", auth_token);
-        char *h = buf_steal(&b);
+        struct gm_buf b;
+        gm_buf_init(&b, 4096);
+        gm_buf_printf(&b, "Authorization: token %s", auth_token);
+        char *h = gm_buf_steal(&b);
         if (!h)
             return -ENOMEM;
         free(p->auth_header);

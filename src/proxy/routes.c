@@ -5,7 +5,8 @@
 #include "proxy/proxy_impl.h"
 #include "services/services.h"
 #include "spawn/spawn.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/time.h"
 
@@ -25,14 +26,14 @@ void proxy_chp_path(const char *routespec, char *out, size_t outlen)
 
 char *proxy_routespec_from_chp(const char *key)
 {
-    struct buf b;
-    buf_init(&b, 16384);
+    struct gm_buf b;
+    gm_buf_init(&b, 16384);
     if (key[0] != '/')
-        buf_putc(&b, '/');
-    str_url_encode(&b, key, "@/~");
+        gm_buf_putc(&b, '/');
+    gm_url_encode(&b, key, "@/~");
     if (b.data && b.data[b.len - 1] != '/')
-        buf_putc(&b, '/');
-    return buf_steal(&b);
+        gm_buf_putc(&b, '/');
+    return gm_buf_steal(&b);
 }
 
 /* One route change. */

@@ -7,7 +7,7 @@
 #include "core/hub.h"
 #include "loop/process.h"
 #include "services/services.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 #include "util/strv.h"
 
@@ -89,10 +89,10 @@ static char *client_id_of(const struct hub_service *svc)
 {
     if (svc->oauth_client_id && svc->oauth_client_id[0])
         return strdup(svc->oauth_client_id);
-    struct buf b;
-    buf_init(&b, 4096);
-    buf_printf(&b, "service-%s", svc->name);
-    return buf_steal(&b);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
+    gm_buf_printf(&b, "service-%s", svc->name);
+    return gm_buf_steal(&b);
 }
 
 static char *redirect_of(struct hub *hub, const struct hub_service *svc)
@@ -100,11 +100,11 @@ static char *redirect_of(struct hub *hub, const struct hub_service *svc)
     if (svc->oauth_redirect_uri && svc->oauth_redirect_uri[0])
         return strdup(svc->oauth_redirect_uri);
     char *prefix = prefix_of(hub, svc);
-    struct buf b;
-    buf_init(&b, 8192);
-    buf_printf(&b, "%soauth_callback", prefix ? prefix : "/");
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
+    gm_buf_printf(&b, "%soauth_callback", prefix ? prefix : "/");
     free(prefix);
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 static int make_oauth_client(struct hub *hub, struct service_run *run)

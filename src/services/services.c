@@ -8,6 +8,7 @@
 #include "util/url.h"
 
 #include <errno.h>
+#include <ganymede/encode.h>
 #include <ganymede/log.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,12 +275,12 @@ int services_add_config_tokens(struct hub *hub, const json_t *tokens, bool for_s
 
 char *services_routespec(struct hub *hub, const struct hub_service *svc)
 {
-    struct buf b;
-    buf_init(&b, 8192);
-    buf_printf(&b, "%sservices/", hub->base_url);
-    str_url_encode(&b, svc->name, "@~");
-    buf_putc(&b, '/');
-    return buf_steal(&b);
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
+    gm_buf_printf(&b, "%sservices/", hub->base_url);
+    gm_url_encode(&b, svc->name, "@~");
+    gm_buf_putc(&b, '/');
+    return gm_buf_steal(&b);
 }
 
 int services_route_target(const struct hub_service *svc, char *out, size_t outlen)

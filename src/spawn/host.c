@@ -5,7 +5,7 @@
 #include "spawn/probe.h"
 #include "spawn/run.h"
 #include "spawn/spawners.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 
 #include <errno.h>
 #include <ganymede/log.h>
@@ -45,14 +45,14 @@ int spawn_host_init(struct hub *hub, char *err, size_t errlen)
     const char *name = hub->conf.spawner_class;
     const struct gm_spawner *s = spawn_module_find(name);
     if (!s) {
-        struct buf b;
-        buf_init(&b, 4096);
+        struct gm_buf b;
+        gm_buf_init(&b, 4096);
         for (const struct gm_spawner *const *m = spawn_modules(); *m; m++)
-            buf_printf(&b, "%s%s", m == spawn_modules() ? "" : ", ", (*m)->name);
+            gm_buf_printf(&b, "%s%s", m == spawn_modules() ? "" : ", ", (*m)->name);
         snprintf(err, errlen,
                  "JupyterHub.spawner_class (%s): unknown spawner '%s'; this build has: %s",
                  config_origin(cfg, "JupyterHub", "spawner_class"), name, b.data ? b.data : "");
-        buf_free(&b);
+        gm_buf_free(&b);
         return -EINVAL;
     }
     if (s->abi != GM_ABI_VERSION) {

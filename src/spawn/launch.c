@@ -2,14 +2,15 @@
  * environment of JupyterHub's Spawner.get_env (reference/jupyterhub.md §4.1). */
 #include "spawn/launch.h"
 #include "core/hub.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
+#include <ganymede/quantity.h>
 #include "util/str.h"
 
 #include <ganymede/template.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,29 +20,29 @@
 
 char *spawn_routespec(struct hub *hub, const struct hub_spawner *sp)
 {
-    struct buf b;
-    buf_init(&b, 8192);
-    buf_printf(&b, "%suser/", hub->base_url);
-    str_url_encode(&b, sp->user->name, "@~");
-    buf_putc(&b, '/');
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
+    gm_buf_printf(&b, "%suser/", hub->base_url);
+    gm_url_encode(&b, sp->user->name, "@~");
+    gm_buf_putc(&b, '/');
     if (sp->name[0]) {
-        str_url_encode(&b, sp->name, "@~");
-        buf_putc(&b, '/');
+        gm_url_encode(&b, sp->name, "@~");
+        gm_buf_putc(&b, '/');
     }
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 char *spawn_client_id(const struct hub_spawner *sp)
 {
-    struct buf b;
-    buf_init(&b, 8192);
-    buf_puts(&b, "jupyterhub-user-");
-    str_url_encode(&b, sp->user->name, "/");
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
+    gm_buf_puts(&b, "jupyterhub-user-");
+    gm_url_encode(&b, sp->user->name, "/");
     if (sp->name[0]) {
-        buf_putc(&b, '-');
-        str_url_encode(&b, sp->name, "/");
+        gm_buf_putc(&b, '-');
+        gm_url_encode(&b, sp->name, "/");
     }
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 int spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *option,
@@ -69,21 +70,12 @@ int spawn_format(struct hub *hub, const struct hub_spawner *sp, const char *opti
     return r;
 }
 
-/* "512M", "2G", 1073741824 → bytes (JupyterHub's ByteSpecification: K/M/G/T are powers of
- * 1024). 0 when unset. */
+/* "512M", "2G", 1073741824 → bytes (JupyterHub's ByteSpecification); 0 when unset. The option
+ * table's check has refused anything else. */
 static int64_t bytes_of(const json_t *v)
 {
-    if (json_is_number(v))
-        return (int64_t)json_number_value(v);
-    if (!json_is_string(v))
-        return 0;
-    const char *s = json_string_value(v);
-    char *end;
-    double n = strtod(s, &end);
-    static const char units[] = "KMGT";
-    const char *u = *end ? strchr(units, *end) : NULL;
-    double mult = u ? pow(1024, (double)(u - units + 1)) : 1;
-    return (int64_t)(n * mult);
+    int64_t bytes = 0;
+    return gm_bytes_json(v, &bytes) == 0 ? bytes : 0;
 }
 
 static int free_port(const char *ip, int *ret)
@@ -240,19 +232,19 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
         {"JUPYTERHUB_COOKIE_HOST_PREFIX_ENABLED", "0", false},
     };
     if (r == 0) {
-        struct buf b;
-        buf_init(&b, 8192);
-        buf_printf(&b, "%soauth_callback", base);
-        vars[4].value = buf_steal(&b);
-        buf_init(&b, 8192);
-        buf_printf(&b, "%s/users/", api_url);
-        str_url_encode(&b, sp->user->name, "@~");
-        buf_puts(&b, "/activity");
-        vars[11].value = buf_steal(&b);
-        buf_init(&b, 8192);
-        buf_printf(&b, "http://%s%s%s:%d%s", strchr(l->ip, ':') ? "[" : "", l->ip,
-                   strchr(l->ip, ':') ? "]" : "", l->port, base);
-        vars[14].value = buf_steal(&b);
+        struct gm_buf b;
+        gm_buf_init(&b, 8192);
+        gm_buf_printf(&b, "%soauth_callback", base);
+        vars[4].value = gm_buf_steal(&b);
+        gm_buf_init(&b, 8192);
+        gm_buf_printf(&b, "%s/users/", api_url);
+        gm_url_encode(&b, sp->user->name, "@~");
+        gm_buf_puts(&b, "/activity");
+        vars[11].value = gm_buf_steal(&b);
+        gm_buf_init(&b, 8192);
+        gm_buf_printf(&b, "http://%s%s%s:%d%s", strchr(l->ip, ':') ? "[" : "", l->ip,
+                      strchr(l->ip, ':') ? "]" : "", l->port, base);
+        vars[14].value = gm_buf_steal(&b);
     }
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars) && r == 0; i++)
         r = vars[i].value ? strv_setenv(e, vars[i].name, vars[i].value) : -ENOMEM;

@@ -17,7 +17,7 @@
  * write to the hub's own stdout and stderr as before. */
 #include "loop/process.h"
 #include "spawn/output.h"
-#include "util/buf.h"
+#include <ganymede/buf.h>
 #include "util/str.h"
 #include "util/strv.h"
 
@@ -393,21 +393,21 @@ static void on_exec(void *data, int status, const char *message)
 }
 
 /* Quote an argument for shell_cmd, as Python's shlex.quote. */
-static void shell_quote(struct buf *b, const char *arg)
+static void shell_quote(struct gm_buf *b, const char *arg)
 {
     if (arg[0] && strspn(arg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                               "@%+=:,./-_") == strlen(arg)) {
-        buf_puts(b, arg);
+        gm_buf_puts(b, arg);
         return;
     }
-    buf_putc(b, '\'');
+    gm_buf_putc(b, '\'');
     for (const char *p = arg; *p; p++) {
         if (*p == '\'')
-            buf_puts(b, "'\"'\"'");
+            gm_buf_puts(b, "'\"'\"'");
         else
-            buf_putc(b, *p);
+            gm_buf_putc(b, *p);
     }
-    buf_putc(b, '\'');
+    gm_buf_putc(b, '\'');
 }
 
 static void lookup_finish(struct local_server *s, int status)
@@ -430,17 +430,17 @@ static void lookup_finish(struct local_server *s, int status)
         (r = strv_setenv(&env, "HOME", s->home)) == 0)
         r = strv_setenv(&env, "SHELL", s->shell);
     if (r == 0 && s->st->conf->shell_cmd && s->st->conf->shell_cmd[0]) {
-        struct buf line;
-        buf_init(&line, 1 << 20);
+        struct gm_buf line;
+        gm_buf_init(&line, 1 << 20);
         for (char **a = s->argv; a && *a; a++) {
             if (a != s->argv)
-                buf_putc(&line, ' ');
+                gm_buf_putc(&line, ' ');
             shell_quote(&line, *a);
         }
         r = strv_extend(&argv, (const char *const *)s->st->conf->shell_cmd);
         if (r == 0)
             r = strv_push(&argv, line.data ? line.data : "");
-        buf_free(&line);
+        gm_buf_free(&line);
     } else if (r == 0) {
         r = strv_extend(&argv, (const char *const *)s->argv);
     }

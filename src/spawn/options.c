@@ -4,6 +4,7 @@
 #include "spawn/spawn.h"
 
 #include <errno.h>
+#include <ganymede/quantity.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -43,16 +44,9 @@ static int check_env(const json_t *v, const char **why)
 
 static int check_bytes(const json_t *v, const char **why)
 {
+    int64_t bytes;
     *why = "None, a number of bytes, or a size like \"512M\" or \"2G\"";
-    if (json_is_null(v) || (json_is_number(v) && json_number_value(v) >= 0))
-        return 0;
-    if (!json_is_string(v))
-        return -EINVAL;
-    const char *s = json_string_value(v);
-    size_t n = strspn(s, "0123456789.");
-    if (n == 0 || (s[n] && (strchr("KMGT", s[n]) == NULL || s[n + 1])))
-        return -EINVAL;
-    return 0;
+    return json_is_null(v) || gm_bytes_json(v, &bytes) == 0 ? 0 : -EINVAL;
 }
 
 static int check_cores(const json_t *v, const char **why)

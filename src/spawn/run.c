@@ -18,8 +18,8 @@
 #include "core/hub.h"
 #include "proxy/proxy.h"
 #include "spawn/launch.h"
-#include "util/buf.h"
-#include "util/random.h"
+#include <ganymede/buf.h>
+#include <ganymede/encode.h>
 #include "util/str.h"
 #include "util/time.h"
 #include "util/url.h"
@@ -190,10 +190,10 @@ void spawn_unlisten(struct spawn_listener *l)
 
 static char *token_note(const char *routespec)
 {
-    struct buf b;
-    buf_init(&b, 8192);
-    buf_printf(&b, "Server at %s", routespec);
-    return buf_steal(&b);
+    struct gm_buf b;
+    gm_buf_init(&b, 8192);
+    gm_buf_printf(&b, "Server at %s", routespec);
+    return gm_buf_steal(&b);
 }
 
 static void delete_server_objects(struct spawn_run *run)
@@ -266,9 +266,9 @@ static int create_server_objects(struct spawn_run *run, char token[33], char *er
      * same. */
     char hashed[AUTH_TOKEN_HASHED_MAX];
     char *client_id = spawn_client_id(sp);
-    struct buf uri;
-    buf_init(&uri, 8192);
-    buf_printf(&uri, "%soauth_callback", run->routespec);
+    struct gm_buf uri;
+    gm_buf_init(&uri, 8192);
+    gm_buf_printf(&uri, "%soauth_callback", run->routespec);
     json_t *allowed = json_array();
     for (char **a = hub->spawn.conf.oauth_client_allowed_scopes; a && *a && allowed; a++)
         json_array_append_new(allowed, json_string(*a));
@@ -285,7 +285,7 @@ static int create_server_objects(struct spawn_run *run, char token[33], char *er
         client_id = NULL;
     }
     json_decref(allowed);
-    buf_free(&uri);
+    gm_buf_free(&uri);
     free(client_id);
     free(note);
     if (r < 0) {
@@ -335,17 +335,17 @@ static void on_route_added(void *data, int status, const char *message)
     observe_spawn(run, "success");
     gm_log_info("Server of '%s' is ready at %s (%s) after %.1f s", run->sp->user->name,
                 run->routespec, run->target, (double)(time_mono_us() - run->requested_us) / 1e6);
-    struct buf html;
-    buf_init(&html, 16384);
-    buf_puts(&html, "Server ready at <a href=\"");
-    buf_html_escape(&html, run->routespec);
-    buf_puts(&html, "\">");
-    buf_html_escape(&html, run->routespec);
-    buf_puts(&html, "</a>");
+    struct gm_buf html;
+    gm_buf_init(&html, 16384);
+    gm_buf_puts(&html, "Server ready at <a href=\"");
+    gm_buf_html_escape(&html, run->routespec);
+    gm_buf_puts(&html, "\">");
+    gm_buf_html_escape(&html, run->routespec);
+    gm_buf_puts(&html, "</a>");
     json_t *ev = json_pack("{s:i,s:b,s:s+,s:s,s:s}", "progress", 100, "ready", 1, "message",
                            "Server ready at ", run->routespec, "html_message",
                            html.data ? html.data : "", "url", run->routespec);
-    buf_free(&html);
+    gm_buf_free(&html);
     emit(run, SPAWN_EVENT_READY, ev);
     spawn_run_schedule_poll(run);
 }
@@ -434,15 +434,15 @@ static void on_checked(void *data, int status)
 
 static void check_http(struct spawn_run *run)
 {
-    struct buf url;
-    buf_init(&url, 16384);
-    buf_printf(&url, "%s%sapi", run->target, run->routespec);
+    struct gm_buf url;
+    gm_buf_init(&url, 16384);
+    gm_buf_printf(&url, "%s%sapi", run->target, run->routespec);
     int64_t left = run->deadline_ms - (int64_t)uv_now(run->hub->loop);
     long timeout = left < CHECK_TIMEOUT_MS ? (left > 100 ? (long)left : 100) : CHECK_TIMEOUT_MS;
     int r = url.data ? spawn_probe_start(run->hub, &run->probe, run->target, url.data, timeout,
                                          on_checked, run)
                      : -ENOMEM;
-    buf_free(&url);
+    gm_buf_free(&url);
     if (r < 0)
         fail(run, 500, "Cannot check whether %s answers: %s", run->routespec, strerror(-r));
 }
@@ -914,7 +914,7 @@ void spawn_run_schedule_poll(struct spawn_run *run)
     if (c->poll_interval <= 0)
         return;
     uint32_t r = 0;
-    random_bytes(&r, sizeof(r));
+    gm_random_bytes(&r, sizeof(r));
     double jitter = c->poll_jitter * ((double)r / 4294967295.0);
     uv_timer_start(&run->timer, on_poll_timer, (uint64_t)(c->poll_interval * (1 + jitter) * 1000),
                    0);
@@ -932,13 +932,14 @@ void spawn_run_adopt(struct spawn_run *run)
     run->routespec = spawn_routespec(run->hub, sp);
     if (sp->state)
         run->hub->spawn.plugin->load_state(run->server, sp->state);
-    struct buf t;
-    buf_init(&t, 4096);
+    struct gm_buf t;
+    gm_buf_init(&t, 4096);
     const struct hub_server_addr *a = sp->server;
-    buf_printf(&t, "%s://%s%s%s:%d", a->proto[0] ? a->proto : "http", strchr(a->ip, ':') ? "[" : "",
-               a->ip[0] ? a->ip : "127.0.0.1", strchr(a->ip, ':') ? "]" : "", a->port);
+    gm_buf_printf(&t, "%s://%s%s%s:%d", a->proto[0] ? a->proto : "http",
+                  strchr(a->ip, ':') ? "[" : "", a->ip[0] ? a->ip : "127.0.0.1",
+                  strchr(a->ip, ':') ? "]" : "", a->port);
     free(run->target);
-    run->target = buf_steal(&t);
+    run->target = gm_buf_steal(&t);
     run->events = json_array();
     run->requested_us = time_mono_us();
     run->route_added = true; /* check_routes puts it back if the proxy lost it */

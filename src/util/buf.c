@@ -1,20 +1,22 @@
-/* Capped growable buffers: the one place that grows memory for text we build or receive. */
-#include "util/buf.h"
+/* Capped growable buffers (include/ganymede/buf.h): the one place that grows memory for text
+ * the hub and its plugins build or receive. */
+#include <ganymede/buf.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void buf_init(struct buf *b, size_t max)
+void gm_buf_init(struct gm_buf *b, size_t max)
 {
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->error = 0;
 }
 
-void buf_free(struct buf *b)
+void gm_buf_free(struct gm_buf *b)
 {
     if (!b)
         return;
@@ -24,17 +26,26 @@ void buf_free(struct buf *b)
     b->cap = 0;
 }
 
-void buf_reset(struct buf *b)
+void gm_buf_reset(struct gm_buf *b)
 {
     b->len = 0;
+    b->error = 0;
     if (b->data)
         b->data[0] = '\0';
 }
 
-static int buf_reserve(struct buf *b, size_t n)
+/* Remember the first failure, so that a sequence of appends can be checked once. */
+static int failed(struct gm_buf *b, int error)
+{
+    if (!b->error)
+        b->error = error;
+    return error;
+}
+
+static int reserve(struct gm_buf *b, size_t n)
 {
     if (n > b->max || b->len > b->max - n)
-        return -E2BIG;
+        return failed(b, -E2BIG);
     size_t need = b->len + n + 1;
     if (need <= b->cap)
         return 0;
@@ -45,20 +56,20 @@ static int buf_reserve(struct buf *b, size_t n)
         cap = b->max + 1;
     char *p = realloc(b->data, cap);
     if (!p)
-        return -ENOMEM;
+        return failed(b, -ENOMEM);
     b->data = p;
     b->cap = cap;
     return 0;
 }
 
-int buf_grow(struct buf *b, size_t n)
+int gm_buf_grow(struct gm_buf *b, size_t n)
 {
-    return buf_reserve(b, n);
+    return reserve(b, n);
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int gm_buf_append(struct gm_buf *b, const void *p, size_t n)
 {
-    int r = buf_reserve(b, n);
+    int r = reserve(b, n);
     if (r < 0)
         return r;
     if (n)
@@ -68,25 +79,25 @@ int buf_append(struct buf *b, const void *p, size_t n)
     return 0;
 }
 
-int buf_puts(struct buf *b, const char *s)
+int gm_buf_puts(struct gm_buf *b, const char *s)
 {
-    return buf_append(b, s, strlen(s));
+    return gm_buf_append(b, s, strlen(s));
 }
 
-int buf_putc(struct buf *b, char c)
+int gm_buf_putc(struct gm_buf *b, char c)
 {
-    return buf_append(b, &c, 1);
+    return gm_buf_append(b, &c, 1);
 }
 
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+int gm_buf_vprintf(struct gm_buf *b, const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return -EINVAL;
-    int r = buf_reserve(b, (size_t)n);
+        return failed(b, -EINVAL);
+    int r = reserve(b, (size_t)n);
     if (r < 0)
         return r;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
@@ -94,26 +105,26 @@ int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     return 0;
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+int gm_buf_printf(struct gm_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int r = buf_vprintf(b, fmt, ap);
+    int r = gm_buf_vprintf(b, fmt, ap);
     va_end(ap);
     return r;
 }
 
-int buf_json_string(struct buf *b, const char *s)
+int gm_buf_json_string(struct gm_buf *b, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    int r = buf_putc(b, '"');
+    int r = gm_buf_putc(b, '"');
     const unsigned char *p = (const unsigned char *)s;
     while (r == 0 && *p) {
         const unsigned char *run = p;
         while (*p >= 0x20 && *p != '"' && *p != '\\')
             p++;
         if (p > run)
-            r = buf_append(b, run, (size_t)(p - run));
+            r = gm_buf_append(b, run, (size_t)(p - run));
         if (r < 0 || !*p)
             break;
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
@@ -142,45 +153,45 @@ int buf_json_string(struct buf *b, const char *s)
             esc[5] = hex[*p & 15];
             n = 6;
         }
-        r = buf_append(b, esc, n);
+        r = gm_buf_append(b, esc, n);
         p++;
     }
-    return r < 0 ? r : buf_putc(b, '"');
+    return r < 0 ? r : gm_buf_putc(b, '"');
 }
 
-int buf_html_escape(struct buf *b, const char *s)
+int gm_buf_html_escape(struct gm_buf *b, const char *s)
 {
     int r = 0;
     const char *p = s;
     while (r == 0 && *p) {
         size_t n = strcspn(p, "&<>\"'");
         if (n)
-            r = buf_append(b, p, n);
+            r = gm_buf_append(b, p, n);
         p += n;
         if (r < 0 || !*p)
             break;
         switch (*p) {
         case '&':
-            r = buf_puts(b, "&amp;");
+            r = gm_buf_puts(b, "&amp;");
             break;
         case '<':
-            r = buf_puts(b, "&lt;");
+            r = gm_buf_puts(b, "&lt;");
             break;
         case '>':
-            r = buf_puts(b, "&gt;");
+            r = gm_buf_puts(b, "&gt;");
             break;
         case '"':
-            r = buf_puts(b, "&quot;");
+            r = gm_buf_puts(b, "&quot;");
             break;
         default:
-            r = buf_puts(b, "&#39;");
+            r = gm_buf_puts(b, "&#39;");
         }
         p++;
     }
     return r;
 }
 
-char *buf_steal(struct buf *b)
+char *gm_buf_steal(struct gm_buf *b)
 {
     char *p = b->data;
     if (!p)

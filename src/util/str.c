@@ -1,6 +1,5 @@
 /* String helpers: strict parsing, bounded copies, URL coding, constant-time comparison. */
 #include "util/str.h"
-#include "util/buf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -100,56 +99,6 @@ bool str_ct_eq(const void *a, size_t alen, const void *b, size_t blen)
     for (size_t i = 0; i < n; i++)
         diff |= x[i] ^ y[i];
     return diff == 0;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-long str_url_decode(const char *s, size_t n, char *out, bool plus)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= n)
-                return -EINVAL;
-            int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
-            if (h < 0 || l < 0)
-                return -EINVAL;
-            c = (char)(h * 16 + l);
-            i += 2;
-        } else if (c == '+' && plus) {
-            c = ' ';
-        }
-        if (c == '\0')
-            return -EINVAL;
-        out[o++] = c;
-    }
-    out[o] = '\0';
-    return (long)o;
-}
-
-int str_url_encode(struct buf *b, const char *s, const char *safe)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    int r = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++) {
-        if (isalnum(*p) || strchr("_.-~", *p) || (safe && *p < 0x80 && strchr(safe, *p))) {
-            r = buf_putc(b, (char)*p);
-        } else {
-            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            r = buf_append(b, esc, 3);
-        }
-    }
-    return r;
 }
 
 unsigned str_distance(const char *a, const char *b)

@@ -1,5 +1,5 @@
 /* Small string helpers used everywhere: strict number parsing (instead of atoi), bounded copies,
- * percent-decoding, constant-time comparison. None of them allocate unless they say so. */
+ * constant-time comparison. None of them allocate unless they say so. */
 #pragma once
 
 #include <stdbool.h>
@@ -37,16 +37,6 @@ bool str_eq(const char *a, const char *b);
 
 /** Compare two byte strings in time independent of where they differ. */
 bool str_ct_eq(const void *a, size_t alen, const void *b, size_t blen);
-
-/** Percent-decode @n bytes of @s into @out (at least @n + 1 bytes). With @plus, '+' becomes a
- * space (query strings and forms). Returns the decoded length, or -EINVAL for a bad escape or
- * an embedded NUL. */
-long str_url_decode(const char *s, size_t n, char *out, bool plus);
-
-/** Append the percent-encoding of @s to a buffer; characters in @safe are kept as they are, as
- * Python's urllib.parse.quote(s, safe) does (letters, digits and "_.-~" are always kept). */
-struct buf;
-int str_url_encode(struct buf *b, const char *s, const char *safe);
 
 /** Levenshtein distance between two short strings (capped at 64 characters each, beyond which
  * the result is a large number). Used to suggest the closest config key. */

@@ -4,6 +4,7 @@
  * parsed into a small tree and rendered with Python's notion of values (str(), truthiness,
  * and/or returning an operand). Nothing here logs or touches the loop. */
 #include <ganymede/template.h>
+#include <ganymede/buf.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -26,64 +27,18 @@ const char *const gm_slug_scheme_names[GM_SLUG_SCHEME_MAX] = {
     [GM_SLUG_SAFE] = "safe",
 };
 
-/* A capped output buffer; the first failure sticks. */
-struct out {
-    char *d;
-    size_t len, cap, max;
-    int error;
-};
-
-static void out_init(struct out *o, size_t max)
+/* Hand the text over (caller frees) or the buffer's first error; the buffer is empty
+ * afterwards either way. */
+static int out_finish(struct gm_buf *o, char **ret)
 {
-    memset(o, 0, sizeof(*o));
-    o->max = max;
-}
-
-static int out_add(struct out *o, const char *s, size_t n)
-{
-    if (o->error)
+    if (o->error) {
+        gm_buf_free(o);
         return o->error;
-    if (n > o->max || o->len > o->max - n)
-        return o->error = -E2BIG;
-    if (o->len + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 64;
-        while (cap < o->len + n + 1)
-            cap *= 2;
-        char *d = realloc(o->d, cap);
-        if (!d)
-            return o->error = -ENOMEM;
-        o->d = d;
-        o->cap = cap;
     }
-    memcpy(o->d + o->len, s, n);
-    o->len += n;
-    o->d[o->len] = '\0';
-    return 0;
-}
-
-static int out_puts(struct out *o, const char *s)
-{
-    return out_add(o, s, strlen(s));
-}
-
-static int out_putc(struct out *o, char c)
-{
-    return out_add(o, &c, 1);
-}
-
-/* Hand the text over (caller frees) or the error; the buffer is empty afterwards. */
-static int out_finish(struct out *o, char **ret)
-{
-    int r = o->error;
-    if (r == 0 && !o->d && !(o->d = strdup("")))
-        r = -ENOMEM;
-    if (r < 0) {
-        free(o->d);
-        o->d = NULL;
-        return r;
-    }
-    *ret = o->d;
-    o->d = NULL;
+    char *s = gm_buf_steal(o);
+    if (!s)
+        return -ENOMEM;
+    *ret = s;
     return 0;
 }
 
@@ -119,22 +74,22 @@ int gm_escape(const char *text, const char *safe, char escape_char, char **ret)
     static const char hex[] = "0123456789ABCDEF";
     if (strlen(text) > GM_SLUG_INPUT_MAX)
         return -ENAMETOOLONG;
-    struct out o;
-    out_init(&o, 3 * GM_SLUG_INPUT_MAX + 1);
+    struct gm_buf o;
+    gm_buf_init(&o, 3 * GM_SLUG_INPUT_MAX + 1);
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
         bool ok = *p != (unsigned char)escape_char && *p < 0x80 &&
                   (safe ? strchr(safe, *p) != NULL
                         : ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                            (*p >= '0' && *p <= '9')));
         if (ok) {
-            out_putc(&o, (char)*p);
+            gm_buf_putc(&o, (char)*p);
             continue;
         }
         /* escapism writes f"{byte:X}": one digit below 0x10. */
-        out_putc(&o, escape_char);
+        gm_buf_putc(&o, escape_char);
         if (*p >= 0x10)
-            out_putc(&o, hex[*p >> 4]);
-        out_putc(&o, hex[*p & 15]);
+            gm_buf_putc(&o, hex[*p >> 4]);
+        gm_buf_putc(&o, hex[*p & 15]);
     }
     return out_finish(&o, ret);
 }
@@ -345,16 +300,16 @@ int gm_slug_multi(const char *const *names, size_t n, size_t max_length, char **
     char *part = malloc(name_max + 1);
     if (!part)
         return -ENOMEM;
-    struct out o;
-    out_init(&o, (size_t)-1 / 2);
+    struct gm_buf o;
+    gm_buf_init(&o, (size_t)-1 / 2);
     for (size_t i = 0; i < n; i++) {
         extract_safe_name(names[i], name_max, part);
         if (i)
-            out_puts(&o, "--");
-        out_puts(&o, part);
+            gm_buf_puts(&o, "--");
+        gm_buf_puts(&o, part);
     }
-    out_puts(&o, "---");
-    out_puts(&o, hash);
+    gm_buf_puts(&o, "---");
+    gm_buf_puts(&o, hash);
     free(part);
     return out_finish(&o, ret);
 }
@@ -398,12 +353,12 @@ int gm_slug_user_server(const char *user, const char *server, enum gm_slug_schem
         const char *names[] = {user, server};
         r = gm_slug_multi(names, 2, SLUG_MAX_LEN, ret);
     } else {
-        struct out o;
-        out_init(&o, 2 * (3 * GM_SLUG_INPUT_MAX) + 3);
-        out_puts(&o, u);
+        struct gm_buf o;
+        gm_buf_init(&o, 2 * (3 * GM_SLUG_INPUT_MAX) + 3);
+        gm_buf_puts(&o, u);
         if (server[0]) {
-            out_puts(&o, "--");
-            out_puts(&o, s);
+            gm_buf_puts(&o, "--");
+            gm_buf_puts(&o, s);
         }
         r = out_finish(&o, ret);
     }
@@ -414,12 +369,12 @@ int gm_slug_user_server(const char *user, const char *server, enum gm_slug_schem
 
 /* Python's str() and repr() of JSON values. */
 
-static int put_float(struct out *o, double x)
+static int put_float(struct gm_buf *o, double x)
 {
     if (isnan(x))
-        return out_puts(o, "nan");
+        return gm_buf_puts(o, "nan");
     if (isinf(x))
-        return out_puts(o, x < 0 ? "-inf" : "inf");
+        return gm_buf_puts(o, x < 0 ? "-inf" : "inf");
     /* repr(float): the shortest digits that read back, fixed notation for exponents -4..15. */
     char buf[64];
     int prec;
@@ -474,81 +429,82 @@ static int put_float(struct out *o, double x)
         }
         snprintf(res + k, sizeof(res) - k, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
     }
-    return out_puts(o, res);
+    return gm_buf_puts(o, res);
 }
 
-static int put_repr_string(struct out *o, const char *s)
+static int put_repr_string(struct gm_buf *o, const char *s)
 {
     char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-    out_putc(o, q);
+    gm_buf_putc(o, q);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         if (*p == '\\' || *p == (unsigned char)q) {
             esc[0] = '\\';
             esc[1] = (char)*p;
-            out_add(o, esc, 2);
+            gm_buf_append(o, esc, 2);
         } else if (*p == '\n') {
-            out_puts(o, "\\n");
+            gm_buf_puts(o, "\\n");
         } else if (*p == '\r') {
-            out_puts(o, "\\r");
+            gm_buf_puts(o, "\\r");
         } else if (*p == '\t') {
-            out_puts(o, "\\t");
+            gm_buf_puts(o, "\\t");
         } else if (*p < 0x20 || *p == 0x7f) {
             snprintf(esc, sizeof(esc), "\\x%02x", *p);
-            out_puts(o, esc);
+            gm_buf_puts(o, esc);
         } else {
-            out_putc(o, (char)*p);
+            gm_buf_putc(o, (char)*p);
         }
     }
-    return out_putc(o, q);
+    return gm_buf_putc(o, q);
 }
 
-static int put_value(struct out *o, const json_t *v, bool repr, int depth)
+static int put_value(struct gm_buf *o, const json_t *v, bool repr, int depth)
 {
     char num[32];
     if (depth > MAX_DEPTH)
         return o->error = -E2BIG;
     switch (json_typeof(v)) {
     case JSON_STRING:
-        return repr ? put_repr_string(o, json_string_value(v)) : out_puts(o, json_string_value(v));
+        return repr ? put_repr_string(o, json_string_value(v))
+                    : gm_buf_puts(o, json_string_value(v));
     case JSON_INTEGER:
         snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        return out_puts(o, num);
+        return gm_buf_puts(o, num);
     case JSON_REAL:
         return put_float(o, json_real_value(v));
     case JSON_TRUE:
-        return out_puts(o, "True");
+        return gm_buf_puts(o, "True");
     case JSON_FALSE:
-        return out_puts(o, "False");
+        return gm_buf_puts(o, "False");
     case JSON_NULL:
-        return out_puts(o, "None");
+        return gm_buf_puts(o, "None");
     case JSON_ARRAY: {
         size_t i;
         json_t *x;
-        out_putc(o, '[');
+        gm_buf_putc(o, '[');
         json_array_foreach(v, i, x)
         {
             if (i)
-                out_puts(o, ", ");
+                gm_buf_puts(o, ", ");
             put_value(o, x, true, depth + 1);
         }
-        return out_putc(o, ']');
+        return gm_buf_putc(o, ']');
     }
     case JSON_OBJECT: {
         const char *k;
         json_t *x;
         bool first = true;
-        out_putc(o, '{');
+        gm_buf_putc(o, '{');
         json_object_foreach((json_t *)v, k, x)
         {
             if (!first)
-                out_puts(o, ", ");
+                gm_buf_puts(o, ", ");
             first = false;
             put_repr_string(o, k);
-            out_puts(o, ": ");
+            gm_buf_puts(o, ": ");
             put_value(o, x, true, depth + 1);
         }
-        return out_putc(o, '}');
+        return gm_buf_putc(o, '}');
     }
     }
     return 0;
@@ -612,14 +568,14 @@ int gm_format(const char *tmpl, const json_t *fields, const struct gm_format_opt
         set_error(err, NULL, 0, "the template is longer than %d bytes", GM_TEMPLATE_MAX);
         return -E2BIG;
     }
-    struct out o;
-    out_init(&o, opts->max_len ? opts->max_len : GM_TEMPLATE_MAX);
+    struct gm_buf o;
+    gm_buf_init(&o, opts->max_len ? opts->max_len : GM_TEMPLATE_MAX);
     int r = 0;
     const char *p = tmpl;
     while (*p && r == 0) {
         size_t at = (size_t)(p - tmpl);
         if (p[0] == '{' && p[1] == '{') {
-            out_putc(&o, '{');
+            gm_buf_putc(&o, '{');
             p += 2;
             continue;
         }
@@ -630,13 +586,13 @@ int gm_format(const char *tmpl, const json_t *fields, const struct gm_format_opt
                 r = -EINVAL;
                 break;
             }
-            out_putc(&o, '}');
+            gm_buf_putc(&o, '}');
             p += 2;
             continue;
         }
         if (p[0] != '{') {
             size_t n = strcspn(p, "{}");
-            out_add(&o, p, n);
+            gm_buf_append(&o, p, n);
             p += n;
             continue;
         }
@@ -746,8 +702,8 @@ int gm_format(const char *tmpl, const json_t *fields, const struct gm_format_opt
         }
         if (r < 0)
             break;
-        struct out text;
-        out_init(&text, o.max);
+        struct gm_buf text;
+        gm_buf_init(&text, o.max);
         put_value(&text, v, conversion == 'r', 0);
         char *s = NULL;
         r = out_finish(&text, &s);
@@ -761,18 +717,18 @@ int gm_format(const char *tmpl, const json_t *fields, const struct gm_format_opt
                           (int)(end - p + 1), p);
         }
         if (r == 0)
-            out_puts(&o, s);
+            gm_buf_puts(&o, s);
         free(s);
         p = end + 1;
     }
-    if (r == 0 && opts->strip_dashes && !(tlen && tmpl[tlen - 1] == '-') && o.d && !o.error) {
-        while (o.len && o.d[o.len - 1] == '-')
-            o.d[--o.len] = '\0';
+    if (r == 0 && opts->strip_dashes && !(tlen && tmpl[tlen - 1] == '-') && o.data && !o.error) {
+        while (o.len && o.data[o.len - 1] == '-')
+            o.data[--o.len] = '\0';
     }
     if (r == 0 && o.error == -E2BIG)
         set_error(err, tmpl, 0, "the result is longer than %zu bytes", o.max);
     if (r < 0) {
-        free(o.d);
+        gm_buf_free(&o);
         return r;
     }
     return out_finish(&o, ret);
@@ -1611,7 +1567,7 @@ struct render {
     struct scope scopes[2 * MAX_DEPTH];
     size_t nscopes;
     long iterations;
-    struct out *o;
+    struct gm_buf *o;
 };
 
 /* A value while evaluating: a reference (NULL when undefined; @undef names what was not). */
@@ -1783,8 +1739,8 @@ static int eval(struct render *R, const struct expr *e, struct val *ret)
     case E_CONCAT: {
         if ((r = eval(R, e->a, &a)) < 0 || (r = eval(R, e->b, &b)) < 0)
             break;
-        struct out o;
-        out_init(&o, R->o->max);
+        struct gm_buf o;
+        gm_buf_init(&o, R->o->max);
         if (a.j)
             put_value(&o, a.j, false, 0);
         if (b.j)
@@ -1877,7 +1833,7 @@ static int render_nodes(struct render *R, const struct node *n)
         int r = 0;
         switch (n->kind) {
         case N_TEXT:
-            r = out_add(R->o, n->text, n->len);
+            r = gm_buf_append(R->o, n->text, n->len);
             break;
         case N_OUT: {
             struct val v = {0};
@@ -1939,15 +1895,15 @@ int gm_render(const char *tmpl, const json_t *vars, size_t max, char **ret,
     struct parser P;
     struct node *root = NULL;
     int r = parse(tmpl, &P, &root, err);
-    struct out o;
-    out_init(&o, max ? max : GM_TEMPLATE_MAX);
+    struct gm_buf o;
+    gm_buf_init(&o, max ? max : GM_TEMPLATE_MAX);
     if (r == 0) {
         struct render R = {.P = &P, .vars = vars, .o = &o};
         r = render_nodes(&R, root);
     }
     parser_free(&P);
     if (r < 0) {
-        free(o.d);
+        gm_buf_free(&o);
         return r;
     }
     return out_finish(&o, ret);

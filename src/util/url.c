@@ -1,6 +1,8 @@
-/* URL splitting for configuration values. */
+/* URLs: splitting the ones in configuration values, and the toolkit's percent-encoding
+ * (gm_url_encode, gm_url_decode of include/ganymede/encode.h). */
 #include "util/url.h"
 #include "util/str.h"
+#include <ganymede/encode.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -66,4 +68,57 @@ int url_parse(const char *s, struct url *ret)
     }
     *ret = u;
     return 0;
+}
+
+static int url_encode(struct gm_buf *out, const char *s, const char *safe, bool plus)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    int r = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && r == 0; p++) {
+        if (isalnum(*p) || strchr("_.-~", *p) || (safe && *p < 0x80 && strchr(safe, *p))) {
+            r = gm_buf_putc(out, (char)*p);
+        } else if (plus && *p == ' ') {
+            r = gm_buf_putc(out, '+');
+        } else {
+            char esc[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            r = gm_buf_append(out, esc, 3);
+        }
+    }
+    return r;
+}
+
+int gm_url_encode(struct gm_buf *out, const char *s, const char *safe)
+{
+    return url_encode(out, s, safe, false);
+}
+
+int gm_url_encode_plus(struct gm_buf *out, const char *s, const char *safe)
+{
+    return url_encode(out, s, safe, true);
+}
+
+long gm_url_decode(const char *s, size_t n, char *out, size_t outlen, bool plus)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            unsigned char byte;
+            if (n - i < 3 || gm_hex_decode(s + i + 1, 2, &byte, 1) != 1)
+                return -EINVAL;
+            c = (char)byte;
+            i += 2;
+        } else if (c == '+' && plus) {
+            c = ' ';
+        }
+        if (c == '\0')
+            return -EINVAL;
+        if (o + 1 >= outlen)
+            return -E2BIG;
+        out[o++] = c;
+    }
+    if (outlen == 0)
+        return -E2BIG;
+    out[o] = '\0';
+    return (long)o;
 }

@@ -3,8 +3,7 @@
  * at all). Every function returns memory the caller frees and fails the test on error. */
 #pragma once
 
-#include "util/base64.h"
-
+#include <ganymede/encode.h>
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -18,10 +17,10 @@
 
 static inline char *b64u(const void *data, size_t n)
 {
-    struct buf b;
-    buf_init(&b, 1 << 20);
-    assert_int_equal(b64url_encode(&b, data, n, false), 0);
-    return buf_steal(&b);
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 20);
+    assert_int_equal(gm_base64url_encode(&b, data, n, false), 0);
+    return gm_buf_steal(&b);
 }
 
 static inline json_t *b64u_json(const void *data, size_t n)

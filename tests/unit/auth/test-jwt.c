@@ -238,14 +238,14 @@ static void test_malformed_tokens(void **state)
     assert_says(why, "longer than");
     free(big);
     /* A large claim set within the bound is fine. */
-    struct buf claims;
-    buf_init(&claims, 1 << 20);
-    buf_printf(&claims, "{\"sub\":\"u1\",\"pad\":\"");
+    struct gm_buf claims;
+    gm_buf_init(&claims, 1 << 20);
+    gm_buf_printf(&claims, "{\"sub\":\"u1\",\"pad\":\"");
     for (int i = 0; i < 30000; i++)
-        buf_putc(&claims, 'x');
-    buf_puts(&claims, "\"}");
+        gm_buf_putc(&claims, 'x');
+    gm_buf_puts(&claims, "\"}");
     assert_int_equal(verify(sign(rsa, "RS256", "rsa1", claims.data), why), 0);
-    buf_free(&claims);
+    gm_buf_free(&claims);
 }
 
 static void test_peek(void **state)

@@ -32,14 +32,14 @@ static char *expand(const char *const *raw, size_t n, const char *user)
     assert_int_equal(scope_expand(&reg, raw, n, user ? &owner : NULL, s), 0);
     struct strset out = {0};
     assert_int_equal(scope_set_strings(s, &reg, &out), 0);
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    buf_puts(&b, "");
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 16);
+    gm_buf_puts(&b, "");
     for (size_t i = 0; i < out.n; i++)
-        buf_printf(&b, "%s%s", i ? " " : "", out.v[i]);
+        gm_buf_printf(&b, "%s%s", i ? " " : "", out.v[i]);
     strset_free(&out);
     scope_set_free(s);
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 static void check_expand(const char *const *raw, size_t n, const char *user, const char *want)
@@ -127,13 +127,13 @@ static char *strings(const struct scope_set *s)
 {
     struct strset out = {0};
     assert_int_equal(scope_set_strings(s, &reg, &out), 0);
-    struct buf b;
-    buf_init(&b, 1 << 16);
-    buf_puts(&b, "");
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 16);
+    gm_buf_puts(&b, "");
     for (size_t i = 0; i < out.n; i++)
-        buf_printf(&b, "%s%s", i ? " " : "", out.v[i]);
+        gm_buf_printf(&b, "%s%s", i ? " " : "", out.v[i]);
     strset_free(&out);
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 static void check_intersect(const char *const *a, size_t na, const char *const *b, size_t nb,

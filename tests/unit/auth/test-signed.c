@@ -3,7 +3,8 @@
  * version=2, clock=lambda: 1700000000). */
 #include "test.h"
 #include "auth/signed.h"
-#include "util/random.h"
+
+#include <ganymede/encode.h>
 
 static const char tornado_made[] =
     "2|1:0|10:1700000000|20:jupyterhub-hub-login|20:YWJjMTIzY29va2llaWQ=|"
@@ -13,19 +14,20 @@ static unsigned char secret[32];
 
 static int setup(void **state)
 {
-    hex_decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", secret, 32);
+    gm_hex_decode("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", 64, secret,
+                  32);
     return 0;
 }
 
 static void test_same_as_tornado(void **state)
 {
-    struct buf b;
-    buf_init(&b, 4096);
+    struct gm_buf b;
+    gm_buf_init(&b, 4096);
     assert_int_equal(
         auth_signed_create(secret, 32, "jupyterhub-hub-login", "abc123cookieid", 1700000000, &b),
         0);
     assert_string_equal(b.data, tornado_made);
-    buf_free(&b);
+    gm_buf_free(&b);
     char out[64];
     assert_int_equal(auth_signed_verify(secret, 32, "jupyterhub-hub-login", tornado_made,
                                         1700000100, 86400, out, sizeof(out)),

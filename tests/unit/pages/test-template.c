@@ -47,12 +47,12 @@ static char *render(const char *name, const char *ctx_json, int expect)
 {
     json_t *ctx = json_loads(ctx_json, 0, NULL);
     assert_non_null(ctx);
-    struct buf b;
-    buf_init(&b, 1 << 20);
+    struct gm_buf b;
+    gm_buf_init(&b, 1 << 20);
     char err[256] = "";
     assert_int_equal(page_render(t, name, ctx, &b, err, sizeof(err)), expect);
     json_decref(ctx);
-    return buf_steal(&b);
+    return gm_buf_steal(&b);
 }
 
 static void test_variables_sections_partials(void **state)

@@ -1,5 +1,4 @@
 #include "test.h"
-#include "util/buf.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -34,27 +33,6 @@ static void test_copy(void **state)
     assert_string_equal(small, "abc");
 }
 
-static void test_url_decode(void **state)
-{
-    char out[32];
-    assert_int_equal(str_url_decode("a%2Fb+c", 7, out, false), 5);
-    assert_string_equal(out, "a/b+c");
-    assert_int_equal(str_url_decode("a%2Fb+c", 7, out, true), 5);
-    assert_string_equal(out, "a/b c");
-    assert_int_equal(str_url_decode("%zz", 3, out, false), -EINVAL);
-    assert_int_equal(str_url_decode("%4", 2, out, false), -EINVAL);
-    assert_int_equal(str_url_decode("a%00b", 5, out, false), -EINVAL);
-}
-
-static void test_url_encode(void **state)
-{
-    struct buf b;
-    buf_init(&b, 100);
-    assert_int_equal(str_url_encode(&b, "al ice@x/y", "@~"), 0);
-    assert_string_equal(b.data, "al%20ice@x%2Fy");
-    buf_free(&b);
-}
-
 static void test_ct_eq(void **state)
 {
     assert_true(str_ct_eq("abc", 3, "abc", 3));
@@ -72,10 +50,8 @@ static void test_distance(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_int64),      cmocka_unit_test(test_double),
-        cmocka_unit_test(test_copy),       cmocka_unit_test(test_url_decode),
-        cmocka_unit_test(test_url_encode), cmocka_unit_test(test_ct_eq),
-        cmocka_unit_test(test_distance),
+        cmocka_unit_test(test_int64), cmocka_unit_test(test_double),   cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_ct_eq), cmocka_unit_test(test_distance),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

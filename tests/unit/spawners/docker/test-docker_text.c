@@ -1,32 +1,11 @@
-/* spawners/docker/docker_text.c: the capped buffer, command splitting and the tail of a
- * container's log that goes into failure messages. */
+/* spawners/docker/docker_text.c: command splitting and the tail of a container's log that goes
+ * into failure messages. (The capped buffer and URL encoding the module used to carry are the
+ * toolkit's now, tested in tests/unit/util/test-buf.c and test-url.c.) */
 #include "test.h"
 #include "spawners/docker/docker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-
-static void test_buf(void **state)
-{
-    struct docker_buf b;
-    docker_buf_init(&b, 16);
-    assert_string_equal(docker_buf_str(&b), "");
-    docker_buf_puts(&b, "abc");
-    docker_buf_printf(&b, "-%d", 42);
-    assert_string_equal(docker_buf_str(&b), "abc-42");
-    docker_buf_puts(&b, "0123456789"); /* over the cap */
-    assert_true(b.failed);
-    assert_null(docker_buf_str(&b));
-    assert_null(docker_buf_steal(&b));
-    docker_buf_init(&b, 256);
-    docker_buf_url_encode(&b, "a b/c:d@é", "/:@");
-    docker_buf_puts(&b, " ");
-    docker_buf_html(&b, "<a href=\"x\">'&'</a>");
-    char *s = docker_buf_steal(&b);
-    assert_string_equal(s,
-                        "a%20b/c:d@%C3%A9 &lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-    free(s);
-}
 
 static void split_is(const char *line, const char *want)
 {
@@ -101,7 +80,6 @@ static void test_log_tail(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_log_tail),
     };
