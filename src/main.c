@@ -1,7 +1,7 @@
 /* The ganymede command: parse the command line, read the configuration, and run the hub or a
  * subcommand. The only file that may end the process. */
 #include "core/config.h"
-#include "core/hub.h"
+#include "app/app.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "db/db.h"

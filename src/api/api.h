@@ -1,4 +1,4 @@
-/* REST API handlers, one file per resource, each listed in http/routes.c, and the helpers they
+/* REST API handlers, one file per resource, each listed in app/routes.c, and the helpers they
  * share: the one scope check (api_need), pagination, and the JSON models. */
 #pragma once
 
@@ -126,9 +126,7 @@ int api_server_post(struct http_request *req);
 int api_server_delete(struct http_request *req);
 int api_server_progress(struct http_request *req);
 
-/* api/oauth.c: the authorize page and the token endpoint */
-int page_oauth_authorize_get(struct http_request *req);
-int page_oauth_authorize_post(struct http_request *req);
+/* api/oauth.c: the token endpoint (the authorize page is pages/oauth_authorize.c) */
 int api_oauth_token_post(struct http_request *req);
 
 /* api/proxy.c */

@@ -121,6 +121,8 @@ struct hub {
     struct proxy *proxy;
     int64_t started_wall_us;
     uv_timer_t stop_timer;
+    /* The clean stop, hub_stop of the composition root (app/hub.c), set by hub_create. */
+    void (*stop)(struct hub *hub, int exit_code);
     char *csp;                   /* Content-Security-Policy of pages */
     char *api_csp;               /* and of API responses */
     const char *page_headers[5]; /* name, value pairs added to every page response */
@@ -136,8 +138,9 @@ struct hub {
     int64_t start_us;
 };
 
-/** Every option class compiled into this build (NULL-terminated): the config registry. */
-const struct gm_option_class *const *hub_option_classes(void);
+/** The JupyterHub.* and Ganymede.* option classes (core/hub_options.c). */
+extern const struct gm_option_class hub_jupyterhub_class;
+extern const struct gm_option_class hub_ganymede_class;
 
 /** Apply the JupyterHub and Ganymede settings of @cfg to @conf (filled with defaults first).
  * Returns 0 or -EINVAL with a message in @err. Release with hub_config_release. */
@@ -145,37 +148,12 @@ int hub_config_load(const struct config *cfg, struct hub_config *conf, char *err
 
 void hub_config_release(struct hub_config *conf);
 
-/** Create the hub from applied settings: derive URLs, open and migrate the database, load
- * secrets. @cfg must outlive the hub. Returns 0 or a negative errno with a message in @err. */
-int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char *err,
-               size_t errlen);
-
-/** Start listening and watching signals. Returns 0 or a negative errno with a message. */
-int hub_start(struct hub *hub, char *err, size_t errlen);
-
-/** Begin a clean stop: stop accepting, finish or fail requests in flight, close the database
- * and every handle; the loop then ends. @exit_code is what main returns. */
-void hub_stop(struct hub *hub, int exit_code);
-
 /** Fill hub->host (core/host.c). */
 void hub_host_init(struct hub *hub);
 
-/** With no config file: unless chosen otherwise, use shared-password with a password kept in
- * ./ganymede_password (made on first run), let everybody in, and run servers with the simple
- * spawner (homes in ./users): a newcomer can log in and start a server with nothing set up.
- * Says what it chose in the log. Returns 0 or -errno with a message. */
-int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen);
-
-/** hub_stop from a timer, so that the request asking for it is answered first. */
+/** hub->stop from a timer, so that the request asking for it is answered first
+ * (core/hub_config.c). */
 void hub_stop_soon(struct hub *hub, int exit_code);
-
-/** Load the objects from the database and apply the configuration to them (users, groups,
- * services, roles, config tokens). core/hub_state.c. */
-int hub_state_init(struct hub *hub, char *err, size_t errlen);
-void hub_state_release(struct hub *hub);
-
-/** Free what is left after the loop ended (or after a failed create/start). Accepts NULL. */
-void hub_free(struct hub *hub);
 
 /** Start the periodic housekeeping (core/maintenance.c); closed with the other handles. */
 void hub_maintenance_start(struct hub *hub);

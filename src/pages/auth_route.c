@@ -1,7 +1,6 @@
 /* The authenticator's own pages (struct gm_auth_route: an LTI launch, a provider's callback)
  * mounted under /hub/, and the request API they answer with (<ganymede/request.h>). */
 #include "core/hub.h"
-#include "http/routes.h"
 #include "pages/pages.h"
 
 #include <errno.h>
@@ -51,17 +50,19 @@ static int page_auth_route(struct http_request *req)
     return status;
 }
 
-int page_auth_routes_build(struct hub *hub, char *err, size_t errlen)
+int page_auth_routes_build(struct hub *hub, const struct http_route *table,
+                           struct http_route *extra, size_t max, size_t *n_ret, char *err,
+                           size_t errlen)
 {
     const struct gm_auth_route *own = hub->authenticator->routes;
     size_t n = 0;
     while (own && own[n].path)
         n++;
-    if (n > ROUTES_MAX) {
-        snprintf(err, errlen, "the authenticator has more than %d pages", ROUTES_MAX);
+    if (n > ROUTES_MAX || n > max) {
+        snprintf(err, errlen, "the authenticator has more than %zu pages",
+                 max < ROUTES_MAX ? max : (size_t)ROUTES_MAX);
         return -EINVAL;
     }
-    struct http_route extra[ROUTES_MAX];
     hub->auth_route_patterns = calloc(n + 1, sizeof(char *));
     if (!hub->auth_route_patterns)
         goto oom;
@@ -78,7 +79,7 @@ int page_auth_routes_build(struct hub *hub, char *err, size_t errlen)
         memcpy(pattern, "hub/", 4);
         memcpy(pattern + 4, r->path, strlen(r->path) + 1);
         hub->auth_route_patterns[i] = pattern;
-        for (const struct http_route *h = http_routes; h->pattern; h++) {
+        for (const struct http_route *h = table; h->pattern; h++) {
             if (strcmp(h->pattern, pattern) == 0) {
                 snprintf(err, errlen, "the authenticator's page /hub/%s is one of the hub's",
                          r->path);
@@ -92,8 +93,7 @@ int page_auth_routes_build(struct hub *hub, char *err, size_t errlen)
             .handler = page_auth_route,
         };
     }
-    if (http_routes_with(extra, n, &hub->routes) < 0)
-        goto oom;
+    *n_ret = n;
     return 0;
 oom:
     snprintf(err, errlen, "out of memory");
@@ -106,8 +106,6 @@ void page_auth_routes_free(struct hub *hub)
         free(*p);
     free(hub->auth_route_patterns);
     hub->auth_route_patterns = NULL;
-    free(hub->routes);
-    hub->routes = NULL;
 }
 
 /* <ganymede/request.h> */

@@ -1,5 +1,5 @@
 /* HTML pages, redirects and static files under the hub's prefix; each handler is listed in
- * http/routes.c. Pages render web/templates with a JSON context (pages/template.h). */
+ * app/routes.c. Pages render web/templates with a JSON context (pages/template.h). */
 #pragma once
 
 #include "http/server.h"
@@ -61,6 +61,10 @@ int page_login_get(struct http_request *req);
 int page_login_post(struct http_request *req);
 int page_logout(struct http_request *req);
 
+/* pages/oauth_authorize.c: /hub/api/oauth2/authorize, the hub as an OAuth provider */
+int page_oauth_authorize_get(struct http_request *req);
+int page_oauth_authorize_post(struct http_request *req);
+
 /* pages/oauth_login.c */
 int page_oauth_login(struct http_request *req);
 int page_oauth_callback(struct http_request *req);
@@ -70,11 +74,15 @@ const char *page_oauth_login_url(struct http_request *req, const char *next);
 
 /* pages/auth_route.c */
 
-/** Mount the authenticator's own pages: set hub->routes to the hub's route table with them.
- * Returns 0 or a negative errno with a message (a bad path, one of the hub's own). */
-int page_auth_routes_build(struct hub *hub, char *err, size_t errlen);
+/** The routes of the authenticator's own pages, to mount beside the hub's route @table: up to
+ * @max written to @extra, their number to *@n_ret (the patterns are kept in the hub until
+ * page_auth_routes_free). Returns 0 or a negative errno with a message (a bad path, one of the
+ * hub's own). */
+int page_auth_routes_build(struct hub *hub, const struct http_route *table,
+                           struct http_route *extra, size_t max, size_t *n_ret, char *err,
+                           size_t errlen);
 
-/** Free what page_auth_routes_build made (once the HTTP server is gone). */
+/** Free the patterns page_auth_routes_build made (once the HTTP server is gone). */
 void page_auth_routes_free(struct hub *hub);
 
 /* pages/admin.c */

@@ -1,8 +1,8 @@
 /* Bringing the hub's objects up to date with its configuration at start, in JupyterHub's order
  * (app.py init_users, init_groups, init_services, init_role_creation, init_role_assignment,
  * init_api_tokens): admins and allowed users, groups, services, roles, config tokens. */
+#include "app/app.h"
 #include "auth/rbac.h"
-#include "core/hub.h"
 #include "core/options.h"
 #include "services/services.h"
 #include "util/str.h"

@@ -1,7 +1,7 @@
 /* The hub's life cycle. Creation derives the URLs JupyterHub derives, opens and migrates the
  * database and loads secrets; start listens; stop finishes requests and closes every handle so
  * that the loop ends by itself. */
-#include "core/hub.h"
+#include "app/app.h"
 #include "auth/auth_host.h"
 #include "auth/authenticators.h"
 #include "auth/oauth2.h"
@@ -9,7 +9,7 @@
 #include "core/options.h"
 #include "db/db.h"
 #include "db/migrate.h"
-#include "http/routes.h"
+#include "app/routes.h"
 #include "http/server.h"
 #include "pages/pages.h"
 #include "pages/template.h"
@@ -36,9 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-extern const struct gm_option_class hub_jupyterhub_class;
-extern const struct gm_option_class hub_ganymede_class;
 
 static const struct gm_option_class *const core_classes[] = {
     &hub_jupyterhub_class,     &hub_ganymede_class,
@@ -78,38 +75,6 @@ const struct gm_option_class *const *hub_option_classes(void)
     }
     all[n] = NULL;
     return all;
-}
-
-double hub_tornado_setting(const struct hub *hub, const char *name, double def)
-{
-    json_t *v = json_object_get(hub->conf.tornado_settings, name);
-    return json_is_number(v) ? json_number_value(v) : def;
-}
-
-int hub_config_load(const struct config *cfg, struct hub_config *conf, char *err, size_t errlen)
-{
-    memset(conf, 0, sizeof(*conf));
-    if (options_init(&hub_jupyterhub_class, conf) < 0 ||
-        options_init(&hub_ganymede_class, conf) < 0) {
-        snprintf(err, errlen, "out of memory");
-        hub_config_release(conf);
-        return -ENOMEM;
-    }
-    const struct gm_option_class *jh[] = {&hub_jupyterhub_class};
-    const struct gm_option_class *gm[] = {&hub_ganymede_class};
-    void *confs[] = {conf};
-    int r = config_apply(cfg, jh, confs, 1, err, errlen);
-    if (r == 0)
-        r = config_apply(cfg, gm, confs, 1, err, errlen);
-    if (r < 0)
-        hub_config_release(conf);
-    return r;
-}
-
-void hub_config_release(struct hub_config *conf)
-{
-    options_release(&hub_jupyterhub_class, conf);
-    options_release(&hub_ganymede_class, conf);
 }
 
 /* "/" or "/x/y/": leading and trailing slash, as JupyterHub normalises base_url. */
@@ -451,19 +416,6 @@ static void observe_request(struct http_request *req, double seconds)
     metrics_observe(&req->hub->request_metrics, labels, seconds);
 }
 
-static void on_stop_timer(uv_timer_t *t)
-{
-    struct hub *hub = t->data;
-    hub_stop(hub, hub->exit_code);
-}
-
-void hub_stop_soon(struct hub *hub, int exit_code)
-{
-    hub->exit_code = exit_code;
-    if (hub->started)
-        uv_timer_start(&hub->stop_timer, on_stop_timer, 0, 0);
-}
-
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct hub *hub = s->data;
@@ -554,15 +506,22 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         .headers = hub->page_headers,
         .api_headers = hub->api_headers,
     };
-    r = page_auth_routes_build(hub, err, errlen);
+    struct http_route extra[APP_AUTH_ROUTES_MAX];
+    size_t n_extra = 0;
+    r = page_auth_routes_build(hub, app_routes, extra, APP_AUTH_ROUTES_MAX, &n_extra, err, errlen);
     if (r < 0)
         return r;
+    if (app_routes_with(extra, n_extra, &hub->routes) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     r = http_server_create(hub->loop, (struct sockaddr *)&ss, sl, &opts, hub->routes, hub,
                            &hub->http, err, errlen);
     if (r < 0)
         return r;
     uv_timer_init(hub->loop, &hub->stop_timer);
     hub->stop_timer.data = hub;
+    hub->stop = hub_stop;
     hub_maintenance_start(hub);
     uv_prepare_init(hub->loop, &hub->log_flush);
     uv_prepare_start(&hub->log_flush, on_prepare);
@@ -673,6 +632,8 @@ void hub_free(struct hub *hub)
     free(hub->api_csp);
     auth_host_release(hub);
     page_auth_routes_free(hub);
+    free(hub->routes);
+    hub->routes = NULL;
     hub_state_release(hub);
     page_templates_free(hub->templates);
     gm_buf_free(&hub->logo);

@@ -1,6 +1,6 @@
 /* Every URL the hub serves, relative to base_url, in one table (JupyterHub's handler lists in
  * the apihandlers and handlers/pages.py modules). First match wins. */
-#include "http/routes.h"
+#include "app/routes.h"
 #include "api/api.h"
 #include "pages/pages.h"
 
@@ -15,7 +15,7 @@
 #define DELETE HTTP_DELETE
 #define API    HTTP_ROUTE_API
 
-const struct http_route http_routes[] = {
+const struct http_route app_routes[] = {
     {"hub/health", GET | HTTP_HEAD, api_health_get, HTTP_ROUTE_QUIET},
     {"hub/api/health", GET | HTTP_HEAD, api_health_get, API | HTTP_ROUTE_QUIET},
     {"hub/metrics", GET, api_metrics_get, HTTP_ROUTE_QUIET},
@@ -96,21 +96,21 @@ static bool is_catch_all(const struct http_route *r)
     return r->flags & HTTP_ROUTE_FALLBACK;
 }
 
-int http_routes_with(const struct http_route *extra, size_t n, struct http_route **ret)
+int app_routes_with(const struct http_route *extra, size_t n, struct http_route **ret)
 {
     size_t total = 0;
-    while (http_routes[total].pattern)
+    while (app_routes[total].pattern)
         total++;
     struct http_route *t = calloc(total + n + 1, sizeof(*t));
     if (!t)
         return -ENOMEM;
     size_t k = 0, i = 0;
-    for (; i < total && !is_catch_all(&http_routes[i]); i++)
-        t[k++] = http_routes[i];
+    for (; i < total && !is_catch_all(&app_routes[i]); i++)
+        t[k++] = app_routes[i];
     for (size_t j = 0; j < n; j++)
         t[k++] = extra[j];
     for (; i < total; i++)
-        t[k++] = http_routes[i];
+        t[k++] = app_routes[i];
     *ret = t;
     return 0;
 }

@@ -1,0 +1,41 @@
+/* The composition root: what builds the hub from its parts (the database, the authenticator,
+ * the HTTP server and its route table, the pages, the spawner host, the proxy, the services) and
+ * runs its life cycle: create, start, stop on a signal or a shutdown request, free. It sits
+ * above every part it wires; only main.c includes it, and the parts see the hub through
+ * core/hub.h. */
+#pragma once
+
+#include "core/config.h"
+#include "core/hub.h"
+
+#include <stddef.h>
+#include <uv.h>
+
+/** Every option class compiled into this build (NULL-terminated): the config registry. */
+const struct gm_option_class *const *hub_option_classes(void);
+
+/** Create the hub from applied settings: derive URLs, open and migrate the database, load
+ * secrets. @cfg must outlive the hub. Returns 0 or a negative errno with a message in @err. */
+int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char *err,
+               size_t errlen);
+
+/** Start listening and watching signals. Returns 0 or a negative errno with a message. */
+int hub_start(struct hub *hub, char *err, size_t errlen);
+
+/** Begin a clean stop: stop accepting, finish or fail requests in flight, close the database
+ * and every handle; the loop then ends. @exit_code is what main returns. */
+void hub_stop(struct hub *hub, int exit_code);
+
+/** With no config file: unless chosen otherwise, use shared-password with a password kept in
+ * ./ganymede_password (made on first run), let everybody in, and run servers with the simple
+ * spawner (homes in ./users): a newcomer can log in and start a server with nothing set up.
+ * Says what it chose in the log. Returns 0 or -errno with a message. */
+int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen);
+
+/** Load the objects from the database and apply the configuration to them (users, groups,
+ * services, roles, config tokens). app/hub_state.c. */
+int hub_state_init(struct hub *hub, char *err, size_t errlen);
+void hub_state_release(struct hub *hub);
+
+/** Free what is left after the loop ended (or after a failed create/start). Accepts NULL. */
+void hub_free(struct hub *hub);
