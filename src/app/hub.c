@@ -302,6 +302,8 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
         r = spawn_host_init(hub, err, errlen);
     if (r == 0)
         r = proxy_create(hub, &hub->proxy, err, errlen);
+    if (r == 0)
+        proxy_spawn_router(hub->proxy, &hub->spawn.router);
     /* Loading the database leaves freed temporary memory behind: give it back. */
     malloc_trim(0);
     if (r < 0)
@@ -563,11 +565,18 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
 
 /* Stopping: HTTP first (no new work), then the servers (stopped or left running), then the
  * proxy, then outgoing HTTP, the database and the last handles. */
+/* The proxy goes, and with it the spawner host's route table (its calls are forgotten). */
+static void free_proxy(struct hub *hub)
+{
+    proxy_free(hub->proxy);
+    hub->proxy = NULL;
+    hub->spawn.router = (struct spawn_router){0};
+}
+
 static void on_proxy_closed(void *data)
 {
     struct hub *hub = data;
-    proxy_free(hub->proxy);
-    hub->proxy = NULL;
+    free_proxy(hub);
     loop_fetch_destroy(hub->fetcher);
     hub->fetcher = NULL;
     hub->host.fetcher = NULL; /* what plugins and the key caches see: -ESHUTDOWN from now on */
@@ -620,7 +629,7 @@ void hub_free(struct hub *hub)
 {
     if (!hub)
         return;
-    proxy_free(hub->proxy);
+    free_proxy(hub);
     spawn_host_release(hub);
     if (hub->fetcher)
         loop_fetch_destroy(hub->fetcher);

@@ -8,6 +8,8 @@
  * (except for "/") and names are percent-encoded as JupyterHub encodes them. */
 #pragma once
 
+#include "spawn/spawn.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -65,6 +67,9 @@ int proxy_check_routes(struct proxy *p, proxy_done_cb cb, void *cbdata);
 
 /** Forget the calls made with @cbdata: their callbacks will not run (an object going away). */
 void proxy_cancel_calls(struct proxy *p, void *cbdata);
+
+/** The proxy as the spawner host's route table (struct spawn_router). */
+void proxy_spawn_router(struct proxy *p, struct spawn_router *ret);
 
 /** Forget a waiter of proxy_check_routes (its callback will not run). */
 void proxy_forget_check_waiter(struct proxy *p, void *cbdata);

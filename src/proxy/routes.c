@@ -396,3 +396,27 @@ void proxy_routes_started(struct proxy *p)
         uv_timer_start(&p->activity_timer, on_activity_timer, (uint64_t)(interval * 1000),
                        (uint64_t)(interval * 1000));
 }
+
+/* The spawner host's route table (spawn/spawn.h). */
+
+static int router_add(void *impl, const char *routespec, const char *target, json_t *data,
+                      spawn_route_cb cb, void *cbdata)
+{
+    return proxy_add_route(impl, routespec, target, data, cb, cbdata);
+}
+
+static int router_remove(void *impl, const char *routespec, spawn_route_cb cb, void *cbdata)
+{
+    return proxy_delete_route(impl, routespec, cb, cbdata);
+}
+
+static void router_cancel(void *impl, void *cbdata)
+{
+    proxy_cancel_calls(impl, cbdata);
+}
+
+void proxy_spawn_router(struct proxy *p, struct spawn_router *ret)
+{
+    *ret = (struct spawn_router){
+        .impl = p, .add = router_add, .remove = router_remove, .cancel = router_cancel};
+}

@@ -16,7 +16,6 @@
 #include "auth/hooks.h"
 #include "auth/token_hash.h"
 #include "core/hub.h"
-#include "proxy/proxy.h"
 #include "spawn/launch.h"
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
@@ -92,8 +91,8 @@ void spawn_run_free(struct spawn_run *run)
             spawn_unlisten(l);
     }
     spawn_probe_cancel(&run->probe);
-    if (hub->proxy)
-        proxy_cancel_calls(hub->proxy, run);
+    if (hub->spawn.router.cancel)
+        hub->spawn.router.cancel(hub->spawn.router.impl, run);
     auth_hooks_refresh_cancel(run->refresh);
     if (run->launch) {
         spawn_launch_free(run->launch);
@@ -355,8 +354,9 @@ static void add_route(struct spawn_run *run)
     json_t *data =
         json_pack("{s:s,s:s}", "user", run->sp->user->name, "server_name", run->sp->name);
     run->busy_route = true;
-    int r =
-        proxy_add_route(run->hub->proxy, run->routespec, run->target, data, on_route_added, run);
+    const struct spawn_router *rt = &run->hub->spawn.router;
+    int r = rt->add ? rt->add(rt->impl, run->routespec, run->target, data, on_route_added, run)
+                    : (json_decref(data), -ENOTCONN);
     if (r < 0) {
         run->busy_route = false;
         fail(run, 500, "Failed to add %s to the proxy: %s", run->routespec, strerror(-r));
@@ -805,7 +805,8 @@ static void stop_continue(struct spawn_run *run)
         return; /* the plugin completes the start (cancelled), then the stop */
     if (run->route_added) {
         run->busy_route = true;
-        if (proxy_delete_route(run->hub->proxy, run->routespec, on_route_deleted, run) < 0) {
+        const struct spawn_router *rt = &run->hub->spawn.router;
+        if (!rt->remove || rt->remove(rt->impl, run->routespec, on_route_deleted, run) < 0) {
             run->busy_route = false;
             run->route_added = false;
         } else {

@@ -48,7 +48,23 @@ struct spawn_config {
     char *hub_connect_url;
 };
 
+/* The route table a ready server is put in: the proxy, wired by the composition root
+ * (app/hub.c), so that the spawner host does not include the proxy, which is above it and reads
+ * the servers' state. Each call completes once through @cb with 0 or a negative errno. */
+typedef void (*spawn_route_cb)(void *data, int status, const char *message);
+struct spawn_router {
+    void *impl;
+    /** Add or replace a route; @data (stolen) is the route's JSON data. */
+    int (*add)(void *impl, const char *routespec, const char *target, json_t *data,
+               spawn_route_cb cb, void *cbdata);
+    /** Delete a route (a missing route is not an error). */
+    int (*remove)(void *impl, const char *routespec, spawn_route_cb cb, void *cbdata);
+    /** Forget the calls made with @cbdata: their callbacks will not run. */
+    void (*cancel)(void *impl, void *cbdata);
+};
+
 struct spawn_host {
+    struct spawn_router router; /* unset (no proxy): routes cannot be added */
     const struct gm_spawner *plugin;
     void *plugin_conf;
     void *plugin_state;
