@@ -105,11 +105,10 @@ def check(edges):
             problems.append(f"KNOWN_UPWARD lists src/{key[0]} -> {key[1]}, which is gone: "
                             "remove the entry")
     for (f, h), why in KNOWN_UPWARD.items():
-        if "leaf header" in why:
-            if any(True for x, s, hh, d in edges if x == h and d not in ("util", s)):
-                problems.append(f"KNOWN_UPWARD says {h} is a leaf header, but it includes "
-                                + ", ".join(hh for x, s, hh, d in edges
-                                            if x == h and d not in ("util", s)))
+        pulled = [hh for x, s, hh, d in edges if x == h and d not in ("util", s)]
+        if "leaf header" in why and pulled:
+            problems.append(f"KNOWN_UPWARD says {h} is a leaf header, but it includes "
+                            + ", ".join(pulled))
     for c in cycles(edges):
         problems.append("directory cycle: " + " -> ".join(c))
     for p in problems:

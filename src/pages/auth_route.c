@@ -10,7 +10,6 @@
 #include <string.h>
 
 #define ROUTE_PATH_MAX 200
-#define ROUTES_MAX     64
 
 struct gm_request {
     struct http_request *req;
@@ -58,9 +57,8 @@ int page_auth_routes_build(struct hub *hub, const struct http_route *table,
     size_t n = 0;
     while (own && own[n].path)
         n++;
-    if (n > ROUTES_MAX || n > max) {
-        snprintf(err, errlen, "the authenticator has more than %zu pages",
-                 max < ROUTES_MAX ? max : (size_t)ROUTES_MAX);
+    if (n > max) {
+        snprintf(err, errlen, "the authenticator has more than %zu pages", max);
         return -EINVAL;
     }
     hub->auth_route_patterns = calloc(n + 1, sizeof(char *));
