@@ -1,6 +1,7 @@
 /* What every API handler shares: the scope check with JupyterHub's 403/404 rules, pagination,
  * and small response helpers. */
 #include "api/api.h"
+#include "auth/rbac.h"
 #include "auth/session.h"
 #include "core/hub.h"
 #include "util/str.h"
@@ -49,7 +50,7 @@ int api_need(struct http_request *req, enum scope_kind kind, const char *value, 
     const struct auth_identity *id = api_caller(req);
     if (!id)
         return -EACCES;
-    struct scope_membership m = store_membership(&req->hub->store);
+    struct scope_membership m = rbac_membership(&req->hub->store);
     for (size_t i = 0; i < n; i++)
         if (scope_has(id->scopes, ids[i], kind, value, post_filter, &m))
             return 0;

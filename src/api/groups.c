@@ -50,7 +50,7 @@ static int users_of(struct http_request *req, json_t *names, struct ptrvec *out)
             return -EINVAL;
         }
         struct hub_user *u = NULL;
-        if (auth_username_normalize(&hub->usernames, raw, name, sizeof(name)) == 0)
+        if (auth_username_normalize(hub->usernames, raw, name, sizeof(name)) == 0)
             u = store_user_find(&hub->store, name);
         if (!u) {
             http_error(req, 400, "No such user: %s", raw);

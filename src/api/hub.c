@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "core/hub.h"
 #include "http/metrics.h"
+#include "spawn/spawn.h"
 #include "util/time.h"
 #include "version.h"
 
@@ -27,7 +28,7 @@ int api_info_get(struct http_request *req)
                                        "python", "", "sys_executable", exe, "authenticator",
                                        "class", req->hub->authenticator_class, "version",
                                        GANYMEDE_VERSION, "spawner", "class",
-                                       req->hub->spawn.class_name, "version", GANYMEDE_VERSION));
+                                       req->hub->spawn->class_name, "version", GANYMEDE_VERSION));
 }
 
 int api_shutdown_post(struct http_request *req)
@@ -123,11 +124,11 @@ int api_metrics_get(struct http_request *req)
                   running);
     gm_buf_puts(&b, "# HELP jupyterhub_request_duration_seconds request duration for all HTTP "
                     "requests\n# TYPE jupyterhub_request_duration_seconds histogram\n");
-    metrics_write_histograms(&hub->request_metrics, &b, "jupyterhub_request_duration_seconds");
+    metrics_write_histograms(hub->request_metrics, &b, "jupyterhub_request_duration_seconds");
     gm_buf_puts(&b,
                 "# HELP jupyterhub_server_spawn_duration_seconds time taken for server spawning "
                 "operation\n# TYPE jupyterhub_server_spawn_duration_seconds histogram\n");
-    metrics_write_histograms(&hub->spawn_metrics, &b, "jupyterhub_server_spawn_duration_seconds");
+    metrics_write_histograms(hub->spawn_metrics, &b, "jupyterhub_server_spawn_duration_seconds");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +

@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "auth/rbac.h"
 #include "core/hub.h"
+#include "spawn/spawn.h"
 #include "util/str.h"
 #include "util/time.h"
 
@@ -17,7 +18,7 @@ void api_view_init(struct api_view *v, struct http_request *req)
     memset(v, 0, sizeof(*v));
     v->hub = req->hub;
     v->scopes = id ? id->scopes : NULL;
-    v->membership = store_membership(&req->hub->store);
+    v->membership = rbac_membership(&req->hub->store);
     const char *stopped = http_query(req, "include_stopped_servers");
     v->include_stopped = stopped && !str_eq_ci(stopped, "0") && !str_eq_ci(stopped, "false");
 }

@@ -2,6 +2,7 @@
  * UserServerAPIHandler and SpawnProgressAPIHandler). */
 #include "api/api.h"
 #include "core/hub.h"
+#include "http/metrics.h"
 #include "spawn/requests.h"
 #include "util/str.h"
 
@@ -66,7 +67,7 @@ int api_server_post(struct http_request *req)
     enum spawn_state state = sp ? spawn_state(sp) : SPAWN_IDLE;
     if (state == SPAWN_STARTING) {
         json_decref(options);
-        metrics_observe(&hub->spawn_metrics, "status=\"already-pending\"", 0);
+        metrics_observe(hub->spawn_metrics, "status=\"already-pending\"", 0);
         return http_respond_empty(req, 202);
     }
     if (state == SPAWN_READY) {

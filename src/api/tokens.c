@@ -87,7 +87,7 @@ static int create_token(struct http_request *req, const char *name, struct hub_u
     const char *kind = caller_user ? "User" : "Service";
     const char *caller_name = caller_user ? caller_user->name : caller_svc->name;
     struct hub_user *u = store_user_find(s, name);
-    struct scope_membership m = store_membership(s);
+    struct scope_membership m = rbac_membership(s);
     if (!u || !scope_has(caller_scopes, SCOPE_TOKENS, SCOPE_KIND_USER, name, false, &m))
         return http_error(req, 403, "%s %s not found or no permissions to generate tokens", kind,
                           name);

@@ -1,9 +1,11 @@
 /* /hub/api/user and /hub/api/users[/{name}[/activity]] (JupyterHub's apihandlers/users.py). */
 #include "api/api.h"
+#include "auth/crypt.h"
 #include "auth/login.h"
 #include "auth/rbac.h"
 #include "auth/usernames.h"
 #include "core/hub.h"
+#include "spawn/spawn.h"
 #include "util/str.h"
 #include "util/time.h"
 
@@ -170,7 +172,7 @@ int api_users_get(struct http_request *req)
     }
     struct api_view v;
     api_view_init(&v, req);
-    struct scope_membership m = store_membership(s);
+    struct scope_membership m = rbac_membership(s);
     struct gm_buf items;
     gm_buf_init(&items, MAX_LIST);
     /* About 300 bytes a model: one allocation instead of a dozen reallocations. */
@@ -334,8 +336,8 @@ int api_users_post(struct http_request *req)
             r = http_error(req, 400, "usernames must be a list of strings");
             goto out;
         }
-        if (auth_username_normalize(&hub->usernames, raw, name, sizeof(name)) < 0 ||
-            !auth_username_valid(&hub->usernames, name)) {
+        if (auth_username_normalize(hub->usernames, raw, name, sizeof(name)) < 0 ||
+            !auth_username_valid(hub->usernames, name)) {
             gm_buf_printf(&invalid, "%s%s", n_invalid++ ? ", " : "", raw);
             continue;
         }
@@ -442,7 +444,7 @@ int api_user_post(struct http_request *req)
     json_decref(body);
     if (admin && !caller_is_admin(auth_identify(req)))
         return http_error(req, 403, "Only admins can grant admin permissions");
-    if (!auth_username_valid(&hub->usernames, name))
+    if (!auth_username_valid(hub->usernames, name))
         return http_error(req, 400, "Invalid username: %s", name);
     struct hub_user *u;
     if (create_user(req, name, admin, &u) < 0)
@@ -478,7 +480,7 @@ int api_user_patch(struct http_request *req)
             r = http_error(req, 400, "User %s already exists, username must be unique", new_name);
             goto out;
         }
-        if (!auth_username_valid(&hub->usernames, new_name)) {
+        if (!auth_username_valid(hub->usernames, new_name)) {
             r = http_error(req, 400, "Invalid username: %s", new_name);
             goto out;
         }
@@ -501,7 +503,7 @@ int api_user_patch(struct http_request *req)
         }
     }
     json_t *auth_state = json_object_get(body, "auth_state");
-    if (auth_state && !auth_crypt_available(&hub->crypt)) {
+    if (auth_state && !auth_crypt_available(hub->crypt)) {
         r = http_error(req, 400,
                        "auth_state cannot be stored: set JUPYTERHUB_CRYPT_KEY (32 "
                        "bytes, hex) in the hub's environment first");

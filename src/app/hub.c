@@ -5,6 +5,13 @@
 #include "auth/auth_host.h"
 #include "auth/authenticators.h"
 #include "auth/oauth2.h"
+#include "auth/authenticator.h"
+#include "auth/cookie_secret.h"
+#include "auth/crypt.h"
+#include "auth/scopes.h"
+#include "auth/usernames.h"
+#include "http/metrics.h"
+#include "spawn/spawn.h"
 #include "core/log.h"
 #include "core/options.h"
 #include "db/db.h"
@@ -233,26 +240,49 @@ static int find_state_dir(struct hub *hub, const struct db_location *loc, char *
     return 0;
 }
 
+/* The hub and the state of its parts in one allocation: struct hub points into it, so that
+ * core/hub.h needs none of the parts' headers and the pointers are never NULL. */
+struct app_hub {
+    struct hub hub;
+    struct auth_cookie_secret cookie_secret;
+    struct auth_config auth;
+    struct auth_usernames usernames;
+    struct auth_crypt crypt;
+    struct scope_registry scopes;
+    struct http_metrics request_metrics;
+    struct http_metrics spawn_metrics;
+    struct spawn_host spawn;
+};
+
 int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char *err,
                size_t errlen)
 {
-    struct hub *hub = calloc(1, sizeof(*hub));
-    if (!hub)
+    struct app_hub *a = calloc(1, sizeof(*a));
+    if (!a)
         return -ENOMEM;
+    struct hub *hub = &a->hub;
+    hub->cookie_secret = &a->cookie_secret;
+    hub->auth = &a->auth;
+    hub->usernames = &a->usernames;
+    hub->crypt = &a->crypt;
+    hub->scopes = &a->scopes;
+    hub->request_metrics = &a->request_metrics;
+    hub->spawn_metrics = &a->spawn_metrics;
+    hub->spawn = &a->spawn;
     hub->loop = loop;
     hub->config = cfg;
     hub->start_us = time_mono_us();
     hub->started_wall_us = time_now_us();
     int r = hub_config_load(cfg, &hub->conf, err, errlen);
     if (r < 0) {
-        free(hub);
+        free(a);
         return r;
     }
     r = derive_urls(hub, err, errlen);
     if (r < 0)
         goto fail;
     r = auth_cookie_secret_load(hub->conf.cookie_secret, hub->conf.cookie_secret_file,
-                                &hub->cookie_secret, err, errlen);
+                                hub->cookie_secret, err, errlen);
     if (r < 0)
         goto fail;
     struct db_location loc;
@@ -303,7 +333,7 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     if (r == 0)
         r = proxy_create(hub, &hub->proxy, err, errlen);
     if (r == 0)
-        proxy_spawn_router(hub->proxy, &hub->spawn.router);
+        proxy_spawn_router(hub->proxy, &hub->spawn->router);
     /* Loading the database leaves freed temporary memory behind: give it back. */
     malloc_trim(0);
     if (r < 0)
@@ -415,7 +445,7 @@ static void observe_request(struct http_request *req, double seconds)
     snprintf(labels, sizeof(labels), "code=\"%d\",handler=\"%s\",method=\"%s\"",
              req->status ? req->status : 499, req->route ? req->route->pattern : "unknown",
              req->method_name ? req->method_name : "?");
-    metrics_observe(&req->hub->request_metrics, labels, seconds);
+    metrics_observe(req->hub->request_metrics, labels, seconds);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -570,7 +600,7 @@ static void free_proxy(struct hub *hub)
 {
     proxy_free(hub->proxy);
     hub->proxy = NULL;
-    hub->spawn.router = (struct spawn_router){0};
+    hub->spawn->router = (struct spawn_router){0};
 }
 
 static void on_proxy_closed(void *data)
@@ -646,9 +676,9 @@ void hub_free(struct hub *hub)
     hub_state_release(hub);
     page_templates_free(hub->templates);
     gm_buf_free(&hub->logo);
-    metrics_release(&hub->request_metrics);
-    metrics_release(&hub->spawn_metrics);
-    options_release(&auth_authenticator_class, &hub->auth);
+    metrics_release(hub->request_metrics);
+    metrics_release(hub->spawn_metrics);
+    options_release(&auth_authenticator_class, hub->auth);
     hub_config_release(&hub->conf);
-    free(hub);
+    free((struct app_hub *)hub);
 }

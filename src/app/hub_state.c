@@ -2,7 +2,9 @@
  * (app.py init_users, init_groups, init_services, init_role_creation, init_role_assignment,
  * init_api_tokens): admins and allowed users, groups, services, roles, config tokens. */
 #include "app/app.h"
+#include "auth/authenticator.h"
 #include "auth/rbac.h"
+#include "auth/usernames.h"
 #include "core/options.h"
 #include "services/services.h"
 #include "util/str.h"
@@ -29,8 +31,8 @@ static int normalize_list(struct hub *hub, char *const *in, const char *what, ch
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         char name[4 * AUTH_USERNAME_MAX + 4];
-        if (auth_username_normalize(&hub->usernames, in[i], name, sizeof(name)) < 0 ||
-            !auth_username_valid(&hub->usernames, name)) {
+        if (auth_username_normalize(hub->usernames, in[i], name, sizeof(name)) < 0 ||
+            !auth_username_valid(hub->usernames, name)) {
             snprintf(err, errlen, "%s: username '%s' is not valid", what, in[i]);
             goto fail;
         }
@@ -65,8 +67,8 @@ static int ensure_user(void *ctx, const char *raw, struct hub_user **ret)
 {
     struct hub *hub = ctx;
     char name[4 * AUTH_USERNAME_MAX + 4];
-    if (auth_username_normalize(&hub->usernames, raw, name, sizeof(name)) < 0 ||
-        !auth_username_valid(&hub->usernames, name))
+    if (auth_username_normalize(hub->usernames, raw, name, sizeof(name)) < 0 ||
+        !auth_username_valid(hub->usernames, name))
         return -EINVAL;
     struct hub_user *u = store_user_find(&hub->store, name);
     if (u) {
@@ -129,14 +131,14 @@ static int init_groups(struct hub *hub, char *err, size_t errlen)
 int hub_state_init(struct hub *hub, char *err, size_t errlen)
 {
     struct hub_store *s = &hub->store;
-    int r = scope_registry_init(&hub->scopes, hub->conf.custom_scopes, err, errlen);
+    int r = scope_registry_init(hub->scopes, hub->conf.custom_scopes, err, errlen);
     if (r < 0)
         return r;
-    r = auth_usernames_init(&hub->usernames, hub->auth.username_pattern, hub->auth.username_map,
+    r = auth_usernames_init(hub->usernames, hub->auth->username_pattern, hub->auth->username_map,
                             err, errlen);
     if (r < 0)
         return r;
-    r = store_load(s, hub->db, &hub->scopes, err, errlen);
+    r = store_load(s, hub->db, hub->scopes, err, errlen);
     if (r < 0)
         return r;
     s->activity_resolution_us = (int64_t)(hub->conf.activity_resolution * 1e6);
@@ -147,7 +149,7 @@ int hub_state_init(struct hub *hub, char *err, size_t errlen)
         return r;
     }
     char **admins = NULL, **allowed = NULL, **blocked = NULL;
-    char *const *admin_src = hub->auth.admin_users;
+    char *const *admin_src = hub->auth->admin_users;
     if ((!admin_src || !admin_src[0]) && hub->conf.admin_users && hub->conf.admin_users[0]) {
         gm_log_warn("JupyterHub.admin_users is deprecated since version 0.7.2. Use "
                     "Authenticator.admin_users instead.");
@@ -155,10 +157,10 @@ int hub_state_init(struct hub *hub, char *err, size_t errlen)
     }
     r = normalize_list(hub, admin_src, "Authenticator.admin_users", &admins, err, errlen);
     if (r == 0)
-        r = normalize_list(hub, hub->auth.allowed_users, "Authenticator.allowed_users", &allowed,
+        r = normalize_list(hub, hub->auth->allowed_users, "Authenticator.allowed_users", &allowed,
                            err, errlen);
     if (r == 0)
-        r = normalize_list(hub, hub->auth.blocked_users, "Authenticator.blocked_users", &blocked,
+        r = normalize_list(hub, hub->auth->blocked_users, "Authenticator.blocked_users", &blocked,
                            err, errlen);
     hub->admin_names = admins;
     hub->allowed_names = allowed;
@@ -199,6 +201,6 @@ void hub_state_release(struct hub *hub)
     free_list(hub->blocked_names);
     hub->admin_names = hub->allowed_names = hub->blocked_names = NULL;
     store_release(&hub->store);
-    auth_usernames_release(&hub->usernames);
-    scope_registry_release(&hub->scopes);
+    auth_usernames_release(hub->usernames);
+    scope_registry_release(hub->scopes);
 }

@@ -1,6 +1,8 @@
 /* The authenticator host. */
 #include "auth/auth_host.h"
+#include "auth/authenticator.h"
 #include "auth/authenticators.h"
+#include "auth/crypt.h"
 #include "auth/oauth2.h"
 #include "core/hub.h"
 #include "core/options.h"
@@ -37,7 +39,7 @@ static size_t class_chain(const struct gm_option_class *leaf, const struct gm_op
 int auth_host_init(struct hub *hub, char *err, size_t errlen)
 {
     const struct config *cfg = hub->config;
-    int r = options_init(&auth_authenticator_class, &hub->auth);
+    int r = options_init(&auth_authenticator_class, hub->auth);
     if (r < 0) {
         snprintf(err, errlen, "out of memory");
         return r;
@@ -69,7 +71,7 @@ int auth_host_init(struct hub *hub, char *err, size_t errlen)
     size_t n = a->options ? class_chain(a->options, chain) : 1;
     if (!a->options)
         chain[0] = &auth_authenticator_class;
-    confs[0] = &hub->auth;
+    confs[0] = hub->auth;
     for (size_t i = 1; i < n; i++) {
         confs[i] = hub->authenticator_conf;
         if (options_init(chain[i], hub->authenticator_conf) < 0) {
@@ -80,10 +82,10 @@ int auth_host_init(struct hub *hub, char *err, size_t errlen)
     r = config_apply(cfg, chain, confs, n, err, errlen);
     if (r < 0)
         return r;
-    r = auth_crypt_init(&hub->crypt, getenv("JUPYTERHUB_CRYPT_KEY"), err, errlen);
+    r = auth_crypt_init(hub->crypt, getenv("JUPYTERHUB_CRYPT_KEY"), err, errlen);
     if (r < 0)
         return r;
-    if (hub->auth.enable_auth_state && !auth_crypt_available(&hub->crypt)) {
+    if (hub->auth->enable_auth_state && !auth_crypt_available(hub->crypt)) {
         snprintf(err, errlen,
                  "auth_state is enabled, but encryption is not available: "
                  "Encryption keys must be specified in JUPYTERHUB_CRYPT_KEY env "
@@ -99,8 +101,8 @@ int auth_host_start(struct hub *hub, char *err, size_t errlen)
     const struct gm_authenticator *a = hub->authenticator;
     hub->auth_base.admin_users = hub->admin_names;
     hub->auth_base.allowed_users = hub->allowed_names;
-    hub->auth_base.manage_groups = hub->auth.manage_groups;
-    hub->auth_base.enable_auth_state = hub->auth.enable_auth_state;
+    hub->auth_base.manage_groups = hub->auth->manage_groups;
+    hub->auth_base.enable_auth_state = hub->auth->enable_auth_state;
     if (a->init) {
         int r = a->init(&hub->host, &hub->auth_base, hub->authenticator_conf,
                         &hub->authenticator_state, err, errlen);
@@ -132,6 +134,6 @@ void auth_host_release(struct hub *hub)
     }
     free(hub->authenticator_conf);
     hub->authenticator_conf = NULL;
-    options_release(&auth_authenticator_class, &hub->auth);
-    memset(&hub->crypt, 0, sizeof(hub->crypt));
+    options_release(&auth_authenticator_class, hub->auth);
+    memset(hub->crypt, 0, sizeof(*hub->crypt));
 }

@@ -1,5 +1,6 @@
 /* The authenticator's hooks beyond login: the plugin's own, else the hub's OAuth client. */
 #include "auth/hooks.h"
+#include "auth/authenticator.h"
 #include "auth/login.h"
 #include "auth/oauth2.h"
 #include "core/hub.h"
@@ -25,10 +26,10 @@ struct auth_refresh {
 bool auth_hooks_refresh_pre_spawn(const struct hub *hub)
 {
     bool can = hub->authenticator->refresh_user || hub->oauth2;
-    const json_t *v = hub->auth.refresh_pre_spawn;
+    const json_t *v = hub->auth->refresh_pre_spawn;
     if (json_is_boolean(v))
         return can && json_is_true(v);
-    return hub->oauth2 && hub->auth.enable_auth_state;
+    return hub->oauth2 && hub->auth->enable_auth_state;
 }
 
 static void on_refreshed(void *data, int status, const json_t *result, const char *message)
@@ -108,14 +109,14 @@ bool auth_hooks_check_freshness(struct hub *hub, struct hub_user *u)
 {
     if (u->auth_stale)
         return false;
-    if (!hub->authenticator->refresh_user && !(hub->oauth2 && hub->auth.enable_auth_state))
+    if (!hub->authenticator->refresh_user && !(hub->oauth2 && hub->auth->enable_auth_state))
         return true; /* nothing can refresh a login */
-    double age = hub->auth.auth_refresh_age;
+    double age = hub->auth->auth_refresh_age;
     int64_t now = time_now_us();
     if (age <= 0 || u->auth_refreshing || now - u->auth_refreshed_us < (int64_t)(age * 1e6))
         return true;
     u->auth_refreshed_us = now; /* tried now, whatever comes of it: no retry storm */
-    json_t *state = hub->auth.enable_auth_state ? auth_state_load(hub, u) : NULL;
+    json_t *state = hub->auth->enable_auth_state ? auth_state_load(hub, u) : NULL;
     struct background_refresh *b = calloc(1, sizeof(*b));
     int r = b && (b->name = strdup(u->name)) ? 0 : -ENOMEM;
     if (r == 0) {

@@ -1,6 +1,7 @@
 /* The login pipeline (JupyterHub's Authenticator.get_authenticated_user and
  * BaseHandler.auth_to_user). */
 #include "auth/login.h"
+#include "auth/authenticator.h"
 #include "auth/crypt.h"
 #include "auth/oauth2.h"
 #include "auth/rbac.h"
@@ -31,7 +32,7 @@ static bool in_list(char *const *list, const char *name)
 
 int auth_login_allowed(struct hub *hub, const char *name, int plugin_allowed)
 {
-    const struct auth_config *c = &hub->auth;
+    const struct auth_config *c = hub->auth;
     bool has_allowed = hub->allowed_names && hub->allowed_names[0];
     bool allow_all = json_is_boolean(c->allow_all)
                          ? json_is_true(c->allow_all)
@@ -51,11 +52,11 @@ json_t *auth_state_load(struct hub *hub, struct hub_user *u)
 {
     void *blob = NULL;
     size_t len = 0;
-    if (!auth_crypt_available(&hub->crypt) ||
+    if (!auth_crypt_available(hub->crypt) ||
         store_user_auth_state(&hub->store, u, &blob, &len) < 0 || !blob)
         return NULL;
     json_t *v = NULL;
-    int r = auth_crypt_decrypt(&hub->crypt, blob, len, &v);
+    int r = auth_crypt_decrypt(hub->crypt, blob, len, &v);
     free(blob);
     if (r < 0) {
         gm_log_warn("Failed to decrypt auth_state for user '%s'", u->name);
@@ -80,7 +81,7 @@ int auth_state_save(struct hub *hub, struct hub_user *u, const json_t *state)
         return store_user_set_auth_state(&hub->store, u, NULL, 0);
     char *token = NULL;
     size_t len = 0;
-    int r = auth_crypt_encrypt(&hub->crypt, state, &token, &len);
+    int r = auth_crypt_encrypt(hub->crypt, state, &token, &len);
     if (r < 0)
         return r;
     r = store_user_set_auth_state(&hub->store, u, token, len);
@@ -131,10 +132,10 @@ int auth_user_apply(struct hub *hub, struct hub_user *u, const json_t *result)
     json_t *admin = json_object_get(result, "admin");
     int r = json_is_boolean(admin) ? store_user_set_admin(&hub->store, u, json_is_true(admin)) : 0;
     json_t *groups = json_object_get(result, "groups");
-    if (r == 0 && hub->auth.manage_groups && json_is_array(groups))
+    if (r == 0 && hub->auth->manage_groups && json_is_array(groups))
         r = sync_groups(hub, u, groups);
     json_t *state = json_object_get(result, "auth_state");
-    if (r == 0 && hub->auth.enable_auth_state && state && !json_is_null(state))
+    if (r == 0 && hub->auth->enable_auth_state && state && !json_is_null(state))
         r = auth_state_save(hub, u, state);
     return r;
 }
@@ -154,8 +155,8 @@ static void finish(struct auth_login *l, json_t *result, const char *message)
             gm_log_warn("The authenticator returned a result without a name");
         goto out;
     }
-    if (auth_username_normalize(&hub->usernames, raw, name, sizeof(name)) < 0 ||
-        !auth_username_valid(&hub->usernames, name)) {
+    if (auth_username_normalize(hub->usernames, raw, name, sizeof(name)) < 0 ||
+        !auth_username_valid(hub->usernames, name)) {
         gm_log_warn("Disallowing invalid username '%s'.", raw);
         goto out;
     }

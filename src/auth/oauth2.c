@@ -1,6 +1,7 @@
 /* The OAuth client's setup: endpoints from the settings, the module and OpenID discovery; the
  * provider's signing keys; JSON requests to the provider; the authorization and logout URLs. */
 #include "auth/login.h"
+#include "auth/authenticator.h"
 #include "auth/oauth2_impl.h"
 #include "core/hub.h"
 #include <ganymede/buf.h>
@@ -307,14 +308,14 @@ static int check_settings(struct oauth2_client *c, const char *cls, char *err, s
     }
     bool groups = (k->allowed_groups && k->allowed_groups[0]) ||
                   (k->admin_groups && k->admin_groups[0]) || k->auth_state_groups_key[0];
-    if (groups && !hub->auth.manage_groups) {
+    if (groups && !hub->auth->manage_groups) {
         snprintf(err, errlen,
                  "%s.allowed_groups, admin_groups and auth_state_groups_key need "
                  "Authenticator.manage_groups = True",
                  cls);
         return -EINVAL;
     }
-    if (hub->auth.manage_groups && !k->auth_state_groups_key[0]) {
+    if (hub->auth->manage_groups && !k->auth_state_groups_key[0]) {
         snprintf(err, errlen,
                  "Authenticator.manage_groups needs %s.auth_state_groups_key (where the groups "
                  "are, e.g. \"oauth_user.groups\")",

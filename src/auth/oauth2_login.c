@@ -4,6 +4,7 @@
  * groups, admin flag, auth_state and the allow verdict of OAuthenticator's rules. Each step is
  * one request to the provider; any failure ends the login with a message for the user. */
 #include "auth/oauth2_impl.h"
+#include "auth/authenticator.h"
 #include "auth/usernames.h"
 #include "core/hub.h"
 #include <ganymede/buf.h>
@@ -170,12 +171,12 @@ static int groups_and_admin(struct oauth2_login *l, const char *name, const json
     const struct gm_oauth2_config *k = l->c->conf;
     char norm[4 * AUTH_USERNAME_MAX + 4] = "";
     bool admin_user = false;
-    if (name && auth_username_normalize(&hub->usernames, name, norm, sizeof(norm)) == 0)
+    if (name && auth_username_normalize(hub->usernames, name, norm, sizeof(norm)) == 0)
         for (char *const *p = hub->admin_names; p && *p && !admin_user; p++)
             admin_user = strcmp(*p, norm) == 0;
     *admin = admin_user;
     *in_allowed_group = false;
-    if (!hub->auth.manage_groups)
+    if (!hub->auth->manage_groups)
         return 0;
     json_t *groups = user_groups(l, auth_state);
     if (!groups)

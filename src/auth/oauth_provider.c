@@ -59,7 +59,7 @@ static void add_unique(json_t *list, const char *s)
 static bool may_access(struct hub *hub, struct hub_user *u, const char *access)
 {
     const struct scope_set *have = rbac_user_scopes(&hub->store, u);
-    struct scope_membership m = store_membership(&hub->store);
+    struct scope_membership m = rbac_membership(&hub->store);
     if (str_has_prefix(access, "access:servers!server="))
         return scope_has(have, SCOPE_ACCESS_SERVERS, SCOPE_KIND_SERVER,
                          access + strlen("access:servers!server="), false, &m);

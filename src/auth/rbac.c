@@ -8,6 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static bool membership_cb(void *ctx, const char *name, const struct strset *groups)
+{
+    const struct hub_user *u = store_user_find(ctx, name);
+    return u && store_user_in_any_group(u, groups);
+}
+
+struct scope_membership rbac_membership(const struct hub_store *s)
+{
+    struct scope_membership m = {.user_in_any = membership_cb, .ctx = (void *)s};
+    return m;
+}
+
 static const struct {
     const char *name;
     const char *description;
@@ -154,7 +166,7 @@ const struct scope_set *rbac_token_scopes(struct hub_store *s, struct hub_token 
     } else if (r == 0) {
         r = scope_set_add(set, SCOPE_READ_SERVICES_NAME, SCOPE_KIND_SERVICE, t->service->name);
     }
-    struct scope_membership m = store_membership(s);
+    struct scope_membership m = rbac_membership(s);
     struct scope_set *eff = r == 0 ? scope_intersect(set, owner_scopes, &m) : NULL;
     scope_set_free(set);
     if (!eff)
@@ -203,7 +215,7 @@ int rbac_check_token_scopes(struct hub_store *s, struct hub_user *u, struct hub_
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    struct scope_membership m = store_membership(s);
+    struct scope_membership m = rbac_membership(s);
     struct scope_set *both = scope_intersect(want, have, &m);
     struct strset want_s = {0}, both_s = {0};
     int r = both ? 0 : -ENOMEM;

@@ -51,3 +51,7 @@ int rbac_init(struct hub_store *s, const struct rbac_config *cfg,
 
 /** The names of the default roles. */
 bool rbac_is_default_role(const char *name);
+
+/** Membership callbacks for scope checks, backed by the store @s (borrowed; it must outlive
+ * the checks). */
+struct scope_membership rbac_membership(const struct hub_store *s);

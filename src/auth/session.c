@@ -1,6 +1,7 @@
 /* Session cookies and XSRF tokens (JupyterHub's handlers/base.py cookie functions and
  * _xsrf_utils.py). */
 #include "auth/session.h"
+#include "auth/cookie_secret.h"
 #include "auth/identity.h"
 #include "auth/signed.h"
 #include "core/hub.h"
@@ -42,7 +43,7 @@ struct hub_user *auth_session_user(struct http_request *req)
         return NULL;
     struct hub *hub = req->hub;
     char cookie_id[128];
-    if (auth_signed_verify(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_LOGIN_COOKIE,
+    if (auth_signed_verify(hub->cookie_secret->bytes, hub->cookie_secret->len, AUTH_LOGIN_COOKIE,
                            cookie, time_now_us() / 1000000, max_age_seconds(hub), cookie_id,
                            sizeof(cookie_id)) < 0) {
         gm_log_warn("Invalid or expired cookie token");
@@ -99,7 +100,7 @@ static const char *make_token(struct http_request *req, const char *id)
     struct hub *hub = req->hub;
     struct gm_buf signed_value;
     gm_buf_init(&signed_value, 8192);
-    if (auth_signed_create(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_XSRF_COOKIE, id,
+    if (auth_signed_create(hub->cookie_secret->bytes, hub->cookie_secret->len, AUTH_XSRF_COOKIE, id,
                            time_now_us() / 1000000, &signed_value) < 0) {
         gm_buf_free(&signed_value);
         return NULL;
@@ -128,8 +129,8 @@ static const char *token_id(struct http_request *req, const char *token)
     char *id = arena_alloc(&req->arena, 1024);
     struct hub *hub = req->hub;
     if (!id ||
-        auth_signed_verify(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_XSRF_COOKIE, raw,
-                           time_now_us() / 1000000, 31 * 86400, id, 1024) < 0)
+        auth_signed_verify(hub->cookie_secret->bytes, hub->cookie_secret->len, AUTH_XSRF_COOKIE,
+                           raw, time_now_us() / 1000000, 31 * 86400, id, 1024) < 0)
         return NULL;
     return id;
 }
@@ -207,8 +208,8 @@ int auth_session_start(struct http_request *req, struct hub_user *u)
     struct hub *hub = req->hub;
     struct gm_buf b;
     gm_buf_init(&b, 8192);
-    int r = auth_signed_create(hub->cookie_secret.bytes, hub->cookie_secret.len, AUTH_LOGIN_COOKIE,
-                               u->cookie_id, time_now_us() / 1000000, &b);
+    int r = auth_signed_create(hub->cookie_secret->bytes, hub->cookie_secret->len,
+                               AUTH_LOGIN_COOKIE, u->cookie_id, time_now_us() / 1000000, &b);
     if (r == 0) {
         struct http_cookie_options o =
             cookie_opts(req, hub->hub_prefix, (long)max_age_seconds(hub), true);

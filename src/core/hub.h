@@ -1,17 +1,11 @@
 /* The hub context: the one object that owns all state (configuration, loop handles, database,
- * HTTP server, outgoing HTTP) and the hub's life cycle: create, start, stop on a signal or a
- * shutdown request, free. */
+ * HTTP server, outgoing HTTP). The parts above the core (auth, http, spawn) keep their state here
+ * behind pointers to their own types, so that this header needs none of theirs; the composition
+ * root (app/hub.c) allocates that state with the hub and runs its life cycle. */
 #pragma once
 
-#include "auth/authenticator.h"
-#include "auth/cookie_secret.h"
-#include "auth/crypt.h"
-#include "auth/scopes.h"
-#include "auth/usernames.h"
 #include "core/config.h"
 #include "core/store.h"
-#include "http/metrics.h"
-#include "spawn/spawn.h"
 #include <ganymede/buf.h>
 
 #include <ganymede/authenticator.h>
@@ -84,6 +78,15 @@ struct hub_config {
 
 struct oauth2_client;
 
+struct auth_config;
+struct auth_cookie_secret;
+struct auth_crypt;
+struct auth_usernames;
+struct http_metrics;
+struct scope_registry;
+struct spawn_host;
+
+/* The pointers to the parts' state are set by hub_create (app/hub.c) and never NULL. */
 struct hub {
     uv_loop_t *loop;
     const struct config *config;
@@ -94,9 +97,9 @@ struct hub {
     struct db *db;
     struct http_server *http;
     struct gm_fetcher *fetcher;
-    struct auth_cookie_secret cookie_secret;
-    struct auth_config auth;         /* Authenticator.* settings */
-    struct auth_usernames usernames; /* compiled name rules */
+    struct auth_cookie_secret *cookie_secret;
+    struct auth_config *auth;         /* Authenticator.* settings */
+    struct auth_usernames *usernames; /* compiled name rules */
     const struct gm_authenticator *authenticator;
     void *authenticator_conf;     /* the plugin's settings struct */
     void *authenticator_state;    /* what its init returned */
@@ -107,17 +110,17 @@ struct hub {
     char **admin_names; /* admin_users, allowed_users, blocked_users, normalised */
     char **allowed_names;
     char **blocked_names;
-    struct auth_crypt crypt;
+    struct auth_crypt *crypt;
     struct gm_host host;
     struct page_templates *templates;
     char static_version[17]; /* ?v= of static URLs */
     struct gm_buf logo;      /* JupyterHub.logo_file, read at start */
-    struct scope_registry scopes;
+    struct scope_registry *scopes;
     struct hub_store store;
-    struct http_metrics request_metrics;
-    struct http_metrics spawn_metrics;
+    struct http_metrics *request_metrics;
+    struct http_metrics *spawn_metrics;
     const char *authenticator_class; /* the class name reported by /hub/api/info */
-    struct spawn_host spawn;
+    struct spawn_host *spawn;
     struct proxy *proxy;
     int64_t started_wall_us;
     uv_timer_t stop_timer;

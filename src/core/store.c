@@ -1,6 +1,7 @@
 /* Loading the store from the database at start (a handful of whole-table reads, no query per
  * object), freeing it, and the helpers the other store files share. */
 #include "core/store_impl.h"
+#include "auth/scopes.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -43,18 +44,6 @@ void *store_find_by_id(const struct ptrvec *pv, int64_t id, size_t id_offset)
 void store_rbac_changed(struct hub_store *s)
 {
     s->rbac_gen++;
-}
-
-static bool membership_cb(void *ctx, const char *name, const struct strset *groups)
-{
-    const struct hub_user *u = store_user_find(ctx, name);
-    return u && store_user_in_any_group(u, groups);
-}
-
-struct scope_membership store_membership(const struct hub_store *s)
-{
-    struct scope_membership m = {.user_in_any = membership_cb, .ctx = (void *)s};
-    return m;
 }
 
 /* Loading. */

@@ -7,7 +7,6 @@
  * memory only when the write succeeded. They return 0 or a negative errno and do not log. */
 #pragma once
 
-#include "auth/scopes.h"
 #include "util/hmap.h"
 #include "util/vec.h"
 
@@ -16,6 +15,8 @@
 #include <stdint.h>
 
 struct db;
+struct scope_registry;
+struct scope_set;
 
 /* Timestamps are microseconds since the epoch, UTC; 0 means None. */
 
@@ -163,9 +164,6 @@ int store_load(struct hub_store *s, struct db *db, const struct scope_registry *
 
 /** Free all objects; accepts a zeroed store. */
 void store_release(struct hub_store *s);
-
-/** Membership callbacks for scope checks backed by this store. */
-struct scope_membership store_membership(const struct hub_store *s);
 
 /* Users (core/users.c). */
 

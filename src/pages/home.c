@@ -4,6 +4,7 @@
 #include "auth/rbac.h"
 #include "core/hub.h"
 #include "pages/pages.h"
+#include "spawn/spawn.h"
 #include "util/str.h"
 #include "util/time.h"
 

@@ -2,6 +2,7 @@
  * request while the authenticator works (PAM runs on the thread pool) and answers with a
  * redirect and the session cookies, or the form again with the reason. */
 #include "auth/hooks.h"
+#include "auth/authenticator.h"
 #include "auth/login.h"
 #include "auth/oauth2.h"
 #include "auth/session.h"
@@ -9,6 +10,7 @@
 #include "pages/pages.h"
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
+#include "spawn/spawn.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -72,7 +74,7 @@ int page_login_get(struct http_request *req)
         auth_session_start(req, u);
         return http_redirect(req, 302, page_next_url(req, u, NULL));
     }
-    if (hub->oauth2 && hub->auth.auto_login) {
+    if (hub->oauth2 && hub->auth->auto_login) {
         const char *url = page_oauth_login_url(req, page_valid_next(req, http_query(req, "next")));
         return url ? http_redirect(req, 302, url) : -ENOMEM;
     }
@@ -257,7 +259,7 @@ int page_logout(struct http_request *req)
     auth_session_clear(req);
     if (provider_logout)
         return http_redirect(req, 302, provider_logout);
-    if (hub->auth.auto_login) {
+    if (hub->auth->auto_login) {
         json_t *ctx = page_context(req, NULL);
         if (!ctx)
             return -ENOMEM;

@@ -2,6 +2,7 @@
  * server or service that wants to know who it is): the confirmation and the redirect with the
  * code, as JupyterHub's apihandlers/auth.py. The token endpoint is api/oauth.c. */
 #include "auth/oauth_provider.h"
+#include "auth/scopes.h"
 #include "auth/session.h"
 #include "core/hub.h"
 #include "pages/pages.h"

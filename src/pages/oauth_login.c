@@ -6,6 +6,7 @@
  * {"state_id"}. Each state works once: the cookie is cleared by the callback and the hub
  * remembers the state ids it has seen. */
 #include "auth/oauth2.h"
+#include "auth/cookie_secret.h"
 #include "auth/session.h"
 #include "auth/signed.h"
 #include "core/hub.h"
@@ -143,7 +144,7 @@ int page_oauth_login(struct http_request *req)
     if (r == 0 && (!cookie_b64 || !state_b64))
         r = -ENOMEM;
     if (r == 0)
-        r = auth_signed_create(hub->cookie_secret.bytes, hub->cookie_secret.len, STATE_COOKIE,
+        r = auth_signed_create(hub->cookie_secret->bytes, hub->cookie_secret->len, STATE_COOKIE,
                                cookie_b64, time_now_us() / 1000000, &signed_value);
     struct oauth2_authorize a = {
         .redirect_uri = callback,
@@ -206,7 +207,7 @@ int page_oauth_callback(struct http_request *req)
                           "blocked, or this link was already used. Log in again.");
     char value[STATE_COOKIE_MAX];
     if (strlen(cookie) > STATE_COOKIE_MAX ||
-        auth_signed_verify(hub->cookie_secret.bytes, hub->cookie_secret.len, STATE_COOKIE, cookie,
+        auth_signed_verify(hub->cookie_secret->bytes, hub->cookie_secret->len, STATE_COOKIE, cookie,
                            time_now_us() / 1000000, STATE_MAX_AGE_S, value, sizeof(value)) < 0)
         return http_error(req, 400, "OAuth state cookie invalid or expired. Log in again.");
     json_t *saved = json_b64(value), *sent = json_b64(url_state);

@@ -3,6 +3,7 @@
  * page, the page for a server that is not running (never a redirect loop), and the error pages
  * the proxy shows. */
 #include "api/api.h"
+#include "auth/rbac.h"
 #include "auth/session.h"
 #include "core/errors.h"
 #include "core/hub.h"
@@ -91,13 +92,13 @@ static struct hub_user *target_user(struct http_request *req, struct hub_user *m
 /* The options form: the spawner's own, or Spawner.options_form. NULL when there is none. */
 static char *options_form(struct hub *hub, struct hub_user *u)
 {
-    const struct gm_spawner *s = hub->spawn.plugin;
+    const struct gm_spawner *s = hub->spawn->plugin;
     if (s->options_form) {
-        char *form = s->options_form(hub->spawn.plugin_state, u->name);
+        char *form = s->options_form(hub->spawn->plugin_state, u->name);
         if (form)
             return form;
     }
-    return hub->spawn.conf.options_form[0] ? str_dup(hub->spawn.conf.options_form) : NULL;
+    return hub->spawn->conf.options_form[0] ? str_dup(hub->spawn->conf.options_form) : NULL;
 }
 
 static int render_form(struct http_request *req, struct hub_user *me, struct hub_user *u,
@@ -178,10 +179,10 @@ static int collect_options(struct http_request *req, struct http_query_param *pa
         }
         json_array_append_new(list, json_string(p->value));
     }
-    const struct gm_spawner *s = req->hub->spawn.plugin;
+    const struct gm_spawner *s = req->hub->spawn->plugin;
     if (s->options_from_form) {
         json_t *opts = NULL;
-        int r = s->options_from_form(req->hub->spawn.plugin_state, form, &opts, err, errlen);
+        int r = s->options_from_form(req->hub->spawn->plugin_state, form, &opts, err, errlen);
         json_decref(form);
         if (r < 0)
             return r;
@@ -429,7 +430,7 @@ int page_user_url(struct http_request *req)
     }
     char full[1024];
     snprintf(full, sizeof(full), "%s/%s", name, sp ? sp->name : "");
-    struct scope_membership m = store_membership(&hub->store);
+    struct scope_membership m = rbac_membership(&hub->store);
     if (!u || !scope_has(id->scopes, SCOPE_ACCESS_SERVERS, SCOPE_KIND_SERVER, full, false, &m))
         return http_error(req, 404, "No access to %s", original);
     (void)path_in_server;

@@ -3,6 +3,7 @@
  * checking every check_running_interval that it is alive (restarting and refilling it when it
  * died), and stopping it at the end when JupyterHub.cleanup_proxy says so. */
 #include "core/hub.h"
+#include "auth/cookie_secret.h"
 #include "core/options.h"
 #include "loop/process.h"
 #include "proxy/proxy_impl.h"
@@ -104,7 +105,7 @@ int proxy_create(struct hub *hub, struct proxy **ret, char *err, size_t errlen)
         unsigned char mac[32];
         unsigned len = 0;
         static const char what[] = "ganymede configurable-http-proxy auth token";
-        HMAC(EVP_sha256(), hub->cookie_secret.bytes, (int)hub->cookie_secret.len,
+        HMAC(EVP_sha256(), hub->cookie_secret->bytes, (int)hub->cookie_secret->len,
              (const unsigned char *)what, sizeof(what) - 1, mac, &len);
         for (unsigned i = 0; i < 32 && i < len; i++)
             snprintf(token + 2 * i, 3, "%02x", mac[i]);

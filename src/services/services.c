@@ -241,8 +241,8 @@ int services_add_config_tokens(struct hub *hub, const json_t *tokens, bool for_s
             r = store_service_ensure(s, name, &svc);
         } else {
             char norm[4 * AUTH_USERNAME_MAX + 4];
-            if (auth_username_normalize(&hub->usernames, name, norm, sizeof(norm)) < 0 ||
-                !auth_username_valid(&hub->usernames, norm)) {
+            if (auth_username_normalize(hub->usernames, name, norm, sizeof(norm)) < 0 ||
+                !auth_username_valid(hub->usernames, norm)) {
                 snprintf(err, errlen, "Token user name '%s' is not valid", name);
                 return -EINVAL;
             }

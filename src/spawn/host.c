@@ -36,7 +36,7 @@ static size_t class_chain(const struct gm_option_class *leaf, const struct gm_op
 
 int spawn_host_init(struct hub *hub, char *err, size_t errlen)
 {
-    struct spawn_host *h = &hub->spawn;
+    struct spawn_host *h = hub->spawn;
     const struct config *cfg = hub->config;
     if (options_init(&spawn_spawner_class, &h->conf) < 0) {
         snprintf(err, errlen, "out of memory");
@@ -149,7 +149,7 @@ static void free_all_runs(struct hub *hub)
                 continue;
             if (run->state != SPAWN_IDLE) {
                 /* Left running: keep what finds it again after the restart. */
-                json_t *state = hub->spawn.plugin->get_state(run->server);
+                json_t *state = hub->spawn->plugin->get_state(run->server);
                 if (state) {
                     json_decref(sp->state);
                     sp->state = state;
@@ -163,8 +163,8 @@ static void free_all_runs(struct hub *hub)
 
 static void finish_shutdown(struct hub *hub)
 {
-    void (*cb)(struct hub *) = hub->spawn.shutdown_cb;
-    hub->spawn.shutdown_cb = NULL;
+    void (*cb)(struct hub *) = hub->spawn->shutdown_cb;
+    hub->spawn->shutdown_cb = NULL;
     free_all_runs(hub);
     if (cb)
         cb(hub);
@@ -177,21 +177,21 @@ static void on_cleanup_timer_closed(uv_handle_t *h)
 
 static void end_cleanup(struct hub *hub)
 {
-    hub->spawn.cleanup_pending = false;
-    uv_timer_stop(&hub->spawn.cleanup_timer);
-    uv_close((uv_handle_t *)&hub->spawn.cleanup_timer, on_cleanup_timer_closed);
+    hub->spawn->cleanup_pending = false;
+    uv_timer_stop(&hub->spawn->cleanup_timer);
+    uv_close((uv_handle_t *)&hub->spawn->cleanup_timer, on_cleanup_timer_closed);
 }
 
 static void on_cleanup_timeout(uv_timer_t *t)
 {
     struct hub *hub = t->data;
-    gm_log_warn("%zu server(s) did not stop in time; leaving them", hub->spawn.active);
+    gm_log_warn("%zu server(s) did not stop in time; leaving them", hub->spawn->active);
     end_cleanup(hub);
 }
 
 void spawn_host_check_shutdown(struct hub *hub)
 {
-    if (hub->spawn.cleanup_pending && hub->spawn.active == 0)
+    if (hub->spawn->cleanup_pending && hub->spawn->active == 0)
         end_cleanup(hub);
 }
 
@@ -203,7 +203,7 @@ static void stop_for_cleanup(void *ctx, struct hub_spawner *sp)
 
 void spawn_host_shutdown(struct hub *hub, void (*done)(struct hub *hub))
 {
-    struct spawn_host *h = &hub->spawn;
+    struct spawn_host *h = hub->spawn;
     h->shutting_down = true;
     h->shutdown_cb = done;
     if (!h->plugin || !hub->conf.cleanup_servers || h->active == 0) {
@@ -224,7 +224,7 @@ void spawn_host_shutdown(struct hub *hub, void (*done)(struct hub *hub))
 
 void spawn_host_release(struct hub *hub)
 {
-    struct spawn_host *h = &hub->spawn;
+    struct spawn_host *h = hub->spawn;
     if (h->plugin && h->plugin->destroy && h->plugin_state)
         h->plugin->destroy(h->plugin_state);
     h->plugin_state = NULL;

@@ -5,6 +5,7 @@
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
 #include <ganymede/quantity.h>
+#include "spawn/spawn.h"
 #include "util/str.h"
 
 #include <ganymede/template.h>
@@ -121,8 +122,8 @@ static int json_list_text(const json_t *list, char **out)
 int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *token,
                        struct spawn_launch *l, char *err, size_t errlen)
 {
-    const struct spawn_config *c = &hub->spawn.conf;
-    const struct gm_spawner *plugin = hub->spawn.plugin;
+    const struct spawn_config *c = &hub->spawn->conf;
+    const struct gm_spawner *plugin = hub->spawn->plugin;
     memset(l, 0, sizeof(*l));
     l->ip = strdup(c->ip[0] ? c->ip : plugin->default_ip ? plugin->default_ip : "127.0.0.1");
     l->port = (int)(c->port ? c->port : plugin->default_port);

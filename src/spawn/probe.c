@@ -1,6 +1,7 @@
 /* HTTP checks of starting servers, at most SPAWN_PROBE_PER_TARGET in flight per address. */
 #include "spawn/probe.h"
 #include "core/hub.h"
+#include "spawn/spawn.h"
 #include "util/str.h"
 
 #include <errno.h>
@@ -21,7 +22,7 @@ static void gate_release_if_idle(struct hub *hub, struct spawn_gate *g)
 {
     if (g->in_flight || g->head)
         return;
-    hmap_del(&hub->spawn.probe_gates, g->target);
+    hmap_del(&hub->spawn->probe_gates, g->target);
     free(g->target);
     free(g);
 }
@@ -74,14 +75,14 @@ static void send_probe(struct spawn_probe *p)
 int spawn_probe_start(struct hub *hub, struct spawn_probe *p, const char *target, const char *url,
                       long timeout_ms, spawn_probe_cb cb, void *data)
 {
-    struct spawn_gate *g = hmap_get(&hub->spawn.probe_gates, target);
+    struct spawn_gate *g = hmap_get(&hub->spawn->probe_gates, target);
     if (!g) {
         g = calloc(1, sizeof(*g));
         if (!g || !(g->target = strdup(target))) {
             free(g);
             return -ENOMEM;
         }
-        if (hmap_put(&hub->spawn.probe_gates, g->target, g) < 0) {
+        if (hmap_put(&hub->spawn->probe_gates, g->target, g) < 0) {
             free(g->target);
             free(g);
             return -ENOMEM;
@@ -154,6 +155,6 @@ static void free_gate(const char *key, void *value, void *ctx)
 
 void spawn_probe_release(struct hub *hub)
 {
-    hmap_each(&hub->spawn.probe_gates, free_gate, NULL);
-    hmap_free(&hub->spawn.probe_gates);
+    hmap_each(&hub->spawn->probe_gates, free_gate, NULL);
+    hmap_free(&hub->spawn->probe_gates);
 }

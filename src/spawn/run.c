@@ -12,10 +12,12 @@
  * is interrupted through the plugin's stop, which completes the start with -ECANCELED).
  * Listeners (progress streams, waiting requests) hear every event. */
 #include "spawn/run.h"
+#include "auth/authenticator.h"
 #include "auth/login.h"
 #include "auth/hooks.h"
 #include "auth/token_hash.h"
 #include "core/hub.h"
+#include "http/metrics.h"
 #include "spawn/launch.h"
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
@@ -64,8 +66,8 @@ struct spawn_run *spawn_run_get(struct hub *hub, struct hub_spawner *sp, char *e
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    const struct gm_spawner *plugin = hub->spawn.plugin;
-    int r = plugin->server_new(hub->spawn.plugin_state, sp->user->name, sp->name, &run->server);
+    const struct gm_spawner *plugin = hub->spawn->plugin;
+    int r = plugin->server_new(hub->spawn->plugin_state, sp->user->name, sp->name, &run->server);
     if (r < 0) {
         snprintf(err, errlen, "the spawner could not prepare the server: %s", strerror(-r));
         free(run);
@@ -76,7 +78,7 @@ struct spawn_run *spawn_run_get(struct hub *hub, struct hub_spawner *sp, char *e
     uv_timer_init(hub->loop, &run->timer);
     run->timer.data = run;
     sp->run = run;
-    hub->spawn.runs++;
+    hub->spawn->runs++;
     return run;
 }
 
@@ -91,21 +93,21 @@ void spawn_run_free(struct spawn_run *run)
             spawn_unlisten(l);
     }
     spawn_probe_cancel(&run->probe);
-    if (hub->spawn.router.cancel)
-        hub->spawn.router.cancel(hub->spawn.router.impl, run);
+    if (hub->spawn->router.cancel)
+        hub->spawn->router.cancel(hub->spawn->router.impl, run);
     auth_hooks_refresh_cancel(run->refresh);
     if (run->launch) {
         spawn_launch_free(run->launch);
         free(run->launch);
     }
-    hub->spawn.plugin->server_free(run->server);
+    hub->spawn->plugin->server_free(run->server);
     json_decref(run->events);
     free(run->failure);
     free(run->target);
     free(run->routespec);
     if (run->sp)
         run->sp->run = NULL;
-    hub->spawn.runs--;
+    hub->spawn->runs--;
     uv_timer_stop(&run->timer);
     uv_close((uv_handle_t *)&run->timer, on_timer_closed);
 }
@@ -113,7 +115,7 @@ void spawn_run_free(struct spawn_run *run)
 /* Counting active and starting servers, for the limits and /hub/metrics. */
 static void set_state(struct spawn_run *run, enum spawn_state state)
 {
-    struct spawn_host *h = &run->hub->spawn;
+    struct spawn_host *h = run->hub->spawn;
     if (run->state == SPAWN_STARTING)
         h->pending--;
     if (run->state != SPAWN_IDLE)
@@ -221,7 +223,7 @@ static void delete_server_objects(struct spawn_run *run)
  * concrete, as user.py does, since the token is not its server's OAuth token. */
 static json_t *server_token_scopes(struct spawn_run *run)
 {
-    const json_t *conf = run->hub->spawn.conf.server_token_scopes;
+    const json_t *conf = run->hub->spawn->conf.server_token_scopes;
     json_t *raw = json_is_array(conf)
                       ? json_deep_copy(conf)
                       : json_pack("[s,s]", "users:activity!user", "access:servers!server");
@@ -269,7 +271,7 @@ static int create_server_objects(struct spawn_run *run, char token[33], char *er
     gm_buf_init(&uri, 8192);
     gm_buf_printf(&uri, "%soauth_callback", run->routespec);
     json_t *allowed = json_array();
-    for (char **a = hub->spawn.conf.oauth_client_allowed_scopes; a && *a && allowed; a++)
+    for (char **a = hub->spawn->conf.oauth_client_allowed_scopes; a && *a && allowed; a++)
         json_array_append_new(allowed, json_string(*a));
     json_array_append_new(allowed,
                           json_sprintf("access:servers!server=%s/%s", sp->user->name, sp->name));
@@ -297,7 +299,7 @@ static int create_server_objects(struct spawn_run *run, char token[33], char *er
 /* Saving what the plugin needs to find the server again. */
 static void save_state(struct spawn_run *run)
 {
-    json_t *state = run->hub->spawn.plugin->get_state(run->server);
+    json_t *state = run->hub->spawn->plugin->get_state(run->server);
     json_decref(run->sp->state);
     run->sp->state = state ? state : json_object();
     if (store_spawner_save(&run->hub->store, run->sp) < 0)
@@ -310,7 +312,7 @@ static void observe_spawn(struct spawn_run *run, const char *status)
     char labels[64];
     snprintf(labels, sizeof(labels), "status=\"%s\"", status);
     double s = (double)(time_mono_us() - run->requested_us) / 1e6;
-    metrics_observe(&run->hub->spawn_metrics, labels, s);
+    metrics_observe(run->hub->spawn_metrics, labels, s);
 }
 
 /* Ready. */
@@ -330,7 +332,7 @@ static void on_route_added(void *data, int status, const char *message)
     }
     run->route_added = true;
     set_state(run, SPAWN_READY);
-    run->hub->spawn.failures = 0;
+    run->hub->spawn->failures = 0;
     observe_spawn(run, "success");
     gm_log_info("Server of '%s' is ready at %s (%s) after %.1f s", run->sp->user->name,
                 run->routespec, run->target, (double)(time_mono_us() - run->requested_us) / 1e6);
@@ -354,7 +356,7 @@ static void add_route(struct spawn_run *run)
     json_t *data =
         json_pack("{s:s,s:s}", "user", run->sp->user->name, "server_name", run->sp->name);
     run->busy_route = true;
-    const struct spawn_router *rt = &run->hub->spawn.router;
+    const struct spawn_router *rt = &run->hub->spawn->router;
     int r = rt->add ? rt->add(rt->impl, run->routespec, run->target, data, on_route_added, run)
                     : (json_decref(data), -ENOTCONN);
     if (r < 0) {
@@ -372,7 +374,7 @@ static void check_http(struct spawn_run *run);
  * the Docker spawner's do. */
 static void fail_exited(struct spawn_run *run, int exit_status)
 {
-    const struct gm_spawner *plugin = run->hub->spawn.plugin;
+    const struct gm_spawner *plugin = run->hub->spawn->plugin;
     char tail[TAIL_BYTES + 1];
     int n = plugin->output_tail ? plugin->output_tail(run->server, TAIL_LINES, tail, sizeof(tail))
                                 : -ENOENT;
@@ -418,12 +420,12 @@ static void on_checked(void *data, int status)
     if (now >= run->deadline_ms) {
         run->check_waiting = false;
         fail(run, 500, "Server at %s didn't respond in %g seconds (Spawner.http_timeout)",
-             run->routespec, run->hub->spawn.conf.http_timeout);
+             run->routespec, run->hub->spawn->conf.http_timeout);
         return;
     }
     /* Not up yet: poll the plugin (did it exit?) and try again a little later. */
     if (!run->busy_poll &&
-        run->hub->spawn.plugin->poll(run->server, on_polled_while_waiting, run) == 0)
+        run->hub->spawn->plugin->poll(run->server, on_polled_while_waiting, run) == 0)
         run->busy_poll = true;
     uint64_t delay = run->check_delay_ms;
     uint64_t cap =
@@ -463,7 +465,7 @@ static void on_start_timeout(uv_timer_t *t)
         run->stop_requested)
         return;
     fail(run, 500, "Spawner failed to start the server within %g seconds (Spawner.start_timeout)",
-         run->hub->spawn.conf.start_timeout);
+         run->hub->spawn->conf.start_timeout);
 }
 
 static void on_started(void *data, int status, const char *url, const char *message)
@@ -495,7 +497,7 @@ static void on_started(void *data, int status, const char *url, const char *mess
     gm_log_debug("Server of '%s' started at %s; waiting for it to answer", run->sp->user->name,
                  run->target);
     run->deadline_ms =
-        (int64_t)uv_now(run->hub->loop) + (int64_t)(run->hub->spawn.conf.http_timeout * 1000);
+        (int64_t)uv_now(run->hub->loop) + (int64_t)(run->hub->spawn->conf.http_timeout * 1000);
     run->check_delay_ms = CHECK_FIRST_MS;
     run->check_waiting = true;
     check_http(run);
@@ -504,7 +506,7 @@ static void on_started(void *data, int status, const char *url, const char *mess
 /* The user's auth_state for the spawner (Spawner.auth_state_hook's argument), when kept. */
 static json_t *user_auth_state(struct hub *hub, struct hub_user *u)
 {
-    return hub->auth.enable_auth_state ? auth_state_load(hub, u) : NULL;
+    return hub->auth->enable_auth_state ? auth_state_load(hub, u) : NULL;
 }
 
 /* Hand the server to the plugin; frees @launch's contents. */
@@ -538,7 +540,7 @@ static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
     };
     gm_log_info("Starting the server of '%s' at %s", sp->user->name, run->routespec);
     run->busy_start = true;
-    int r = hub->spawn.plugin->start(run->server, &spec, &run->progress, on_started, run);
+    int r = hub->spawn->plugin->start(run->server, &spec, &run->progress, on_started, run);
     json_decref(empty);
     json_decref(auth_state);
     spawn_launch_free(launch);
@@ -547,9 +549,9 @@ static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
         fail(run, 500, "The spawner could not start the server: %s", strerror(-r));
         return; /* the failure is reported like any other: in the events and the page */
     }
-    if (run->busy_start && hub->spawn.conf.start_timeout > 0)
+    if (run->busy_start && hub->spawn->conf.start_timeout > 0)
         uv_timer_start(&run->timer, on_start_timeout,
-                       (uint64_t)(hub->spawn.conf.start_timeout * 1000), 0);
+                       (uint64_t)(hub->spawn->conf.start_timeout * 1000), 0);
 }
 
 static void on_refreshed(void *data, int status, const json_t *result, const char *message)
@@ -620,16 +622,16 @@ static int refresh_then_start(struct spawn_run *run, struct spawn_launch *launch
     run->busy_refresh = true;
     emit(run, SPAWN_EVENT_PROGRESS,
          json_pack("{s:i,s:s}", "progress", 5, "message", "Refreshing your login"));
-    if (hub->spawn.conf.start_timeout > 0)
+    if (hub->spawn->conf.start_timeout > 0)
         uv_timer_start(&run->timer, on_start_timeout,
-                       (uint64_t)(hub->spawn.conf.start_timeout * 1000), 0);
+                       (uint64_t)(hub->spawn->conf.start_timeout * 1000), 0);
     return 0;
 }
 
 int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, char *err,
                 size_t errlen)
 {
-    struct spawn_host *h = &hub->spawn;
+    struct spawn_host *h = hub->spawn;
     struct spawn_run *run = sp->run;
     enum spawn_state state = run ? run->state : SPAWN_IDLE;
     if (h->shutting_down) {
@@ -654,14 +656,14 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
         json_decref(user_options);
         snprintf(err, errlen,
                  "Too many users trying to log in right now. Try again in a minute or two.");
-        metrics_observe(&hub->spawn_metrics, "status=\"throttled\"", 0);
+        metrics_observe(hub->spawn_metrics, "status=\"throttled\"", 0);
         return -EAGAIN;
     }
     int64_t limit = hub->conf.active_server_limit;
     if (limit > 0 && (int64_t)h->active >= limit) {
         json_decref(user_options);
         snprintf(err, errlen, "Active user limit exceeded. Try again in a few minutes.");
-        metrics_observe(&hub->spawn_metrics, "status=\"too-many-users\"", 0);
+        metrics_observe(hub->spawn_metrics, "status=\"too-many-users\"", 0);
         return -EUSERS;
     }
     run = spawn_run_get(hub, sp, err, errlen);
@@ -740,12 +742,12 @@ static void fail(struct spawn_run *run, int status, const char *fmt, ...)
     json_t *ev =
         json_pack("{s:i,s:b,s:s+}", "progress", 100, "failed", 1, "message", "Spawn failed: ", msg);
     emit(run, SPAWN_EVENT_FAILED, ev);
-    hub->spawn.failures++;
-    int64_t limit = hub->spawn.conf.consecutive_failure_limit;
-    if (limit > 0 && hub->spawn.failures >= limit) {
+    hub->spawn->failures++;
+    int64_t limit = hub->spawn->conf.consecutive_failure_limit;
+    if (limit > 0 && hub->spawn->failures >= limit) {
         gm_log_error("%lld consecutive spawns failed (Spawner.consecutive_failure_limit); "
                      "stopping the hub",
-                     (long long)hub->spawn.failures);
+                     (long long)hub->spawn->failures);
         hub_stop_soon(hub, 1);
     }
     stop_begin(run);
@@ -772,7 +774,7 @@ static void finish_stop(struct spawn_run *run)
         if (store_spawner_delete(&hub->store, sp) < 0)
             gm_log_error("Cannot delete the server %s", sp->name);
     }
-    if (hub->spawn.shutting_down)
+    if (hub->spawn->shutting_down)
         spawn_host_check_shutdown(hub);
 }
 
@@ -805,7 +807,7 @@ static void stop_continue(struct spawn_run *run)
         return; /* the plugin completes the start (cancelled), then the stop */
     if (run->route_added) {
         run->busy_route = true;
-        const struct spawn_router *rt = &run->hub->spawn.router;
+        const struct spawn_router *rt = &run->hub->spawn->router;
         if (!rt->remove || rt->remove(rt->impl, run->routespec, on_route_deleted, run) < 0) {
             run->busy_route = false;
             run->route_added = false;
@@ -816,7 +818,7 @@ static void stop_continue(struct spawn_run *run)
     if (!run->plugin_stopped) {
         run->plugin_stopped = true;
         run->busy_stop = true;
-        if (run->hub->spawn.plugin->stop(run->server, false, on_plugin_stopped, run) == 0)
+        if (run->hub->spawn->plugin->stop(run->server, false, on_plugin_stopped, run) == 0)
             return;
         run->busy_stop = false;
     }
@@ -835,7 +837,7 @@ static void stop_begin(struct spawn_run *run)
         /* Interrupt the start: the plugin reports it cancelled, then the stop. */
         run->plugin_stopped = true;
         run->busy_stop = true;
-        if (run->hub->spawn.plugin->stop(run->server, false, on_plugin_stopped, run) < 0) {
+        if (run->hub->spawn->plugin->stop(run->server, false, on_plugin_stopped, run) < 0) {
             run->busy_stop = false;
             run->plugin_stopped = false;
         }
@@ -903,7 +905,7 @@ static void on_poll_timer(uv_timer_t *t)
     if (run->state != SPAWN_READY || run->busy_poll)
         return;
     run->busy_poll = true;
-    if (run->hub->spawn.plugin->poll(run->server, on_polled, run) < 0) {
+    if (run->hub->spawn->plugin->poll(run->server, on_polled, run) < 0) {
         run->busy_poll = false;
         spawn_run_schedule_poll(run);
     }
@@ -911,7 +913,7 @@ static void on_poll_timer(uv_timer_t *t)
 
 void spawn_run_schedule_poll(struct spawn_run *run)
 {
-    const struct spawn_config *c = &run->hub->spawn.conf;
+    const struct spawn_config *c = &run->hub->spawn->conf;
     if (c->poll_interval <= 0)
         return;
     uint32_t r = 0;
@@ -932,7 +934,7 @@ void spawn_run_adopt(struct spawn_run *run)
     free(run->routespec);
     run->routespec = spawn_routespec(run->hub, sp);
     if (sp->state)
-        run->hub->spawn.plugin->load_state(run->server, sp->state);
+        run->hub->spawn->plugin->load_state(run->server, sp->state);
     struct gm_buf t;
     gm_buf_init(&t, 4096);
     const struct hub_server_addr *a = sp->server;
