@@ -39,6 +39,9 @@ struct gm_server_spec {
     const json_t *auth_state;   /* the user's decrypted auth_state, or NULL */
     int64_t mem_limit;          /* bytes, 0 = none (Spawner.mem_limit) */
     double cpu_limit;           /* cores, 0 = none (Spawner.cpu_limit) */
+    int64_t mem_guarantee;      /* bytes, 0 = none (Spawner.mem_guarantee) */
+    double cpu_guarantee;       /* cores, 0 = none (Spawner.cpu_guarantee) */
+    int64_t user_id;            /* the owner's id in the database (KubeSpawner's {userid}) */
 };
 
 /** Progress of a start, shown to the user on the spawn page and in the progress stream.

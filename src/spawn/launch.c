@@ -154,6 +154,8 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
     }
     l->mem_limit = bytes_of(c->mem_limit);
     l->cpu_limit = json_is_number(c->cpu_limit) ? json_number_value(c->cpu_limit) : 0;
+    l->mem_guarantee = bytes_of(c->mem_guarantee);
+    l->cpu_guarantee = json_is_number(c->cpu_guarantee) ? json_number_value(c->cpu_guarantee) : 0;
 
     /* The command line: Spawner.cmd (or the spawner's default) + Spawner.args. */
     int r = 0;

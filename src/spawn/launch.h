@@ -17,6 +17,8 @@ struct spawn_launch {
     char *notebook_dir;
     int64_t mem_limit;
     double cpu_limit;
+    int64_t mem_guarantee;
+    double cpu_guarantee;
 };
 
 /** Pick the address and port and build the command line and environment of the server of

@@ -537,6 +537,9 @@ static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
         .auth_state = auth_state,
         .mem_limit = launch->mem_limit,
         .cpu_limit = launch->cpu_limit,
+        .mem_guarantee = launch->mem_guarantee,
+        .cpu_guarantee = launch->cpu_guarantee,
+        .user_id = sp->user->id,
     };
     gm_log_info("Starting the server of '%s' at %s", sp->user->name, run->routespec);
     run->busy_start = true;
