@@ -128,6 +128,22 @@ struct kube_conf {
     json_t *singleuser_extra_annotations;
 };
 
+extern const struct gm_option_class kube_class;
+
+/** What a profile overrides of the Spawner settings the hub applied (0 / NULL: unchanged). */
+struct kube_spawner_overrides {
+    double cpu_limit, cpu_guarantee;
+    int64_t mem_limit, mem_guarantee;
+    const json_t *environment;
+};
+
+/** @base with a profile's kubespawner_override applied, into @out (a shallow copy: values are
+ * borrowed from @overrides, and @out is never released). Returns 0 or -EINVAL with a message
+ * naming the setting. */
+int kube_conf_override(const struct kube_conf *base, const json_t *overrides,
+                       struct kube_conf *out, struct kube_spawner_overrides *sp, char *err,
+                       size_t errlen);
+
 /* kube_creds.c */
 
 struct kube_creds {
@@ -386,6 +402,11 @@ struct kube_server {
 
     /* start */
     json_t *overrides; /* the profile's settings, or NULL */
+    struct kube_conf eff; /* the settings with the profile's overrides (borrowed values) */
+    struct kube_spawner_overrides spo;
+    char *failure;     /* a failure found before anything was asked of the API */
+    bool pvc_created;  /* by this start (a failed first start deletes it again) */
+    bool pod_created;
     json_t *pod;       /* the manifest being created */
     char *url;
     int port;

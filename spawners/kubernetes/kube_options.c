@@ -388,3 +388,99 @@ const struct gm_option_class kube_class = {
     .help = "Kubernetes: one pod per server (kubespawner.KubeSpawner 7.1).",
     .options = kube_options,
 };
+
+/* A profile's kubespawner_override applied to a shallow copy of the settings. Values are
+ * borrowed from @overrides, which must outlive @out; @out is never released. Spawner settings
+ * that the hub applies (cpu_limit, mem_limit, cpu_guarantee, mem_guarantee, environment) go to
+ * @sp instead. */
+int kube_conf_override(const struct kube_conf *base, const json_t *overrides,
+                       struct kube_conf *out, struct kube_spawner_overrides *sp, char *err,
+                       size_t errlen)
+{
+    *out = *base;
+    memset(sp, 0, sizeof(*sp));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)overrides, k, v)
+    {
+        if (strcmp(k, "cpu_limit") == 0 || strcmp(k, "cpu_guarantee") == 0) {
+            if (!json_is_number(v) || json_number_value(v) < 0) {
+                snprintf(err, errlen, "kubespawner_override %s must be a number of cores", k);
+                return -EINVAL;
+            }
+            *(k[4] == 'l' ? &sp->cpu_limit : &sp->cpu_guarantee) = json_number_value(v);
+            continue;
+        }
+        if (strcmp(k, "mem_limit") == 0 || strcmp(k, "mem_guarantee") == 0) {
+            int64_t bytes;
+            if (gm_bytes_json(v, &bytes) < 0) {
+                snprintf(err, errlen,
+                         "kubespawner_override %s must be a number of bytes or a size like "
+                         "\"2G\"",
+                         k);
+                return -EINVAL;
+            }
+            *(k[4] == 'l' ? &sp->mem_limit : &sp->mem_guarantee) = bytes;
+            continue;
+        }
+        if (strcmp(k, "environment") == 0) {
+            if (gm_check_str_dict(v, &(const char *){NULL}) < 0) {
+                snprintf(err, errlen, "kubespawner_override environment must be a dict of "
+                                      "strings");
+                return -EINVAL;
+            }
+            sp->environment = v;
+            continue;
+        }
+        const struct gm_option *o = kube_options;
+        while (o->name && strcmp(o->name, k) != 0)
+            o++;
+        if (!o->name) {
+            snprintf(err, errlen,
+                     "kubespawner_override sets %s, which is not a KubeSpawner setting Ganymede "
+                     "knows",
+                     k);
+            return -EINVAL;
+        }
+        const char *why = "a value of another type";
+        void *field = (char *)out + o->offset;
+        bool ok;
+        switch (o->type) {
+        case GM_OPTION_BOOL:
+            ok = json_is_boolean(v);
+            if (ok)
+                *(bool *)field = json_is_true(v);
+            break;
+        case GM_OPTION_INT:
+            ok = json_is_integer(v);
+            if (ok)
+                *(int64_t *)field = json_integer_value(v);
+            break;
+        case GM_OPTION_STRING:
+            ok = json_is_string(v) || json_is_null(v);
+            if (ok)
+                *(const char **)field = json_is_null(v) ? "" : json_string_value(v);
+            break;
+        case GM_OPTION_JSON:
+            ok = true;
+            *(json_t **)field = v;
+            break;
+        default:
+            ok = false;
+            why = "a list (not supported in an override)";
+            break;
+        }
+        if (ok && o->check && !json_is_null(v) && o->check(v, &why) < 0)
+            ok = false;
+        if (ok && o->choices && json_is_string(v)) {
+            ok = false;
+            for (const char *const *c = o->choices; *c; c++)
+                ok = ok || strcmp(*c, json_string_value(v)) == 0;
+        }
+        if (!ok) {
+            snprintf(err, errlen, "kubespawner_override %s must be %s", k, why);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
