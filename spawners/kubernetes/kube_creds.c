@@ -688,8 +688,8 @@ static void refresh(struct kube_creds *c)
         int e = errno;
         /* A file we could not stat is remembered with an mtime no file has. */
         if (c->file_mtime.tv_nsec != -1)
-            gm_log_warn("Kubernetes token file %s: %s; keeping the token read before",
-                        c->token_file, file_problem(-e));
+            gm_log_warn("Kubernetes token file %s %s; keeping the token read before", c->token_file,
+                        file_problem(-e));
         c->file_mtime.tv_sec = 0;
         c->file_mtime.tv_nsec = -1;
         return;
