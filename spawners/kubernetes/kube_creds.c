@@ -674,6 +674,8 @@ int kube_creds_load(struct kube_creds *c, const struct kube_conf *conf, char *er
     *c = n;
     return 0;
 fail:
+    if (r == -ENOMEM)
+        snprintf(err, errlen, "out of memory while reading the Kubernetes credentials");
     kube_creds_release(&n);
     return r;
 }
