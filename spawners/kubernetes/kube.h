@@ -159,6 +159,7 @@ struct kube_creds {
     /* the token file as last read */
     char *file_token;
     struct timespec file_mtime;
+    uint64_t file_size; /* with the mtime, tells a rewritten file */
     uint64_t file_checked_ms;
 };
 

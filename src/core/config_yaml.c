@@ -3,6 +3,8 @@
 #include "core/config_yaml.h"
 #include "util/str.h"
 
+#include <ganymede/yaml.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -162,5 +164,23 @@ int config_yaml_parse(const char *text, size_t len, const char *filename, json_t
         return r;
     *ret = v;
     *origins = o;
+    return 0;
+}
+
+int gm_yaml_parse(const char *text, size_t len, const char *name, json_t **ret, char *err,
+                  size_t errlen)
+{
+    json_t *v = NULL, *origins = NULL;
+    int r = config_yaml_parse(text, len, name, &v, &origins, err, errlen);
+    if (r < 0)
+        return r;
+    /* config_yaml_parse gives an empty document as {} without an origin; an empty mapping
+     * written as "{}" has its "" origin. safe_load reads the former as None. */
+    if (json_is_object(v) && json_object_size(v) == 0 && json_object_size(origins) == 0) {
+        json_decref(v);
+        v = json_null();
+    }
+    json_decref(origins);
+    *ret = v;
     return 0;
 }
