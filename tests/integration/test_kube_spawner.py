@@ -1,0 +1,254 @@
+"""The Kubernetes spawner (spawner_class = "kubespawner") against the Kubernetes API simulator
+of ../shared/recipes/start-kube-api.sh: the core/v1 API's wire format with watches, events, a
+scheduler, PVC provisioning, quota admission and a kubelet that runs the image `local/exec` as
+a local process, so the real jupyterhub-singleuser runs in a "pod". Pods use the host network
+here: the server listens on 127.0.0.1 at the port the hub picked (KubeSpawner.port = 0, a
+Ganymede extension) and the hub reaches it at status.podIP (127.0.0.1) through the real
+configurable-http-proxy.
+
+Each test works in a namespace of its own, made through the API and deleted afterwards, so
+pytest-xdist workers do not see each other's pods. Where the simulator and a real API server
+may differ, the test follows the real API's documented behaviour and says so."""
+import fcntl
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from conftest import BIN, RECIPES, RECIPES_STATE, Api
+from spawn_helpers import (PASSWORD, progress_events, server_model, start, wait_for, wait_ready,
+                           wait_stopped)
+
+SINGLEUSER = shutil.which("jupyterhub-singleuser") or "/usr/bin/jupyterhub-singleuser"
+IMAGE = "local/exec"
+
+
+class Kube:
+    """The simulator's address and credentials, and a few raw API calls for the tests' checks."""
+
+    def __init__(self, env):
+        self.env = env
+        self.url = env["KUBE_API_URL"]
+        self.token = env["KUBE_API_TOKEN"]
+
+    def call(self, method, path, body=None, timeout=20, **params):
+        r = requests.request(method, self.url + path, json=body, params=params, timeout=timeout,
+                             headers={"Authorization": f"Bearer {self.token}"})
+        try:
+            return r.status_code, r.json()
+        except ValueError:
+            return r.status_code, r.text
+
+    def get(self, path, **params):
+        status, body = self.call("GET", path, **params)
+        return body if status == 200 else None
+
+    def pods(self, ns, **params):
+        return self.get(f"/api/v1/namespaces/{ns}/pods", **params)["items"]
+
+    def pod(self, ns, name):
+        return self.get(f"/api/v1/namespaces/{ns}/pods/{name}")
+
+    def events(self, ns):
+        return self.get(f"/api/v1/namespaces/{ns}/events")["items"]
+
+
+def _recipe(*args):
+    return subprocess.run([str(RECIPES / "start-kube-api.sh"), *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def kube():
+    """The simulator, started once (the recipe is idempotent; one worker at a time)."""
+    if not (RECIPES / "start-kube-api.sh").exists():
+        pytest.skip(f"no recipes at {RECIPES} (set GANYMEDE_RECIPES)")
+    if not os.path.exists(SINGLEUSER):
+        pytest.skip("jupyterhub-singleuser is not installed (Debian's jupyterhub)")
+    helps = subprocess.run([BIN, "--help-config"], capture_output=True, text=True, timeout=60)
+    if "KubeSpawner" not in helps.stdout:
+        pytest.skip("this build has no Kubernetes spawner (-Dkubernetes=disabled)")
+    RECIPES_STATE.mkdir(parents=True, exist_ok=True)
+    with open(RECIPES_STATE / ".ganymede-kube-tests.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = _recipe()
+        if p.returncode != 0:
+            pytest.skip(f"the Kubernetes API simulator cannot start: {(p.stderr or p.stdout)[-800:]}")
+        out = _recipe("env").stdout
+    env = dict(re.findall(r"(\w+)='?([^' \n]*)'?", out.replace("export ", "")))
+    for k in ("KUBE_API_URL", "KUBE_API_TOKEN", "KUBE_SA_DIR", "KUBECONFIG"):
+        assert k in env, f"start-kube-api.sh env said no {k}: {out!r}"
+    return Kube(env)
+
+
+@pytest.fixture
+def ns(kube):
+    """A namespace of the test's own."""
+    name = "t-" + uuid.uuid4().hex[:10]
+    status, body = kube.call("POST", "/api/v1/namespaces",
+                             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    assert status == 201, body
+    yield name
+    kube.call("DELETE", f"/api/v1/namespaces/{name}")
+
+
+def new_user(prefix="k"):
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def kube_env(kube, how="service-account"):
+    """The hub's environment for the credentials @how: the in-cluster service account (the
+    recipe's mount), or the kubeconfig (HTTPS with its CA and the token)."""
+    if how == "service-account":
+        return {"KUBERNETES_SERVICE_HOST": kube.env["KUBERNETES_SERVICE_HOST"],
+                "KUBERNETES_SERVICE_PORT": kube.env["KUBERNETES_SERVICE_PORT"],
+                "GANYMEDE_KUBE_SA_DIR": kube.env["KUBE_SA_DIR"]}
+    return {"KUBERNETES_SERVICE_HOST": "", "KUBERNETES_SERVICE_PORT": "",
+            "KUBECONFIG": kube.env["KUBECONFIG"]}
+
+
+def kube_config(ns, spawner=None, kubespawner=None, **jupyterhub):
+    cfg = {
+        "JupyterHub": {"authenticator_class": "shared-password", "spawner_class": "kubespawner",
+                       "api_tokens": {"admin-token-0123456789abcdef": "admin"}},
+        "Authenticator": {"admin_users": ["admin"], "allow_all": True},
+        "SharedPasswordAuthenticator": {"user_password": PASSWORD},
+        "Spawner": {
+            "environment": {"JUPYTERHUB_SINGLEUSER_APP": "notebook.notebookapp.NotebookApp"},
+            "start_timeout": 60,
+            "http_timeout": 30,
+            "poll_interval": 2,
+        },
+        "KubeSpawner": {
+            "namespace": ns,
+            "image": IMAGE,
+            "cmd": [SINGLEUSER],
+            "ip": "127.0.0.1",
+            "port": 0,
+        },
+    }
+    cfg["Spawner"].update(spawner or {})
+    cfg["KubeSpawner"].update(kubespawner or {})
+    cfg["JupyterHub"].update(jupyterhub)
+    return cfg
+
+
+def make_hub(hub_factory, kube, cfg, how="service-account", **kw):
+    return hub_factory(config=cfg, env=kube_env(kube, how), **kw)
+
+
+def failed_start(hub, user, **kw):
+    """Start @user's server and expect it to fail; returns the failure message after checking
+    that the server is gone."""
+    r = start(hub, user, **kw)
+    assert r.status_code in (202, 500), r.text
+    events = progress_events(hub, user, timeout=90)
+    assert events[-1].get("failed") is True, events
+    wait_stopped(hub, user, timeout=60)
+    return events[-1]["message"]
+
+
+def test_spawn_progress_notebook_and_stop(kube, ns, hub_factory):
+    user = new_user()
+    cfg = kube_config(ns, spawner={"mem_limit": "512M", "cpu_guarantee": 0.1},
+                      kubespawner={"extra_labels": {"course": "phys-{username}"},
+                                   "environment": {"COURSE": "phys"}})
+    hub = make_hub(hub_factory, kube, cfg)
+    info = Api(hub)("GET", "/info").json()
+    assert info["spawner"]["class"] == "kubespawner.spawner.KubeSpawner"
+    Api(hub)("POST", f"/users/{user}")
+    t0 = time.monotonic()
+    assert start(hub, user).status_code in (201, 202)
+    events = progress_events(hub, user, timeout=90)
+    assert events[-1].get("ready") is True, events
+    messages = [e["message"] for e in events]
+    # The pod's own events as KubeSpawner words them: "<time> [Normal] <message>".
+    assert any(re.search(r"\[Normal\] Successfully assigned " + ns, m) for m in messages), messages
+    assert any("[Normal] Started container notebook" in m for m in messages), messages
+    assert [e["progress"] for e in events] == sorted(e["progress"] for e in events)
+
+    pod_name = f"jupyter-{user}"
+    pod = kube.pod(ns, pod_name)
+    assert pod is not None
+    md, spec = pod["metadata"], pod["spec"]
+    # The labels zero-to-jupyterhub's network policies and services select.
+    assert md["labels"]["component"] == "singleuser-server"
+    assert md["labels"]["app.kubernetes.io/component"] == "singleuser-server"
+    assert md["labels"]["hub.jupyter.org/username"] == user
+    assert md["labels"]["app"] == "jupyterhub" and md["labels"]["heritage"] == "jupyterhub"
+    assert md["labels"]["course"] == f"phys-{user}"
+    assert md["annotations"]["hub.jupyter.org/username"] == user
+    c = spec["containers"][0]
+    assert c["name"] == "notebook" and c["image"] == IMAGE
+    assert c["args"][0] == SINGLEUSER and "command" not in c
+    assert c["resources"]["limits"]["memory"] == "512Mi"
+    assert c["resources"]["requests"]["cpu"] == "100m"
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert env["JUPYTERHUB_USER"] == user and env["JUPYTER_IMAGE_SPEC"] == IMAGE
+    assert env["JUPYTER_IMAGE"] == IMAGE and env["COURSE"] == "phys"
+    token = env["JUPYTERHUB_API_TOKEN"]
+    assert token not in hub.log()
+    assert c["ports"][0]["name"] == "notebook-port"
+    port = c["ports"][0]["containerPort"]
+
+    # The state KubeSpawner 7 saves.
+    model = server_model(hub, user)
+    assert model["state"]["pod_name"] == pod_name and model["state"]["namespace"] == ns
+    assert model["state"]["kubespawner_version"] == "7.1.0"
+    assert model["url"] == f"/user/{user}/"
+
+    # The notebook through the proxy, and a kernel.
+    r = requests.get(hub.public_url + f"/user/{user}/api/status", timeout=20,
+                     headers={"Authorization": f"token {token}"})
+    assert r.status_code == 200, r.text
+    r = requests.post(hub.public_url + f"/user/{user}/api/kernels", timeout=60,
+                      headers={"Authorization": f"token {token}"}, json={})
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    ws_url = hub.public_url.replace("http://", "ws://") + f"/user/{user}/api/kernels/{kernel}/channels"
+    run_code_over_websocket(ws_url, token, "print(6 * 7)", "42")
+
+    # Stop: the pod goes, and so does the route.
+    assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
+    wait_stopped(hub, user)
+    assert kube.pod(ns, pod_name) is None
+    assert requests.get(hub.public_url + f"/user/{user}/api", timeout=10,
+                        allow_redirects=False).status_code != 200
+    assert time.monotonic() - t0 < 120
+    with socket.socket() as s:  # the server process ended with its pod
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def run_code_over_websocket(url, token, code, expect):
+    websocket = pytest.importorskip("websocket")
+    ws = websocket.create_connection(url, header=[f"Authorization: token {token}"], timeout=60)
+    try:
+        msg_id = uuid.uuid4().hex
+        import json
+        ws.send(json.dumps({
+            "header": {"msg_id": msg_id, "username": "test", "session": uuid.uuid4().hex,
+                       "msg_type": "execute_request", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "channel": "shell",
+            "content": {"code": code, "silent": False, "store_history": False,
+                        "user_expressions": {}, "allow_stdin": False},
+        }))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            m = json.loads(ws.recv())
+            if m.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            if m["msg_type"] == "stream":
+                assert m["content"]["text"].strip() == expect
+                return
+            if m["msg_type"] == "error":
+                raise AssertionError(m["content"])
+        raise AssertionError("no output from the kernel")
+    finally:
+        ws.close()
