@@ -252,6 +252,14 @@ static void test_cmd(void **state)
     assert_null(json_object_get(ctr, "command"));
     json_decref(pod);
     json_decref(cmd);
+    /* A command line given as one string is a list of one, as traitlets' Command makes it. */
+    cmd = json_string("start-notebook.sh");
+    f.in.cmd = cmd;
+    pod = kube_pod_manifest(&f.in, f.err, sizeof(f.err));
+    ctr = json_array_get(json_object_get(json_object_get(pod, "spec"), "containers"), 0);
+    assert_json_eq(json_object_get(ctr, "args"), "[\"start-notebook.sh\"]");
+    json_decref(pod);
+    json_decref(cmd);
     fixture_release(&f);
 }
 
