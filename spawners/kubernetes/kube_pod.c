@@ -181,7 +181,11 @@ static json_t *sorted_values(const json_t *v, const char *setting, char *err, si
     }
     const char *k;
     json_t *x;
-    json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+    json_object_foreach((json_t *)v, k, x)
+    {
+        (void)x;
+        keys[i++] = k;
+    }
     qsort(keys, n, sizeof(*keys), key_cmp);
     for (i = 0; i < n; i++)
         if (json_array_append_new(out, json_deep_copy(json_object_get(v, keys[i]))) < 0) {
@@ -700,7 +704,8 @@ static json_t *notebook_container(const struct kube_pod_input *in, char *err, si
     if (r == 0 && set(c->image_pull_policy))
         r = put(ctr, "imagePullPolicy", json_string(c->image_pull_policy));
     if (r == 0 && in->cmd && !json_is_null(in->cmd))
-        r = put(ctr, "args", json_deep_copy(in->cmd));
+        r = put(ctr, "args",
+                json_is_string(in->cmd) ? json_pack("[O]", in->cmd) : json_deep_copy(in->cmd));
     if (r == 0)
         r = put(ctr, "ports",
                 json_pack("[{s:s,s:i}]", "name", "notebook-port", "containerPort", in->port));
