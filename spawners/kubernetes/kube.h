@@ -59,7 +59,7 @@ struct kube_conf {
     bool events_enabled;
     /* the container */
     char *image;
-    char *image_pull_policy;   /* "": the API server's default */
+    char *image_pull_policy;    /* "": the API server's default */
     json_t *image_pull_secrets; /* None, a name, or a list of names / {name} */
     json_t *cmd;                /* None: the image's command */
     char *working_dir;
@@ -138,8 +138,8 @@ struct kube_creds {
     char *cert_file, *cert_pem;
     char *key_file, *key_pem;
     bool insecure;
-    char *namespace;   /* the service account's or the context's namespace, or NULL */
-    char source[300];  /* "in-cluster", "kubeconfig /root/.kube/config (context x)" */
+    char *namespace;  /* the service account's or the context's namespace, or NULL */
+    char source[300]; /* "in-cluster", "kubeconfig /root/.kube/config (context x)" */
     /* the token file as last read */
     char *file_token;
     struct timespec file_mtime;
@@ -226,12 +226,12 @@ struct kube_sub {
 };
 
 struct kube_watch_stats {
-    bool synced;             /* the first list is in */
-    uint64_t last_event_ms;  /* loop time of the last line received (bookmarks too), 0: none */
-    uint64_t relists;        /* lists after the first (410 Gone) */
-    uint64_t errors;         /* watches or lists that failed */
-    uint64_t restarts;       /* watches resumed from the last resourceVersion */
-    size_t objects;          /* objects in the cache */
+    bool synced;            /* the first list is in */
+    uint64_t last_event_ms; /* loop time of the last line received (bookmarks too), 0: none */
+    uint64_t relists;       /* lists after the first (410 Gone) */
+    uint64_t errors;        /* watches or lists that failed */
+    uint64_t restarts;      /* watches resumed from the last resourceVersion */
+    size_t objects;         /* objects in the cache */
     char resource_version[32];
 };
 
@@ -278,8 +278,7 @@ void kube_names_set(struct kube_names *n, const char *field, const char *value);
 void kube_names_release(struct kube_names *n);
 /** @tmpl expanded as KubeSpawner does (trailing '-' stripped unless the template ends in one).
  * Returns 0 and a string (caller frees), or a negative errno with a message in @err. */
-int kube_expand(const struct kube_names *n, const char *tmpl, char **ret, char *err,
-                size_t errlen);
+int kube_expand(const struct kube_names *n, const char *tmpl, char **ret, char *err, size_t errlen);
 /** Every string in @v (not keys) expanded; strings that do not format are kept as they are.
  * A new reference or NULL. */
 json_t *kube_expand_json(const struct kube_names *n, const json_t *v);
@@ -329,18 +328,35 @@ int kube_cores_quantity(double cores, char *out, size_t outlen);
 
 /* kube_profiles.c */
 
-/** Check profile_list at init. Returns 0 or -EINVAL with a message. */
+/** The longest value taken from a form or user_options for one profile option (bytes). */
+#define KUBE_PROFILE_VALUE_MAX 4096
+
+/** Check profile_list at init: a list of profiles, or (KubeSpawner 7.1) a dict of them whose
+ * keys only order them (sorted). Returns 0 or -EINVAL with a message naming the profile and
+ * the key at fault. Whether kubespawner_override's keys are settings is the caller's check. */
 int kube_profiles_check(const json_t *profile_list, char *err, size_t errlen);
-/** The profile form (caller frees), or NULL when there is no profile_list. */
-char *kube_profiles_form(const json_t *profile_list, const char *user);
-/** The submitted form as user_options ({"profile": slug, <option>: value}). */
-int kube_profiles_from_form(const json_t *profile_list, const json_t *form, json_t **ret,
-                            char *err, size_t errlen);
-/** The chosen profile's kubespawner_override (with its options' overrides) merged into a copy
- * of the settings: *@out is a new json object of setting → value, or NULL when nothing is
- * overridden. -EINVAL with a message for a profile or choice that does not exist. */
-int kube_profiles_apply(const json_t *profile_list, const json_t *user_options, json_t **out,
-                        char *err, size_t errlen);
+/** The profile form, as KubeSpawner's form.html renders it, for @user in @groups (their
+ * groups, NULL-terminated; NULL: none), offering only the profiles whose allowed_groups let
+ * them in, with @user_options (the server's last ones, or NULL) preselected. The caller frees
+ * it; NULL when there is no profile_list (or out of memory). */
+char *kube_profiles_form(const json_t *profile_list, const char *user, const char *const *groups,
+                         const json_t *user_options);
+/** The submitted form ({field: [values]}) as user_options ({"profile": slug, <option>: value,
+ * "<option>--unlisted-choice": value}), as KubeSpawner's _options_from_form. *@ret is a new
+ * object. -EINVAL with a message for a form that is not {field: [strings]}. */
+int kube_profiles_from_form(const json_t *profile_list, const json_t *form, json_t **ret, char *err,
+                            size_t errlen);
+/** The overrides of the profile @user_options choose (the default one when they name none)
+ * for a user in @groups: the profile's kubespawner_override, then each option's choice's
+ * (an unlisted choice's with "{value}" replaced), merged in that order into one new object of
+ * setting -> value in *@out, or NULL when nothing is overridden. The caller applies it as
+ * KubeSpawner's _apply_overrides: a dict value is merged recursively into a dict setting, a
+ * null inside it deleting that key; any other value replaces the setting. -EINVAL with a
+ * message for a profile that does not exist or is not open to @groups, a choice that does not
+ * exist, or an unlisted value that is not enabled or fails validation_regex; -EACCES when no
+ * profile is open to @groups. */
+int kube_profiles_apply(const json_t *profile_list, const char *const *groups,
+                        const json_t *user_options, json_t **out, char *err, size_t errlen);
 
 /* kube.c, kube_start.c, kube_stop.c: the spawner. */
 
@@ -348,9 +364,9 @@ struct kube_state {
     const struct gm_host *host;
     const struct kube_conf *conf;
     struct kube_api api;
-    char *hub_namespace;         /* namespace, or the service account's, or "default" */
-    struct kube_watch *pods;     /* pods of ours (component label) */
-    struct kube_watch *events;   /* pod events, or NULL (events_enabled false) */
+    char *hub_namespace;       /* namespace, or the service account's, or "default" */
+    struct kube_watch *pods;   /* pods of ours (component label) */
+    struct kube_watch *events; /* pod events, or NULL (events_enabled false) */
     struct kube_watch_stats last_stats;
 };
 
