@@ -235,7 +235,7 @@ static int slugify(const char *text, char **ret)
  * \d \w \s and their negations are translated, in and out of brackets; an escaped character
  * in brackets is taken literally. What POSIX lacks is refused rather than read differently:
  * (?...) groups (flags, lookaround, non-capturing, named), lazy or possessive quantifiers
- * (*? +?), and escapes that are letters Python gives a meaning (\A \Z \n ...). Left as they
+ * (*? +?), and escapes of letters other than \d \w \s \b \n \t \r \f \v (\A \Z ...). Left as they
  * are: '.' and classes match bytes, not characters, for non-ASCII text; Python's '$' also
  * matches before a final newline and POSIX's does not. */
 static int py_regex_translate(const char *py, struct gm_buf *out, char *err, size_t errlen)
@@ -271,7 +271,11 @@ static int py_regex_translate(const char *py, struct gm_buf *out, char *err, siz
             default:
                 break;
             }
-            if (cls) {
+            static const char ctl_names[] = "ntrfv", ctl_chars[] = "\n\t\r\f\v";
+            const char *ctl = e ? strchr(ctl_names, e) : NULL;
+            if (ctl) {
+                gm_buf_putc(out, ctl_chars[ctl - ctl_names]);
+            } else if (cls) {
                 gm_buf_puts(out, cls);
             } else if (e == '\0') {
                 snprintf(err, errlen, "it ends in a lone backslash");
@@ -331,16 +335,14 @@ static int py_regex_translate(const char *py, struct gm_buf *out, char *err, siz
                                  e ? e : ' ');
                         return -EINVAL;
                     }
-                } else if (py[j] == '[' && py[j + 1] == ':') {
-                    const char *end = strstr(py + j, ":]");
-                    if (!end) {
-                        gm_buf_free(&body);
-                        snprintf(err, errlen, "a bracket expression is not closed");
-                        return -EINVAL;
-                    }
-                    /* Python reads "[:" literally; so does this, by escaping nothing and
-                     * letting the '[' stand alone. */
-                    gm_buf_putc(&body, '[');
+                } else if (py[j] == '[' &&
+                           (py[j + 1] == ':' || py[j + 1] == '=' || py[j + 1] == '.')) {
+                    /* Python reads "[:alpha:]" as the characters, POSIX as a class. */
+                    gm_buf_free(&body);
+                    snprintf(err, errlen,
+                             "[%c in brackets means something else in Python: write \\[%c",
+                             py[j + 1], py[j + 1]);
+                    return -EINVAL;
                 } else {
                     gm_buf_putc(&body, py[j]);
                 }
@@ -762,6 +764,16 @@ static void form_tojson(struct gm_buf *b, const json_t *v)
     }
     for (const char *p = s; *p; p++) {
         switch (*p) {
+        case '\\':
+            /* An escape as Python writes it: \u00e9, not jansson's \u00E9. */
+            gm_buf_putc(b, *p++);
+            gm_buf_putc(b, *p);
+            if (*p == 'u')
+                for (int i = 0; i < 4 && p[1]; i++) {
+                    p++;
+                    gm_buf_putc(b, (char)(*p >= 'A' && *p <= 'F' ? *p | 0x20 : *p));
+                }
+            break;
         case '<':
             gm_buf_puts(b, "\\u003c");
             break;

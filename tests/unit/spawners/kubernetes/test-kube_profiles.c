@@ -593,6 +593,9 @@ static void test_check(void **state)
     check_fails("[{\"display_name\": \"A\", \"profile_options\": {\"img\": {\"unlisted_choice\": "
                 "{\"validation_regex\": \"^a+?$\"}}}}]",
                 "lazy and possessive");
+    check_fails("[{\"display_name\": \"A\", \"profile_options\": {\"img\": {\"unlisted_choice\": "
+                "{\"validation_regex\": \"^[[:alpha:]]$\"}}}}]",
+                "means something else in Python");
     check_fails("[{\"display_name\": \"A\", \"allowed_groups\": \"gpu\"}]",
                 "allowed_groups must be a list of group names");
 }
@@ -674,13 +677,13 @@ static void test_form(void **state)
     /* Text is escaped; the saved options are written as |tojson writes them. */
     json_t *pl = parse("[{\"display_name\": \"<b>A&B</b>\", \"slug\": \"a\\\"b\", \"description\": "
                        "\"it's <i>\"}]");
-    json_t *uo = parse("{\"profile\": \"a\\\"b\", \"x\": \"</script>&'\"}");
+    json_t *uo = parse("{\"profile\": \"a\\\"b\", \"x\": \"</script>&'\\u00e9\\n\"}");
     html = kube_profiles_form(pl, "alice", NULL, uo);
     assert_non_null(html);
     if (!strstr(html, "<h3>&lt;b&gt;A&amp;B&lt;/b&gt;</h3><p>it&#39;s &lt;i&gt;</p>") ||
         !strstr(html, "value=\"a&quot;b\"\n               checked  />") ||
         !strstr(html, "const userOptions = {\"profile\": \"a\\\"b\", \"x\": "
-                      "\"\\u003c/script\\u003e\\u0026\\u0027\"};"))
+                      "\"\\u003c/script\\u003e\\u0026\\u0027\\u00e9\\n\"};"))
         fail_msg("not escaped: %s", html);
     free(html);
     json_decref(uo);
@@ -878,6 +881,9 @@ static void test_regex(void **state)
     regex_is("^a\\.b$", "axb", false);
     regex_is("^[^\\]x]+$", "abc", true);
     regex_is("^[^\\]x]+$", "a]c", false);
+    regex_is("^a\\tb$", "a\tb", true);
+    regex_is("^[a\\-z]+$", "a-z", true);
+    regex_is("^[a\\-z]+$", "b", false);
 }
 
 int main(void)
