@@ -36,7 +36,7 @@
 
 /* The form grows with the list, which only the admin writes; the cap keeps a mistake finite. */
 #define PROFILES_FORM_MAX (4u << 20)
-#define SLUG_MAX          1024
+#define SLUG_MAX          4096 /* the longest display_name a slug is made of */
 
 /* Python's truth value of a JSON value. */
 static bool py_truthy(const json_t *v)
@@ -123,7 +123,7 @@ static int slugify(const char *text, char **ret)
 {
     struct gm_buf pre, b;
     gm_buf_init(&pre, SLUG_MAX * 4);
-    gm_buf_init(&b, SLUG_MAX);
+    gm_buf_init(&b, SLUG_MAX * 4);
     /* Quotes, then non-ASCII, then character references, in python-slugify's order. */
     for (const unsigned char *p = (const unsigned char *)text; *p;) {
         if (*p == '\'') {
@@ -583,6 +583,11 @@ static int check_profile(const json_t *p, const char *name, char *err, size_t er
     if (!json_is_string(dn)) {
         snprintf(err, errlen, "profile_list: profile %s %s", name,
                  dn ? "has a display_name that is not a string" : "has no display_name");
+        return -EINVAL;
+    }
+    if (json_string_length(dn) > SLUG_MAX) {
+        snprintf(err, errlen, "profile_list: profile %s: display_name is longer than %d bytes",
+                 name, SLUG_MAX);
         return -EINVAL;
     }
     const json_t *slug = json_object_get(p, "slug");

@@ -559,6 +559,13 @@ static void test_check(void **state)
     check_fails("[{\"display_name\": \"A\"}, {\"slug\": \"b\"}]", "profile 1 has no display_name");
     check_fails("{\"x\": {\"display_name\": 3}}", "profile 'x' has a display_name that is not");
     check_fails("[{\"display_name\": \"A\", \"slug\": \"\"}]", "slug must be a non-empty string");
+    char *big = malloc(5000), *list = malloc(5100);
+    memset(big, 'x', 4999);
+    big[4999] = '\0';
+    snprintf(list, 5100, "[{\"display_name\": \"%s\"}]", big);
+    check_fails(list, "profile 0: display_name is longer than 4096 bytes");
+    free(list);
+    free(big);
     /* Duplicates, given or made from display_name. */
     check_fails("[{\"display_name\": \"A\", \"slug\": \"a\"}, {\"display_name\": \"B\", \"slug\": "
                 "\"a\"}]",
