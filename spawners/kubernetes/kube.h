@@ -346,18 +346,35 @@ int kube_cores_quantity(double cores, char *out, size_t outlen);
 
 /* kube_profiles.c */
 
-/** Check profile_list at init. Returns 0 or -EINVAL with a message. */
+/** The longest value taken from a form or user_options for one profile option (bytes). */
+#define KUBE_PROFILE_VALUE_MAX 4096
+
+/** Check profile_list at init: a list of profiles, or (KubeSpawner 7.1) a dict of them whose
+ * keys only order them (sorted). Returns 0 or -EINVAL with a message naming the profile and
+ * the key at fault. Whether kubespawner_override's keys are settings is the caller's check. */
 int kube_profiles_check(const json_t *profile_list, char *err, size_t errlen);
-/** The profile form (caller frees), or NULL when there is no profile_list. */
-char *kube_profiles_form(const json_t *profile_list, const char *user);
-/** The submitted form as user_options ({"profile": slug, <option>: value}). */
-int kube_profiles_from_form(const json_t *profile_list, const json_t *form, json_t **ret,
-                            char *err, size_t errlen);
-/** The chosen profile's kubespawner_override (with its options' overrides) merged into a copy
- * of the settings: *@out is a new json object of setting → value, or NULL when nothing is
- * overridden. -EINVAL with a message for a profile or choice that does not exist. */
-int kube_profiles_apply(const json_t *profile_list, const json_t *user_options, json_t **out,
-                        char *err, size_t errlen);
+/** The profile form, as KubeSpawner's form.html renders it, for @user in @groups (their
+ * groups, NULL-terminated; NULL: none), offering only the profiles whose allowed_groups let
+ * them in, with @user_options (the server's last ones, or NULL) preselected. The caller frees
+ * it; NULL when there is no profile_list (or out of memory). */
+char *kube_profiles_form(const json_t *profile_list, const char *user, const char *const *groups,
+                         const json_t *user_options);
+/** The submitted form ({field: [values]}) as user_options ({"profile": slug, <option>: value,
+ * "<option>--unlisted-choice": value}), as KubeSpawner's _options_from_form. *@ret is a new
+ * object. -EINVAL with a message for a form that is not {field: [strings]}. */
+int kube_profiles_from_form(const json_t *profile_list, const json_t *form, json_t **ret, char *err,
+                            size_t errlen);
+/** The overrides of the profile @user_options choose (the default one when they name none)
+ * for a user in @groups: the profile's kubespawner_override, then each option's choice's
+ * (an unlisted choice's with "{value}" replaced), merged in that order into one new object of
+ * setting -> value in *@out, or NULL when nothing is overridden. The caller applies it as
+ * KubeSpawner's _apply_overrides: a dict value is merged recursively into a dict setting, a
+ * null inside it deleting that key; any other value replaces the setting. -EINVAL with a
+ * message for a profile that does not exist or is not open to @groups, a choice that does not
+ * exist, or an unlisted value that is not enabled or fails validation_regex; -EACCES when no
+ * profile is open to @groups. */
+int kube_profiles_apply(const json_t *profile_list, const char *const *groups,
+                        const json_t *user_options, json_t **out, char *err, size_t errlen);
 
 /* kube.c, kube_start.c, kube_stop.c: the spawner. */
 
