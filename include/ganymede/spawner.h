@@ -42,6 +42,7 @@ struct gm_server_spec {
     int64_t mem_guarantee;      /* bytes, 0 = none (Spawner.mem_guarantee) */
     double cpu_guarantee;       /* cores, 0 = none (Spawner.cpu_guarantee) */
     int64_t user_id;            /* the owner's id in the database (KubeSpawner's {userid}) */
+    const char *const *groups;  /* the owner's groups, NULL-terminated */
 };
 
 /** Progress of a start, shown to the user on the spawn page and in the progress stream.
@@ -100,8 +101,9 @@ struct gm_spawner {
     int (*load_state)(void *server, const json_t *state);
 
     /** The options form's HTML (caller frees), or NULL for none: how users choose an
-     * environment (a profile list, an image). May be NULL. */
-    char *(*options_form)(void *state, const char *user);
+     * environment (a profile list, an image); @groups are the user's (NULL-terminated), for
+     * choices open to some groups only. May be NULL. */
+    char *(*options_form)(void *state, const char *user, const char *const *groups);
     /** Turn the submitted form (a JSON object of field → [values]) into user_options (a new
      * reference). Returns 0 or -EINVAL with a message for the user. May be NULL (then every
      * field with one value becomes a string, as JupyterHub's default does). */

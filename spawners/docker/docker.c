@@ -618,9 +618,10 @@ static int docker_load_state(void *server, const json_t *state)
 
 /* The image choice: a <select name="image"> when there are two images or more, as
  * dockerspawner's default options_form. */
-static char *docker_options_form(void *state, const char *user)
+static char *docker_options_form(void *state, const char *user, const char *const *groups)
 {
     (void)user;
+    (void)groups;
     struct docker_state *st = state;
     if (!json_is_object(st->allowed) || json_object_size(st->allowed) < 2)
         return NULL;

@@ -438,10 +438,10 @@ static int kube_load_state(void *server, const json_t *state)
     return r < 0 ? r : 0;
 }
 
-static char *kube_options_form(void *state, const char *user)
+static char *kube_options_form(void *state, const char *user, const char *const *groups)
 {
     struct kube_state *st = state;
-    return kube_profiles_form(st->conf->profile_list, user);
+    return kube_profiles_form(st->conf->profile_list, user, groups, NULL);
 }
 
 static int kube_options_from_form(void *state, const json_t *form, json_t **user_options,

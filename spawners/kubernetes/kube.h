@@ -138,11 +138,11 @@ struct kube_spawner_overrides {
 };
 
 /** @base with a profile's kubespawner_override applied, into @out (a shallow copy: values are
- * borrowed from @overrides, and @out is never released). Returns 0 or -EINVAL with a message
+ * borrowed from @overrides, and @out is never released). A dict merges into a dict setting as
+ * KubeSpawner's recursive_update (the merged dict replaces the value in @overrides). Returns 0 or -EINVAL with a message
  * naming the setting. */
-int kube_conf_override(const struct kube_conf *base, const json_t *overrides,
-                       struct kube_conf *out, struct kube_spawner_overrides *sp, char *err,
-                       size_t errlen);
+int kube_conf_override(const struct kube_conf *base, json_t *overrides, struct kube_conf *out,
+                       struct kube_spawner_overrides *sp, char *err, size_t errlen);
 
 /* kube_creds.c */
 

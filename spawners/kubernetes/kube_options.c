@@ -393,9 +393,32 @@ const struct gm_option_class kube_class = {
  * borrowed from @overrides, which must outlive @out; @out is never released. Spawner settings
  * that the hub applies (cpu_limit, mem_limit, cpu_guarantee, mem_guarantee, environment) go to
  * @sp instead. */
-int kube_conf_override(const struct kube_conf *base, const json_t *overrides,
-                       struct kube_conf *out, struct kube_spawner_overrides *sp, char *err,
-                       size_t errlen)
+/* KubeSpawner's recursive_update: dicts merge (and go when they end up empty), None deletes. */
+static void recursive_update(json_t *target, const json_t *changes)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)changes, k, v)
+    {
+        if (json_is_object(v)) {
+            json_t *t = json_object_get(target, k);
+            if (!json_is_object(t)) {
+                t = json_object();
+                json_object_set_new(target, k, t);
+            }
+            recursive_update(t, v);
+            if (!json_object_size(t))
+                json_object_del(target, k);
+        } else if (json_is_null(v)) {
+            json_object_del(target, k);
+        } else {
+            json_object_set(target, k, v);
+        }
+    }
+}
+
+int kube_conf_override(const struct kube_conf *base, json_t *overrides, struct kube_conf *out,
+                       struct kube_spawner_overrides *sp, char *err, size_t errlen)
 {
     *out = *base;
     memset(sp, 0, sizeof(*sp));
@@ -463,6 +486,18 @@ int kube_conf_override(const struct kube_conf *base, const json_t *overrides,
             break;
         case GM_OPTION_JSON:
             ok = true;
+            if (json_is_object(v) && json_is_object(*(json_t **)field)) {
+                /* A dict merges into the setting's dict; the result replaces the override's
+                 * value, so that @overrides owns it. */
+                json_t *merged = json_deep_copy(*(json_t **)field);
+                if (!merged) {
+                    snprintf(err, errlen, "out of memory");
+                    return -ENOMEM;
+                }
+                recursive_update(merged, v);
+                json_object_set_new(overrides, k, merged);
+                v = merged;
+            }
             *(json_t **)field = v;
             break;
         default:

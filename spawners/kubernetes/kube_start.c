@@ -563,8 +563,8 @@ static int prepare(struct kube_server *s, const struct gm_server_spec *spec, cha
     const struct kube_conf *base = s->st->conf;
     s->eff = *base;
     if (json_array_size(base->profile_list) || json_object_size(base->profile_list)) {
-        int r = kube_profiles_apply(base->profile_list, spec->user_options, &s->overrides, err,
-                                    errlen);
+        int r = kube_profiles_apply(base->profile_list, spec->groups, spec->user_options,
+                                    &s->overrides, err, errlen);
         if (r < 0)
             return r;
         if (s->overrides &&

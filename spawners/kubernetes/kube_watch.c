@@ -56,7 +56,8 @@ struct kube_watch {
     uint64_t backoff_ms;
     uint64_t watch_started_ms;
     uint64_t lines;
-    bool gone; /* the watch said 410 */
+    bool gone;  /* the watch said 410 */
+    bool ended; /* this side ended the stream (an ERROR event) */
     bool first_done;
     struct kube_watch_stats stats;
     struct kube_sub *buckets[BUCKETS];
@@ -291,6 +292,7 @@ static int on_line(void *data, int status, const char *line, size_t len)
                         : "error",
                     (long long)code);
         w->gone = code == 410;
+        w->ended = true;
         json_decref(ev);
         return 1; /* end this watch */
     }
@@ -312,6 +314,12 @@ static void on_watch_done(void *data, const struct gm_fetch_response *resp)
 {
     struct kube_watch *w = data;
     w->fetch = NULL;
+    bool ended = w->ended;
+    w->ended = false;
+    if (resp->error == -ECANCELED && !ended) {
+        w->phase = PHASE_WAIT; /* the hub is shutting down */
+        return;
+    }
     if (w->gone) {
         start_list(w);
         return;

@@ -180,6 +180,10 @@ int store_user_touch(struct hub_store *s, struct hub_user *u, int64_t when, bool
 int store_user_auth_state(struct hub_store *s, const struct hub_user *u, void **ret, size_t *len);
 int store_user_set_auth_state(struct hub_store *s, struct hub_user *u, const void *blob,
                               size_t len);
+/** The names of @u's groups, NULL-terminated (borrowed strings; the caller frees the array),
+ * or NULL when out of memory. */
+const char **store_user_group_names(const struct hub_user *u);
+
 /** Whether @u is in any group of @groups. */
 bool store_user_in_any_group(const struct hub_user *u, const struct strset *groups);
 

@@ -159,3 +159,11 @@ bool store_user_in_any_group(const struct hub_user *u, const struct strset *grou
             return true;
     return false;
 }
+
+const char **store_user_group_names(const struct hub_user *u)
+{
+    const char **names = calloc(u->groups.n + 1, sizeof(*names));
+    for (size_t i = 0; names && i < u->groups.n; i++)
+        names[i] = ((const struct hub_group *)u->groups.v[i])->name;
+    return names;
+}

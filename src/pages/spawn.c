@@ -94,7 +94,9 @@ static char *options_form(struct hub *hub, struct hub_user *u)
 {
     const struct gm_spawner *s = hub->spawn->plugin;
     if (s->options_form) {
-        char *form = s->options_form(hub->spawn->plugin_state, u->name);
+        const char **groups = store_user_group_names(u);
+        char *form = groups ? s->options_form(hub->spawn->plugin_state, u->name, groups) : NULL;
+        free(groups);
         if (form)
             return form;
     }

@@ -82,6 +82,9 @@ int spawn_host_init(struct hub *hub, char *err, size_t errlen)
     int r = config_apply(cfg, chain, confs, n, err, errlen);
     if (r < 0)
         return r;
+    for (size_t i = 0; i < n; i++)
+        if (config_get(cfg, chain[i]->name, "port"))
+            h->conf.port_set = true;
     if (s->init) {
         r = s->init(&hub->host, h->plugin_conf, &h->plugin_state, err, errlen);
         if (r < 0)

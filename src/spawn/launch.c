@@ -126,7 +126,7 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
     const struct gm_spawner *plugin = hub->spawn->plugin;
     memset(l, 0, sizeof(*l));
     l->ip = strdup(c->ip[0] ? c->ip : plugin->default_ip ? plugin->default_ip : "127.0.0.1");
-    l->port = (int)(c->port ? c->port : plugin->default_port);
+    l->port = (int)(c->port || c->port_set ? c->port : plugin->default_port);
     if (!l->ip)
         return -ENOMEM;
     if (l->port == 0) {

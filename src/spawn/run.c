@@ -524,6 +524,8 @@ static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
         return;
     }
     json_t *empty = json_object();
+    const char **groups = store_user_group_names(sp->user);
+    static const char *const no_groups[] = {NULL};
     struct gm_server_spec spec = {
         .user = sp->user->name,
         .server_name = sp->name,
@@ -540,11 +542,13 @@ static void plugin_start(struct spawn_run *run, struct spawn_launch *launch)
         .mem_guarantee = launch->mem_guarantee,
         .cpu_guarantee = launch->cpu_guarantee,
         .user_id = sp->user->id,
+        .groups = groups ? groups : no_groups,
     };
     gm_log_info("Starting the server of '%s' at %s", sp->user->name, run->routespec);
     run->busy_start = true;
     int r = hub->spawn->plugin->start(run->server, &spec, &run->progress, on_started, run);
     json_decref(empty);
+    free(groups);
     json_decref(auth_state);
     spawn_launch_free(launch);
     if (r < 0) {

@@ -29,6 +29,8 @@ struct spawn_config {
     json_t *env_keep;    /* list of strings, or NULL: the spawner's default */
     char *ip;            /* "": the spawner's default */
     int64_t port;        /* 0: the spawner's default (0 there: a free port) */
+    bool port_set;       /* Spawner.port was configured: 0 then means a free port even where
+                            the spawner's default is a fixed one (KubeSpawner's 8888) */
     double start_timeout;
     double http_timeout;
     double poll_interval;

@@ -117,10 +117,12 @@ def kube_env(kube, how="service-account"):
 def kube_config(ns, spawner=None, kubespawner=None, **jupyterhub):
     cfg = {
         "JupyterHub": {"authenticator_class": "shared-password", "spawner_class": "kubespawner",
-                       "api_tokens": {"admin-token-0123456789abcdef": "admin"}},
+                       "api_tokens": {"admin-token-0123456789abcdef": "admin"},
+                       "tornado_settings": {"slow_spawn_timeout": 0}},
         "Authenticator": {"admin_users": ["admin"], "allow_all": True},
         "SharedPasswordAuthenticator": {"user_password": PASSWORD},
         "Spawner": {
+            "args": ["--allow-root"],  # the simulator's kubelet runs pods as root
             "environment": {"JUPYTERHUB_SINGLEUSER_APP": "notebook.notebookapp.NotebookApp"},
             "start_timeout": 60,
             "http_timeout": 30,
@@ -171,7 +173,9 @@ def test_spawn_progress_notebook_and_stop(kube, ns, hub_factory):
     messages = [e["message"] for e in events]
     # The pod's own events as KubeSpawner words them: "<time> [Normal] <message>".
     assert any(re.search(r"\[Normal\] Successfully assigned " + ns, m) for m in messages), messages
-    assert any("[Normal] Started container notebook" in m for m in messages), messages
+    assert any('[Normal] Pulling image "local/exec"' in m for m in messages), messages
+    # (Started may come after the pod is Running: the events and pods watches are separate
+    # streams, on a real API server as here.)
     assert [e["progress"] for e in events] == sorted(e["progress"] for e in events)
 
     pod_name = f"jupyter-{user}"
