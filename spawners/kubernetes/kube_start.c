@@ -276,8 +276,11 @@ static int pod_url(struct kube_server *s, const json_t *pod)
 void kube_start_on_pod(struct kube_server *s, enum kube_change change, const json_t *pod)
 {
     if (s->step == STEP_OLD_POD) {
-        if (change == KUBE_DELETED)
+        /* The old pod went; once its DELETE has answered, make the new one. */
+        if (change == KUBE_DELETED && !s->call) {
+            s->step = STEP_POD;
             next_step(s);
+        }
         return;
     }
     if (s->step != STEP_RUNNING)

@@ -224,10 +224,24 @@ static int poll_status(struct kube_server *s)
         const char *name = json_string_value(json_object_get(cs, "name"));
         if (!name || strcmp(name, "notebook") != 0)
             continue;
-        const json_t *term = json_object_get(json_object_get(cs, "state"), "terminated");
-        if (!term)
+        const json_t *state = json_object_get(cs, "state");
+        const json_t *term = json_object_get(state, "terminated");
+        /* Beyond KubeSpawner: a server in a crash loop is not running (its restarts back off
+         * for minutes), nor is one whose image cannot be pulled. */
+        const char *waiting =
+            json_string_value(json_object_get(json_object_get(state, "waiting"), "reason"));
+        bool stuck = !term && waiting &&
+                     (strcmp(waiting, "CrashLoopBackOff") == 0 ||
+                      strcmp(waiting, "ErrImagePull") == 0 ||
+                      strcmp(waiting, "ImagePullBackOff") == 0 ||
+                      strcmp(waiting, "InvalidImageName") == 0);
+        if (stuck)
+            term = json_object_get(json_object_get(cs, "lastState"), "terminated");
+        if (!term && !stuck)
             break;
-        int code = (int)json_integer_value(json_object_get(term, "exitCode"));
+        int code = term ? (int)json_integer_value(json_object_get(term, "exitCode")) : 1;
+        if (stuck && code == 0)
+            code = 1;
         if (s->st->conf->delete_stopped_pods) {
             char path[KUBE_PATH_MAX];
             char *k = strdup(key);

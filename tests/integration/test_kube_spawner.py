@@ -148,9 +148,19 @@ def make_hub(hub_factory, kube, cfg, how="service-account", **kw):
 
 def failed_start(hub, user, **kw):
     """Start @user's server and expect it to fail; returns the failure message after checking
-    that the server is gone."""
+    that the server is gone. A start refused before anything was asked of the API fails before
+    the progress stream can be read: then the message is the hub's log line."""
     r = start(hub, user, **kw)
     assert r.status_code in (202, 500), r.text
+    path = f"/hub/api/users/{user}/server/progress"
+    with requests.get(hub.url + path, stream=True, timeout=90,
+                      headers={"Authorization": "token admin-token-0123456789abcdef"}) as p:
+        early = p.status_code == 400 and "is not starting" in p.text
+    if early:
+        wait_stopped(hub, user, timeout=60)
+        m = wait_for(lambda: re.search(rf"Failed to start the server of '{user}': (.*)", hub.log()),
+                     30, what="the failure in the log")
+        return m.group(1)
     events = progress_events(hub, user, timeout=90)
     assert events[-1].get("failed") is True, events
     wait_stopped(hub, user, timeout=60)
@@ -256,3 +266,218 @@ def run_code_over_websocket(url, token, code, expect):
         raise AssertionError("no output from the kernel")
     finally:
         ws.close()
+
+
+def test_kubeconfig_credentials_over_https(kube, ns, hub_factory):
+    """KUBECONFIG (current context: the HTTPS listener, its CA, a bearer token) instead of the
+    service account."""
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(ns), how="kubeconfig")
+    assert "kubeconfig" in hub.log() and kube.token not in hub.log()
+    Api(hub)("POST", f"/users/{user}")
+    assert start(hub, user).status_code in (201, 202)
+    wait_ready(hub, user, timeout=90)
+    assert kube.pod(ns, f"jupyter-{user}")["status"]["phase"] == "Running"
+    assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
+    wait_stopped(hub, user)
+    assert kube.pod(ns, f"jupyter-{user}") is None
+
+
+def test_hub_restart_adopts_the_pod_and_notices_one_deleted(kube, ns, hub_factory, tmp_path):
+    user, other = new_user(), new_user()
+    cfg = kube_config(ns)
+    args = ["--JupyterHub.cleanup_servers=False", "--JupyterHub.cleanup_proxy=False"]
+    hub = make_hub(hub_factory, kube, cfg, args=args)
+    for u in (user, other):
+        Api(hub)("POST", f"/users/{u}")
+        assert start(hub, u).status_code in (201, 202)
+    for u in (user, other):
+        wait_ready(hub, u, timeout=90)
+    uid = kube.pod(ns, f"jupyter-{user}")["metadata"]["uid"]
+    hub.stop()
+    # No hub: the pods and the proxy keep serving.
+    assert kube.pod(ns, f"jupyter-{user}")["status"]["phase"] == "Running"
+    assert requests.get(hub.public_url + f"/user/{user}/api", timeout=10).status_code == 200
+
+    hub2 = hub_factory(config=cfg, state_dir=tmp_path, name="hub2", start=False,
+                       env=kube_env(kube), args=args)
+    hub2.proxy_port, hub2.proxy_api_port = hub.proxy_port, hub.proxy_api_port
+    hub2.public_url = hub.public_url
+    hub2.start()
+    model = server_model(hub2, user)
+    assert model["ready"] is True and model["state"]["pod_name"] == f"jupyter-{user}"
+    assert kube.pod(ns, f"jupyter-{user}")["metadata"]["uid"] == uid  # the same pod
+    assert requests.get(hub2.public_url + f"/user/{user}/api", timeout=10).status_code == 200
+
+    # A pod deleted behind the hub's back: the poll (from the watch's cache) notices it.
+    status, _ = kube.call("DELETE", f"/api/v1/namespaces/{ns}/pods/jupyter-{other}",
+                          {"gracePeriodSeconds": 0})
+    assert status == 200
+    wait_for(lambda: server_model(hub2, other) is None, 30, what="the deleted pod noticed")
+    assert server_model(hub2, user)["ready"] is True
+    assert Api(hub2)("DELETE", f"/users/{user}/server").status_code in (202, 204)
+    wait_stopped(hub2, user)
+    assert kube.pod(ns, f"jupyter-{user}") is None
+
+
+def test_pod_left_from_an_earlier_run_is_replaced(kube, ns, hub_factory):
+    """A pod of the server's name that the hub does not know (a crashed hub's, a stale one) is
+    deleted before the new one is made, as KubeSpawner does."""
+    user = new_user()
+    stale = {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": f"jupyter-{user}", "labels": {"component": "singleuser-server"}},
+             "spec": {"containers": [{"name": "notebook", "image": IMAGE,
+                                      "command": ["/bin/sleep", "300"]}]}}
+    status, body = kube.call("POST", f"/api/v1/namespaces/{ns}/pods", stale)
+    assert status == 201, body
+    old_uid = body["metadata"]["uid"]
+    hub = make_hub(hub_factory, kube, kube_config(ns))
+    Api(hub)("POST", f"/users/{user}")
+    assert start(hub, user).status_code in (201, 202)
+    wait_ready(hub, user, timeout=90)
+    pod = kube.pod(ns, f"jupyter-{user}")
+    assert pod["metadata"]["uid"] != old_uid
+    assert pod["spec"]["containers"][0]["args"][0] == SINGLEUSER
+
+
+def test_image_that_cannot_be_pulled_fails_at_once(kube, ns, hub_factory):
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(ns, kubespawner={"image": "registry.invalid/nope:1"},
+                                                  spawner={"start_timeout": 120}))
+    Api(hub)("POST", f"/users/{user}")
+    t0 = time.monotonic()
+    msg = failed_start(hub, user)
+    assert time.monotonic() - t0 < 60  # not start_timeout
+    assert f"Pod jupyter-{user} cannot start: container notebook: ErrImagePull" in msg or \
+        f"Pod jupyter-{user} cannot start: container notebook: ImagePullBackOff" in msg, msg
+    wait_for(lambda: kube.pod(ns, f"jupyter-{user}") is None, 30, what="the pod deleted")
+
+
+def test_server_that_exits_at_start_fails_with_its_exit(kube, ns, hub_factory):
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(
+        ns, kubespawner={"cmd": ["/bin/sh", "-c", "echo going; exit 3"]},
+        spawner={"args": []}))
+    Api(hub)("POST", f"/users/{user}")
+    msg = failed_start(hub, user)
+    assert f"Pod jupyter-{user} cannot start" in msg or "exited with status 3 before" in msg, msg
+    assert "exited with code 3" in msg or "exited with status 3" in msg, msg
+    wait_for(lambda: kube.pod(ns, f"jupyter-{user}") is None, 30, what="the pod deleted")
+
+
+def test_quota_refusal_is_the_start_message(kube, ns, hub_factory):
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "small"},
+             "spec": {"hard": {"limits.memory": "1Gi"}}}
+    assert kube.call("POST", f"/api/v1/namespaces/{ns}/resourcequotas", quota)[0] == 201
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(ns, spawner={"mem_limit": "2G"}))
+    Api(hub)("POST", f"/users/{user}")
+    msg = failed_start(hub, user)
+    assert "The Kubernetes API refused creating the pod" in msg, msg
+    assert "exceeded quota: small" in msg and "(HTTP 403)" in msg, msg
+    assert kube.pod(ns, f"jupyter-{user}") is None
+
+
+def test_invalid_manifest_gives_the_api_causes(kube, ns, hub_factory):
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(
+        ns, kubespawner={"extra_labels": {"bad key!": "x"}}))
+    Api(hub)("POST", f"/users/{user}")
+    msg = failed_start(hub, user)
+    assert "The Kubernetes API refused creating the pod" in msg and "(HTTP 422)" in msg, msg
+    assert "bad key!" in msg, msg
+    assert kube.pod(ns, f"jupyter-{user}") is None
+
+
+def test_uid_from_auth_state_missing_is_refused(kube, ns, hub_factory):
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(
+        ns, kubespawner={"auth_state_uid_key": "oauth_user.id"}))
+    Api(hub)("POST", f"/users/{user}")
+    msg = failed_start(hub, user)
+    assert "KubeSpawner.auth_state_uid_key is set, but there is no auth_state" in msg, msg
+    assert kube.pods(ns) == []
+
+
+def test_storage_claim_made_once_and_kept_across_stops(kube, ns, hub_factory):
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(ns, kubespawner={
+        "storage_pvc_ensure": True, "storage_capacity": "1Gi",
+        "volumes": [{"name": "home", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}],
+        "volume_mounts": [{"name": "home", "mountPath": "/home/jovyan"}]}))
+    Api(hub)("POST", f"/users/{user}")
+    for _ in range(2):
+        assert start(hub, user).status_code in (201, 202)
+        wait_ready(hub, user, timeout=90)
+        pvc = kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/claim-{user}")
+        assert pvc and pvc["spec"]["resources"]["requests"]["storage"] == "1Gi"
+        assert pvc["metadata"]["labels"]["component"] == "singleuser-storage"
+        pod = kube.pod(ns, f"jupyter-{user}")
+        assert pod["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == f"claim-{user}"
+        assert server_model(hub, user)["state"]["pvc_name"] == f"claim-{user}"
+        assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
+        wait_stopped(hub, user)
+        assert kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/claim-{user}")
+
+
+def test_user_namespaces_with_a_quota(kube, hub_factory):
+    hubns = "h" + uuid.uuid4().hex[:8]
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(hubns, kubespawner={
+        "enable_user_namespaces": True,
+        "user_namespace_labels": {"hub.jupyter.org/owner": "{username}"},
+        "user_namespace_resource_quota": {"hard": {"pods": "2", "limits.memory": "4Gi"}},
+        "user_namespace_limit_range": {"limits": [{"type": "Container",
+                                                   "default": {"memory": "256Mi"}}]}}))
+    userns = f"{hubns}-{user}"
+    try:
+        Api(hub)("POST", f"/users/{user}")
+        assert start(hub, user).status_code in (201, 202)
+        wait_ready(hub, user, timeout=90)
+        nsobj = kube.get(f"/api/v1/namespaces/{userns}")
+        assert nsobj["metadata"]["labels"]["hub.jupyter.org/owner"] == user
+        q = kube.get(f"/api/v1/namespaces/{userns}/resourcequotas")["items"]
+        assert q and q[0]["spec"]["hard"]["pods"] == "2"
+        pod = kube.pod(userns, f"jupyter-{user}")
+        # The LimitRange's default applied by the API server's admission.
+        assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi"
+        assert server_model(hub, user)["state"]["namespace"] == userns
+        assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
+        wait_stopped(hub, user)
+        assert kube.pod(userns, f"jupyter-{user}") is None
+    finally:
+        kube.call("DELETE", f"/api/v1/namespaces/{userns}")
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"pod_name_template": "jupyter-{nobody}"},
+     "KubeSpawner.pod_name_template (jupyter-{nobody}) does not format"),
+    ({"pod_name_template": "Jupyter_{username}"}, "is not a valid Kubernetes name"),
+    ({"storage_pvc_ensure": True}, "KubeSpawner.storage_pvc_ensure needs KubeSpawner.storage_capacity"),
+    ({"storage_pvc_ensure": True, "storage_capacity": "lots"},
+     "KubeSpawner.storage_capacity (lots) is not a Kubernetes quantity"),
+    ({"extra_resource_limits": {"nvidia.com/gpu": "one"}}, "KubeSpawner.extra_resource_limits"),
+    ({"slug_scheme": "fancy"}, "KubeSpawner.slug_scheme"),
+    ({"profile_list": [{"slug": "x"}]}, "display_name"),
+    ({"profile_form_template": "<b>{{ x }}</b>"}, "Jinja templates"),
+])
+def test_bad_settings_are_refused_at_startup(kube, ns, hub_factory, settings, message):
+    hub = hub_factory(config=kube_config(ns, kubespawner=settings), env=kube_env(kube),
+                      start=False)
+    hub.start(wait=False)
+    assert hub.wait(30) != 0
+    assert message in hub.log(), hub.log()[-2000:]
+
+
+def test_deprecated_singleuser_names_still_work(kube, ns, hub_factory):
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(ns, kubespawner={
+        "image": "quay.io/jupyterhub/singleuser:latest",
+        "singleuser_image_spec": IMAGE, "singleuser_extra_labels": {"old": "yes"}}))
+    assert "KubeSpawner.singleuser_image_spec is deprecated: use KubeSpawner.image" in hub.log()
+    Api(hub)("POST", f"/users/{user}")
+    assert start(hub, user).status_code in (201, 202)
+    wait_ready(hub, user, timeout=90)
+    pod = kube.pod(ns, f"jupyter-{user}")
+    assert pod["spec"]["containers"][0]["image"] == IMAGE
+    assert pod["metadata"]["labels"]["old"] == "yes"
