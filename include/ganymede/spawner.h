@@ -110,6 +110,13 @@ struct gm_spawner {
     int (*options_from_form)(void *state, const json_t *form, json_t **user_options, char *err,
                              size_t errlen);
 
+    /** Forget the server for good: its user, or this named server, is being deleted. Remove
+     * what outlives stops (KubeSpawner's delete_forever deletes the PVC). Called on a server
+     * that is not running, with its saved state loaded; the work goes on in the background and
+     * must not use @server after this call returns (server_free may follow at once); it logs
+     * its own outcome. May be NULL. */
+    void (*delete_forever)(void *server);
+
     /** The last lines the server wrote (stdout and stderr), for the message of a server that
      * exited before it answered: at most @max_lines lines in @out (NUL-terminated, valid UTF-8,
      * shortened from the start to fit @outlen). Returns their length, 0 when it wrote nothing,

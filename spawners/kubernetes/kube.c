@@ -483,4 +483,5 @@ const struct gm_spawner spawn_kubernetes = {
     .load_state = kube_load_state,
     .options_form = kube_options_form,
     .options_from_form = kube_options_from_form,
+    .delete_forever = kube_delete_forever,
 };

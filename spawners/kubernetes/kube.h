@@ -466,3 +466,4 @@ void kube_start_on_event(struct kube_server *s, const json_t *event);
 int kube_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *data);
 void kube_stop_on_pod(struct kube_server *s, enum kube_change change, const json_t *pod);
 int kube_poll(void *server, gm_spawner_polled_cb cb, void *data);
+void kube_delete_forever(void *server);

@@ -294,3 +294,50 @@ int kube_poll(void *server, gm_spawner_polled_cb cb, void *data)
     uv_timer_start(&p->timer, on_poll_timer, 0, 0);
     return 0;
 }
+
+/* delete_forever: KubeSpawner deletes the server's PVC (delete_pvc) when its user or named
+ * server is deleted. The claim's name is the saved one, else the template's. */
+struct forget_ctx {
+    char *what;
+};
+
+static void on_forgotten(void *data, const struct kube_reply *r)
+{
+    struct forget_ctx *f = data;
+    if (r->status == 200 || r->status == 202)
+        gm_log_info("Deleted %s", f->what);
+    else if (r->status != 404)
+        gm_log_warn("Cannot delete %s: %s (HTTP %d)", f->what, r->message, r->status);
+    free(f->what);
+    free(f);
+}
+
+void kube_delete_forever(void *server)
+{
+    struct kube_server *s = server;
+    const struct kube_conf *c = s->st->conf;
+    if (!c->delete_pvc || !(c->storage_pvc_ensure || s->pvc_exists))
+        return;
+    char *pvc = s->pvc_name ? strdup(s->pvc_name) : NULL;
+    if (!pvc && kube_expand(&s->names, c->pvc_name_template, &pvc, NULL, 0) < 0)
+        return;
+    const char *ns = s->namespace ? s->namespace : s->st->hub_namespace;
+    char path[KUBE_PATH_MAX];
+    struct forget_ctx *f = calloc(1, sizeof(*f));
+    size_t len = strlen(pvc) + strlen(ns) + 64;
+    if (f)
+        f->what = malloc(len);
+    if (!f || !f->what || kube_object_path(path, sizeof(path), "persistentvolumeclaims", ns, pvc) < 0) {
+        if (f)
+            free(f->what);
+        free(f);
+        free(pvc);
+        return;
+    }
+    snprintf(f->what, len, "the claim %s/%s of '%s'", ns, pvc, s->user);
+    free(pvc);
+    if (kube_api_call(&s->st->api, KUBE_DELETE, "DELETE", path, NULL, on_forgotten, f, NULL) < 0) {
+        free(f->what);
+        free(f);
+    }
+}

@@ -129,11 +129,24 @@ void spawn_each_active(struct hub *hub, void (*fn)(void *ctx, struct hub_spawner
     }
 }
 
+void spawn_forget_forever(struct hub *hub, struct hub_spawner *sp)
+{
+    if (!hub->spawn->plugin->delete_forever)
+        return;
+    char err[256];
+    struct spawn_run *run = spawn_run_get(hub, sp, err, sizeof(err));
+    if (!run) {
+        gm_log_warn("Cannot delete what %s's server '%s' kept: %s", sp->user->name, sp->name, err);
+        return;
+    }
+    hub->spawn->plugin->delete_forever(run->server);
+}
+
 void spawn_release_user(struct hub *hub, struct hub_user *u)
 {
-    (void)hub;
     for (size_t j = 0; j < u->spawners.n; j++) {
         struct hub_spawner *sp = u->spawners.v[j];
+        spawn_forget_forever(hub, sp);
         if (sp->run)
             spawn_run_free(sp->run);
     }

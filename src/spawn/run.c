@@ -75,6 +75,11 @@ struct spawn_run *spawn_run_get(struct hub *hub, struct hub_spawner *sp, char *e
     }
     run->hub = hub;
     run->sp = sp;
+    /* What the plugin saved, as JupyterHub gives a new Spawner its state (a claim's name that
+     * outlives stops, a container to reuse). */
+    if (sp->state && plugin->load_state && plugin->load_state(run->server, sp->state) < 0)
+        gm_log_warn("The saved state of %s's server '%s' could not be loaded", sp->user->name,
+                    sp->name);
     uv_timer_init(hub->loop, &run->timer);
     run->timer.data = run;
     sp->run = run;
@@ -777,6 +782,7 @@ static void finish_stop(struct spawn_run *run)
     run->stop_requested = false;
     emit(run, SPAWN_EVENT_STOPPED, NULL);
     if (remove && sp->run == run) {
+        spawn_forget_forever(hub, sp);
         spawn_run_free(run);
         if (store_spawner_delete(&hub->store, sp) < 0)
             gm_log_error("Cannot delete the server %s", sp->name);
@@ -863,8 +869,9 @@ int spawn_stop(struct hub *hub, struct hub_spawner *sp, bool remove)
     }
     if (state == SPAWN_IDLE) {
         if (remove) {
-            if (run)
-                spawn_run_free(run);
+            spawn_forget_forever(hub, sp);
+            if (sp->run)
+                spawn_run_free(sp->run);
             int r = store_spawner_delete(&hub->store, sp);
             return r < 0 ? r : -EINVAL;
         }

@@ -164,6 +164,10 @@ void spawn_unlisten(struct spawn_listener *l);
 /** Before a user is deleted (all its servers idle): drop their run-time state. */
 void spawn_release_user(struct hub *hub, struct hub_user *u);
 
+/** @sp is deleted for good (its user, or a named server removed): the plugin removes what
+ * outlives stops (Spawner.delete_forever). */
+void spawn_forget_forever(struct hub *hub, struct hub_spawner *sp);
+
 /** Every active server: call @fn for each (for proxy route checks). */
 void spawn_each_active(struct hub *hub, void (*fn)(void *ctx, struct hub_spawner *sp), void *ctx);
 

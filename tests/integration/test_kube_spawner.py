@@ -418,6 +418,10 @@ def test_storage_claim_made_once_and_kept_across_stops(kube, ns, hub_factory):
         assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
         wait_stopped(hub, user)
         assert kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/claim-{user}")
+    # Deleting the user deletes the claim (KubeSpawner's delete_forever, delete_pvc = True).
+    assert Api(hub)("DELETE", f"/users/{user}").status_code == 204
+    wait_for(lambda: kube.get(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/claim-{user}")
+             is None, 30, what="the claim deleted with its user")
 
 
 def test_user_namespaces_with_a_quota(kube, hub_factory):
