@@ -17,6 +17,7 @@
  * plugin then completes start with -ECANCELED first, then stop. */
 #pragma once
 
+#include <ganymede/buf.h>
 #include <ganymede/host.h>
 #include <ganymede/plugin.h>
 #include <stdbool.h>
@@ -116,6 +117,14 @@ struct gm_spawner {
      * must not use @server after this call returns (server_free may follow at once); it logs
      * its own outcome. May be NULL. */
     void (*delete_forever)(void *server);
+
+    /** Prometheus text for /hub/metrics about what the plugin depends on (its API's requests,
+     * its caches): complete metrics with their # HELP and # TYPE lines, appended to @out. May
+     * be NULL. */
+    void (*metrics)(void *state, struct gm_buf *out);
+    /** The same for /hub/health: a new JSON object whose "ok" says whether the plugin can do
+     * its work now (an API it cannot reach, a cache gone stale: false), or NULL. May be NULL. */
+    json_t *(*health)(void *state);
 
     /** The last lines the server wrote (stdout and stderr), for the message of a server that
      * exited before it answered: at most @max_lines lines in @out (NUL-terminated, valid UTF-8,

@@ -451,6 +451,90 @@ static int kube_options_from_form(void *state, const json_t *form, json_t **user
     return kube_profiles_from_form(st->conf->profile_list, form, user_options, err, errlen);
 }
 
+/* Health of the watches and the API, for /hub/metrics and /hub/health. A cache is current
+ * when it has listed and heard something (an event or a bookmark) within STALE_MS. */
+#define STALE_MS 180000
+
+static const char *const kinds[] = {"pods", "events"};
+
+static void watch_stats(const struct kube_state *st, struct kube_watch_stats out[2])
+{
+    memset(out, 0, 2 * sizeof(*out));
+    kube_watch_get_stats(st->pods, &out[0]);
+    if (st->events)
+        kube_watch_get_stats(st->events, &out[1]);
+}
+
+static void kube_metrics(void *state, struct gm_buf *b)
+{
+    struct kube_state *st = state;
+    struct kube_watch_stats ws[2];
+    watch_stats(st, ws);
+    uint64_t now = uv_now(st->host->loop);
+    size_t n = st->events ? 2 : 1;
+    static const struct {
+        const char *name, *type, *help;
+    } m[] = {
+        {"ganymede_kube_watch_synced", "gauge", "1 once the cache's first list is in"},
+        {"ganymede_kube_watch_last_event_age_seconds", "gauge",
+         "seconds since the watch last heard from the API server (events and bookmarks)"},
+        {"ganymede_kube_watch_relists_total", "counter", "lists after the first (410 Gone)"},
+        {"ganymede_kube_watch_errors_total", "counter", "watches and lists that failed"},
+        {"ganymede_kube_watch_restarts_total", "counter",
+         "watches resumed from the last resourceVersion"},
+        {"ganymede_kube_watch_objects", "gauge", "objects in the cache"},
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        gm_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[i].name, m[i].help, m[i].name,
+                      m[i].type);
+        for (size_t k = 0; k < n; k++) {
+            double v = i == 0   ? ws[k].synced
+                       : i == 1 ? (ws[k].last_event_ms ? (double)(now - ws[k].last_event_ms) / 1000
+                                                       : -1)
+                       : i == 2 ? (double)ws[k].relists
+                       : i == 3 ? (double)ws[k].errors
+                       : i == 4 ? (double)ws[k].restarts
+                                : (double)ws[k].objects;
+            gm_buf_printf(b, "%s{kind=\"%s\"} %g\n", m[i].name, kinds[k], v);
+        }
+    }
+    gm_buf_puts(b, "# HELP ganymede_kube_api_requests_total Kubernetes API requests by verb\n"
+                   "# TYPE ganymede_kube_api_requests_total counter\n");
+    for (int v = 0; v < KUBE_VERB_MAX; v++)
+        gm_buf_printf(b, "ganymede_kube_api_requests_total{verb=\"%s\"} %llu\n",
+                      kube_verb_names[v], (unsigned long long)st->api.requests[v]);
+    gm_buf_printf(b,
+                  "# HELP ganymede_kube_api_failures_total Kubernetes API calls that got no "
+                  "answer or a 5xx after their retries\n"
+                  "# TYPE ganymede_kube_api_failures_total counter\n"
+                  "ganymede_kube_api_failures_total %llu\n",
+                  (unsigned long long)st->api.failures);
+}
+
+static json_t *kube_health(void *state)
+{
+    struct kube_state *st = state;
+    struct kube_watch_stats ws[2];
+    watch_stats(st, ws);
+    uint64_t now = uv_now(st->host->loop);
+    json_t *watches = json_object();
+    bool ok = true;
+    for (size_t k = 0; k < (st->events ? 2u : 1u); k++) {
+        double age = ws[k].last_event_ms ? (double)(now - ws[k].last_event_ms) / 1000 : -1;
+        bool current = ws[k].synced && ws[k].last_event_ms && now - ws[k].last_event_ms < STALE_MS;
+        ok = ok && current;
+        json_object_set_new(watches, kinds[k],
+                            json_pack("{s:b,s:b,s:f,s:I,s:I,s:I,s:s}", "ok", current, "synced",
+                                      ws[k].synced, "last_event_age_seconds", age, "relists",
+                                      (json_int_t)ws[k].relists, "errors",
+                                      (json_int_t)ws[k].errors, "objects",
+                                      (json_int_t)ws[k].objects, "resource_version",
+                                      ws[k].resource_version));
+    }
+    return json_pack("{s:s,s:b,s:s,s:o}", "name", "kubernetes", "ok", ok, "api",
+                     st->api.creds.server, "watches", watches);
+}
+
 /* The first is the class's full path, as /hub/api/info reports it. */
 static const char *const kube_aliases[] = {
     "kubespawner.spawner.KubeSpawner",
@@ -484,4 +568,6 @@ const struct gm_spawner spawn_kubernetes = {
     .options_form = kube_options_form,
     .options_from_form = kube_options_from_form,
     .delete_forever = kube_delete_forever,
+    .metrics = kube_metrics,
+    .health = kube_health,
 };

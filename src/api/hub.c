@@ -152,6 +152,8 @@ int api_metrics_get(struct http_request *req)
                   "epoch in seconds.\n# TYPE process_start_time_seconds gauge\n"
                   "process_start_time_seconds %.3f\n",
                   (double)hub->started_wall_us / 1e6);
+    if (hub->spawn->plugin->metrics)
+        hub->spawn->plugin->metrics(hub->spawn->plugin_state, &b);
     size_t len = b.len;
     char *body = gm_buf_steal(&b);
     if (!body)

@@ -485,3 +485,43 @@ def test_deprecated_singleuser_names_still_work(kube, ns, hub_factory):
     pod = kube.pod(ns, f"jupyter-{user}")
     assert pod["spec"]["containers"][0]["image"] == IMAGE
     assert pod["metadata"]["labels"]["old"] == "yes"
+
+
+ADMIN = {"Authorization": "token admin-token-0123456789abcdef"}
+
+
+def metric(text, name, **labels):
+    sel = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    m = re.search(rf"^{re.escape(name)}{{{re.escape(sel)}}} (\S+)$", text, re.M)
+    assert m, f"no {name}{{{sel}}} in /hub/metrics"
+    return float(m.group(1))
+
+
+def test_watch_health_and_no_reads_beyond_the_watches(kube, ns, hub_factory):
+    """/hub/health and /hub/metrics say how the watches are; three spawns and their polls make
+    only writes: the two lists at start (pods, events) are the only reads (kubespawner#753)."""
+    hub = make_hub(hub_factory, kube, kube_config(ns))
+    health = wait_for(lambda: (lambda h: h if h.get("spawner", {}).get("ok") else None)(
+        hub.get("/hub/health").json()), 30, what="the watches current")
+    assert health["spawner"]["watches"]["pods"]["synced"] is True
+    assert health["spawner"]["api"].startswith("https://127.0.0.1:")
+    users = [new_user() for _ in range(3)]
+    for u in users:
+        Api(hub)("POST", f"/users/{u}")
+        assert start(hub, u).status_code in (201, 202)
+    for u in users:
+        wait_ready(hub, u, timeout=90)
+    wait_for(lambda: "ganymede_kube_watch_synced" in hub.get("/hub/metrics", headers=ADMIN).text, 10,
+             what="metrics")
+    # An absence takes time to show: watch 5 s of polls (Spawner.poll_interval = 2).
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        Api(hub)("GET", "/users")
+        time.sleep(0.5)
+    text = hub.get("/hub/metrics", headers=ADMIN).text
+    assert metric(text, "ganymede_kube_watch_synced", kind="pods") == 1
+    assert metric(text, "ganymede_kube_watch_relists_total", kind="pods") == 0
+    assert metric(text, "ganymede_kube_api_requests_total", verb="list") == 2
+    assert metric(text, "ganymede_kube_api_requests_total", verb="get") == 0
+    assert metric(text, "ganymede_kube_api_requests_total", verb="create") == 3
+    assert metric(text, "ganymede_kube_watch_objects", kind="pods") == 3
