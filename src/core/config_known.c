@@ -6,7 +6,8 @@
  * auth.py, authenticators/shared.py, spawner.py, proxy.py, crypto.py and metrics.py at tag 5.5.1
  * (plus the traitlets Application settings), read from the source with Python's ast module.
  * Settings Ganymede implements are found in its option tables first, so this list may keep
- * names that later become implemented. */
+ * names that later become implemented. The KubeSpawner entries are its settings that take
+ * Python callables (kubespawner/spawner.py 7.1). */
 #include "core/config.h"
 
 #include <stdlib.h>
@@ -141,6 +142,9 @@ static const char *const jupyterhub_traits[] = {
     "JupyterHub.upgrade_db",
     "JupyterHub.use_legacy_stopped_server_status_code",
     "JupyterHub.user_redirect_hook",
+    "KubeSpawner.after_pod_created_hook",
+    "KubeSpawner.get_pod_url",
+    "KubeSpawner.modify_pod_hook",
     "LocalAuthenticator.add_user_cmd",
     "LocalAuthenticator.allowed_groups",
     "LocalAuthenticator.create_system_users",
