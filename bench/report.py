@@ -167,6 +167,32 @@ def proxy_line(index, g, machine):
             f"(`{proxy.get('path', '?')}`, their default command found first on PATH){seen}")
 
 
+def kube_section(index):
+    """The Kubernetes spawner's figures (bench/kube.py), when the run has them."""
+    if not index.get("kube"):
+        return []
+    k = json.loads((ROOT / index["kube"]).read_text())
+    out = ["", "## Kubernetes spawner (Ganymede only)", "",
+           "bench/kube.py against the Kubernetes API simulator of "
+           "`../shared/recipes/start-kube-api.sh` (Debian has no KubeSpawner to run beside it): "
+           "all servers started at once through the REST API, each pod running `sleep` and "
+           "reached at a fixed backend, so the figures are the hub's and its spawner's, not a "
+           "notebook's start-up. API requests per spawn come from the hub's own counters "
+           f"(`/hub/metrics`). Raw results: `{index['kube']}` ({k['started']}).", "",
+           "| pods already running | spawns | errors | all ready after (s) | spawns/s | "
+           "hub CPU per spawn (ms) | API requests per spawn | hub RSS (MB) |",
+           "|---:|---:|---:|---:|---:|---:|---|---:|"]
+    for r in k["rounds"]:
+        per = r["api_requests_per_spawn"]
+        reqs = ", ".join(f"{v} {n:g}" for v, n in per.items() if n) or "0"
+        reads = per.get("get", 0) + per.get("list", 0)
+        reqs += " (no reads: the watches serve them)" if not reads else f" ({reads:g} reads)"
+        out.append(f"| {r['existing_pods']} | {r['spawns']} | {r['errors']} | "
+                   f"{r['seconds_until_all_ready']:.2f} | {r['spawns_per_second']:.1f} | "
+                   f"{r['hub_cpu_ms_per_spawn']:.2f} | {reqs} | {r['hub_rss_mb']:.1f} |")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("index")
@@ -213,6 +239,7 @@ def main():
         "",
     ]
     out += absolute_targets(gf)
+    out += kube_section(index)
     out += [
         "",
         "## Everything the harness measured",

@@ -5,6 +5,8 @@ the raw results in bench/results/ and write docs/benchmarks.md (bench/report.py)
 
     bench/run.py            the full suite (about 30 minutes on 2 cores)
     bench/run.py --quick    a smoke run (a few minutes): checks the plumbing, not the figures
+    bench/run.py --kube-only  only the Kubernetes spawner's benchmark (bench/kube.py), added to
+                            the last full run's report
 
 Each hub runs alone: nothing else should use the machine meanwhile (the figures share 2 cores
 with wrk and the harness)."""
@@ -186,12 +188,47 @@ def ensure_ports_free():
                 raise SystemExit(f"port {port} is in use: stop what runs there first")
 
 
+def kube_run(stamp, quick):
+    """bench/kube.py against the Kubernetes API simulator; the result's path, or None when the
+    simulator cannot run here."""
+    if not (ROOT.parent / "shared" / "recipes" / "start-kube-api.sh").exists() and \
+            not os.environ.get("GANYMEDE_RECIPES"):
+        log("no ../shared/recipes: the Kubernetes spawner's benchmark is skipped")
+        return None
+    dest = RESULTS / f"kube-{stamp}{'-quick' if quick else ''}.json"
+    args = ["--spawn", "20", "--existing", "50"] if quick else ["--spawn", "200", "--existing",
+                                                                "1000"]
+    log("Kubernetes spawner against the API simulator (bench/kube.py)")
+    subprocess.run([sys.executable, str(ROOT / "bench" / "kube.py"), *args, "--bin",
+                    str(ROOT / "build-bench" / "ganymede"), "--out", str(dest)], check=True,
+                   timeout=3600)
+    return str(dest.relative_to(ROOT))
+
+
+def kube_only(quick):
+    """The Kubernetes benchmark alone, added to the newest full run's index and report."""
+    runs = sorted(p for p in RESULTS.glob("run-*.json") if "-quick" not in p.name)
+    if not runs:
+        raise SystemExit("no full run in bench/results to add the Kubernetes figures to")
+    index = json.loads(runs[-1].read_text())
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    index["kube"] = kube_run(stamp, quick)
+    dest = RESULTS / f"run-{index['started']}-kube-{stamp}.json"
+    dest.write_text(json.dumps(index, indent=1))
+    log("results:", dest)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "report.py"), str(dest)], check=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=sorted(HUBS))
+    ap.add_argument("--kube-only", action="store_true")
     a = ap.parse_args()
+    if a.kube_only:
+        kube_only(a.quick)
+        return
     ensure_ports_free()
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -222,6 +259,8 @@ def main():
         dest = RESULTS / f"{name}-{stamp}{'-quick' if a.quick else ''}.json"
         dest.write_text(json.dumps(res, indent=1, default=str))
         summary["hubs"][name] = str(dest.relative_to(ROOT))
+    if not a.only or a.only == "ganymede":
+        summary["kube"] = kube_run(stamp, a.quick)
     summary["finished"] = time.strftime("%Y%m%d-%H%M%S")
     summary["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count()}
     index = RESULTS / f"run-{stamp}{'-quick' if a.quick else ''}.json"
