@@ -10,6 +10,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdint.h>
 
 /** The longest path accepted, in bytes; a longer one is -ENAMETOOLONG. */
 #define GM_JSON_PATH_MAX 1024
@@ -25,3 +26,9 @@ int gm_json_path(const json_t *root, const char *path, const json_t **ret);
 
 /** gm_json_path's value, or NULL whatever the reason (what most callers want). */
 const json_t *gm_json_at(const json_t *root, const char *path);
+
+/** A user or group id at @path in @root (a uid from an identity provider's answer kept in
+ * auth_state: "oauth_user.id"): a JSON integer, or a string of 1 to 10 ASCII digits, from 0 to
+ * 2147483647. Returns 0 and *@ret, -ENOENT (nothing there), -EINVAL (another type, or a string
+ * that is not digits) or -ERANGE (out of range), as gm_json_path for a bad @path. */
+int gm_json_id_at(const json_t *root, const char *path, int64_t *ret);

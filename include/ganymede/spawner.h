@@ -65,6 +65,14 @@ typedef void (*gm_spawner_stopped_cb)(void *data, int status, const char *messag
 typedef void (*gm_spawner_polled_cb)(void *data, int exit_status);
 #define GM_SPAWNER_RUNNING (-1)
 
+/** The id at @key (a gm_json_path: "oauth_user.id") in the user's @auth_state, for a setting
+ * @setting ("KubeSpawner.auth_state_uid_key") that takes uids or gids from the identity provider
+ * instead of a Python hook. Returns 0 and *@id, or -EINVAL with a message for the user in @err:
+ * no auth_state (Authenticator.enable_auth_state is off), no such key, or a value that is not
+ * an id from 0 to 2147483647 (gm_json_id_at). */
+int gm_spawner_id_from_auth_state(const json_t *auth_state, const char *key, const char *setting,
+                                  int64_t *id, char *err, size_t errlen);
+
 struct gm_spawner {
     uint32_t abi;                          /* GM_ABI_VERSION */
     const char *name;                      /* entry-point name: "localprocess", "docker" */

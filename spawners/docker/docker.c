@@ -197,6 +197,12 @@ static const struct gm_option docker_options[] = {
                 .check = check_volumes),
     GM_OPTION_X("read_only_volumes", GM_OPTION_JSON, OPT(read_only_volumes), "{}",
                 "Like volumes, mounted read-only.", .check = check_volumes),
+    GM_OPTION("auth_state_uid_key", GM_OPTION_STRING, OPT(auth_state_uid_key), "\"\"",
+              "Ganymede: the container's uid from this path in the user's auth_state "
+              "(\"oauth_user.id\"); the start is refused when it is missing."),
+    GM_OPTION("auth_state_gid_key", GM_OPTION_STRING, OPT(auth_state_gid_key), "\"\"",
+              "Ganymede: the container's gid from this path in the user's auth_state (with "
+              "auth_state_uid_key)."),
     GM_OPTION_X("mounts", GM_OPTION_JSON, OPT(mounts), "[]",
                 "Docker mounts (docker.types.Mount arguments or Engine fields; strings "
                 "templated).",
@@ -430,6 +436,12 @@ static int docker_init(const struct gm_host *host, void *conf, void **state, cha
         return -EINVAL;
     }
     free(name);
+    if (c->auth_state_gid_key[0] && !c->auth_state_uid_key[0]) {
+        snprintf(err, errlen,
+                 "DockerSpawner.auth_state_gid_key needs DockerSpawner.auth_state_uid_key (a "
+                 "container's User names a uid first)");
+        return -EINVAL;
+    }
     if ((r = docker_volumes_check(c, err, errlen)) < 0)
         return r;
     json_t *probe = NULL;

@@ -53,6 +53,8 @@ struct docker_conf {
     json_t *client_kwargs;  /* base_url, timeout, version */
     json_t *post_start_cmd; /* false, a string or a list */
     json_t *tls_config;     /* not supported: must stay empty */
+    char *auth_state_uid_key; /* Ganymede: the container's uid from the user's auth_state */
+    char *auth_state_gid_key; /* and its gid */
     /* Deprecated names dockerspawner still accepts. */
     char *container_image;
     char *container_prefix;
@@ -135,6 +137,8 @@ struct docker_create {
     double cpu_limit;    /* cores, 0 = none */
     const char *host_ip; /* published port's address unless internal */
     bool internal_ip;    /* no published port */
+    const char *run_as;  /* the container's User ("1000" or "1000:100") from auth_state, or
+                            NULL: the image's (or extra_create_kwargs') */
 };
 
 /** The body of POST /containers/create (a new reference), or NULL and a message. */
@@ -273,6 +277,7 @@ struct docker_server {
     int port;
     int64_t mem_limit;
     double cpu_limit;
+    char run_as[32]; /* "uid[:gid]" from auth_state, "" for the image's user */
     char *url;
     int exit_code; /* of a container that stopped during the start */
     bool oom_killed;

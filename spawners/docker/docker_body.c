@@ -458,6 +458,8 @@ json_t *docker_create_body(const struct docker_conf *c, const struct docker_crea
         if (r == 0)
             r = docker_deep_merge(body, extra);
     }
+    if (r == 0 && cr->run_as)
+        json_object_set_new(body, "User", json_string(cr->run_as));
     if (r == 0) {
         json_object_set(body, "Env", env);
         /* As docker-py: HostConfig from extra_create_kwargs, then ours (with

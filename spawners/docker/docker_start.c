@@ -497,6 +497,7 @@ static void step_create(struct docker_server *s)
             .cpu_limit = s->cpu_limit,
             .host_ip = st->host_ip,
             .internal_ip = st->internal_ip,
+            .run_as = s->run_as[0] ? s->run_as : NULL,
         };
         body = docker_create_body(st->conf, &cr, err, sizeof(err));
         names_free(&n);
@@ -845,6 +846,28 @@ static int command_of(struct docker_server *s, const char *const *args)
     return 0;
 }
 
+/* DockerSpawner.auth_state_uid_key / auth_state_gid_key: the container's User. */
+static int run_as_of(struct docker_server *s, const json_t *auth_state, char *err, size_t errlen)
+{
+    const struct docker_conf *c = s->st->conf;
+    s->run_as[0] = '\0';
+    if (!c->auth_state_uid_key[0])
+        return 0;
+    int64_t uid, gid = -1;
+    int r = gm_spawner_id_from_auth_state(auth_state, c->auth_state_uid_key,
+                                          "DockerSpawner.auth_state_uid_key", &uid, err, errlen);
+    if (r == 0 && c->auth_state_gid_key[0])
+        r = gm_spawner_id_from_auth_state(auth_state, c->auth_state_gid_key,
+                                          "DockerSpawner.auth_state_gid_key", &gid, err, errlen);
+    if (r < 0)
+        return r;
+    if (gid >= 0)
+        snprintf(s->run_as, sizeof(s->run_as), "%lld:%lld", (long long)uid, (long long)gid);
+    else
+        snprintf(s->run_as, sizeof(s->run_as), "%lld", (long long)uid);
+    return 0;
+}
+
 int docker_start(void *server, const struct gm_server_spec *spec,
                  const struct gm_spawn_progress *progress, gm_spawner_started_cb cb, void *data)
 {
@@ -878,6 +901,8 @@ int docker_start(void *server, const struct gm_server_spec *spec,
     int r = choose_image(s, spec->user_options, err, sizeof(err));
     if (r == 0)
         r = container_name(s, err, sizeof(err));
+    if (r == 0)
+        r = run_as_of(s, spec->auth_state, err, sizeof(err));
     if (r == -ENOMEM) {
         clear_start(s);
         return r;

@@ -508,34 +508,15 @@ static void begin(void *data)
     next_step(s);
 }
 
-/* An id from the user's auth_state at @key: an integer, or a string of digits. */
+/* An id from the user's auth_state at @key (KubeSpawner.auth_state_uid_key / _gid_key). */
 static json_t *id_from_auth_state(const json_t *auth_state, const char *key, const char *setting,
                                   char *err, size_t errlen)
 {
-    if (!auth_state) {
-        snprintf(err, errlen,
-                 "KubeSpawner.%s is set, but there is no auth_state for this user (set "
-                 "Authenticator.enable_auth_state and JUPYTERHUB_CRYPT_KEY, and log in again)",
-                 setting);
+    char name[64];
+    snprintf(name, sizeof(name), "KubeSpawner.%s", setting);
+    int64_t id;
+    if (gm_spawner_id_from_auth_state(auth_state, key, name, &id, err, errlen) < 0)
         return NULL;
-    }
-    const json_t *v = gm_json_at(auth_state, key);
-    long long id = -1;
-    if (json_is_integer(v)) {
-        id = json_integer_value(v);
-    } else if (json_is_string(v) && json_string_length(v) && json_string_length(v) <= 10 &&
-               strspn(json_string_value(v), "0123456789") == json_string_length(v)) {
-        id = strtoll(json_string_value(v), NULL, 10);
-    } else if (!v) {
-        snprintf(err, errlen, "The user's auth_state has no '%s' (KubeSpawner.%s)", key, setting);
-        return NULL;
-    }
-    if (id < 0 || id > 2147483647) {
-        snprintf(err, errlen,
-                 "The user's auth_state '%s' (KubeSpawner.%s) is not an id from 0 to 2147483647",
-                 key, setting);
-        return NULL;
-    }
     return json_integer(id);
 }
 

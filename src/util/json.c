@@ -68,3 +68,29 @@ const json_t *gm_json_at(const json_t *root, const char *path)
     const json_t *v = NULL;
     return gm_json_path(root, path, &v) == 0 ? v : NULL;
 }
+
+int gm_json_id_at(const json_t *root, const char *path, int64_t *ret)
+{
+    const json_t *v;
+    int r = gm_json_path(root, path, &v);
+    if (r < 0)
+        return r;
+    int64_t id;
+    if (json_is_integer(v)) {
+        id = json_integer_value(v);
+    } else if (json_is_string(v)) {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (n == 0 || n > 10 || strspn(s, "0123456789") != n)
+            return -EINVAL;
+        id = 0;
+        for (size_t i = 0; i < n; i++)
+            id = id * 10 + (s[i] - '0');
+    } else {
+        return -EINVAL;
+    }
+    if (id < 0 || id > 2147483647)
+        return -ERANGE;
+    *ret = id;
+    return 0;
+}

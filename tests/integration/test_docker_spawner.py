@@ -584,3 +584,26 @@ def test_old_dockerspawner_settings_still_start(docker, hub_factory):
     assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
     wait_stopped(hub, user)
     assert docker.inspect(f"jupyter-{user}") is None  # remove_containers = remove
+
+
+def test_user_and_group_from_auth_state(docker, hub_factory):
+    """DockerSpawner.auth_state_uid_key / gid_key (Ganymede): the container's User from the
+    user's auth_state; missing, it is refused with the setting named."""
+    from test_login import CRYPT_KEY
+    user, other = new_user(docker), new_user(docker)
+    cfg = docker_config(docker, docker={"auth_state_uid_key": "oauth_user.id",
+                                        "auth_state_gid_key": "oauth_user.gid"})
+    cfg["Authenticator"]["enable_auth_state"] = True
+    hub = hub_factory(config=cfg, env={"JUPYTERHUB_CRYPT_KEY": CRYPT_KEY})
+    for u, state in ((user, {"oauth_user": {"id": 0, "gid": "100"}}), (other, {"oauth_user": {}})):
+        Api(hub)("POST", f"/users/{u}")
+        assert Api(hub)("PATCH", f"/users/{u}", json={"auth_state": state}).status_code == 200
+    assert start(hub, user).status_code in (201, 202)
+    wait_ready(hub, user, timeout=90)
+    assert docker.inspect(f"jupyter-{user}")["Config"]["User"] == "0:100"
+    r = start(hub, other)
+    assert r.status_code in (202, 500), r.text
+    wait_stopped(hub, other, timeout=60)
+    assert "The user's auth_state has no 'oauth_user.id' (DockerSpawner.auth_state_uid_key)" in \
+        hub.log()
+    assert docker.inspect(f"jupyter-{other}") is None

@@ -525,3 +525,34 @@ def test_watch_health_and_no_reads_beyond_the_watches(kube, ns, hub_factory):
     assert metric(text, "ganymede_kube_api_requests_total", verb="get") == 0
     assert metric(text, "ganymede_kube_api_requests_total", verb="create") == 3
     assert metric(text, "ganymede_kube_watch_objects", kind="pods") == 3
+
+
+CRYPT_KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+
+
+def test_uid_and_gid_from_auth_state(kube, ns, hub_factory):
+    """KubeSpawner.auth_state_uid_key / gid_key: the pod runs as the ids the identity provider
+    gave (what a callable uid does in KubeSpawner); a user whose auth_state lacks them, or
+    holds something that is not an id, is refused with the setting named."""
+    cfg = kube_config(ns, kubespawner={"auth_state_uid_key": "oauth_user.id",
+                                       "auth_state_gid_key": "oauth_user.gid"})
+    cfg["Authenticator"]["enable_auth_state"] = True
+    hub = hub_factory(config=cfg, env=dict(kube_env(kube), JUPYTERHUB_CRYPT_KEY=CRYPT_KEY))
+    good, missing, bad = new_user(), new_user(), new_user()
+    # uid 0 (a string, as some providers send ids): the simulator's kubelet runs the real
+    # jupyterhub-singleuser, which needs a writable HOME that another uid would not have here.
+    for u, state in ((good, {"oauth_user": {"id": "0", "gid": 100}}),
+                     (missing, {"oauth_user": {"id": 4243}}),
+                     (bad, {"oauth_user": {"id": "-1", "gid": 100}})):
+        Api(hub)("POST", f"/users/{u}")
+        r = Api(hub)("PATCH", f"/users/{u}", json={"auth_state": state})
+        assert r.status_code == 200, r.text
+    assert start(hub, good).status_code in (201, 202)
+    wait_ready(hub, good, timeout=90)
+    sc = kube.pod(ns, f"jupyter-{good}")["spec"]["containers"][0]["securityContext"]
+    assert sc["runAsUser"] == 0 and sc["runAsGroup"] == 100
+    assert "The user's auth_state has no 'oauth_user.gid' (KubeSpawner.auth_state_gid_key)" in \
+        failed_start(hub, missing)
+    assert "The user's auth_state 'oauth_user.id' (KubeSpawner.auth_state_uid_key) is not an id" \
+        in failed_start(hub, bad)
+    assert kube.pod(ns, f"jupyter-{missing}") is None and kube.pod(ns, f"jupyter-{bad}") is None

@@ -1,4 +1,4 @@
-/* src/util/json.c: gm_json_path and gm_json_at (<ganymede/json.h>). */
+/* src/util/json.c: gm_json_path, gm_json_at and gm_json_id_at (<ganymede/json.h>). */
 #include "test.h"
 
 #include <errno.h>
@@ -83,12 +83,48 @@ static void test_bad_paths(void **state)
     json_decref(d);
 }
 
+static void test_ids(void **state)
+{
+    (void)state;
+    json_t *d = json_loads("{\"u\": {\"id\": 1001, \"s\": \"42\", \"zero\": 0, \"max\": "
+                           "2147483647, \"big\": 2147483648, \"neg\": -1, \"bigs\": "
+                           "\"2147483648\", \"long\": \"12345678901\", \"sign\": \"+1\", "
+                           "\"empty\": \"\", \"real\": 1.0, \"t\": true, \"nil\": null}}",
+                           0, NULL);
+    assert_non_null(d);
+    int64_t id = -7;
+    assert_int_equal(gm_json_id_at(d, "u.id", &id), 0);
+    assert_int_equal(id, 1001);
+    assert_int_equal(gm_json_id_at(d, "u.s", &id), 0);
+    assert_int_equal(id, 42);
+    assert_int_equal(gm_json_id_at(d, "u.zero", &id), 0);
+    assert_int_equal(id, 0);
+    assert_int_equal(gm_json_id_at(d, "u.max", &id), 0);
+    assert_int_equal(id, 2147483647);
+    id = -7;
+    assert_int_equal(gm_json_id_at(d, "u.big", &id), -ERANGE);
+    assert_int_equal(gm_json_id_at(d, "u.neg", &id), -ERANGE);
+    assert_int_equal(gm_json_id_at(d, "u.bigs", &id), -ERANGE);
+    assert_int_equal(gm_json_id_at(d, "u.long", &id), -EINVAL);
+    assert_int_equal(gm_json_id_at(d, "u.sign", &id), -EINVAL);
+    assert_int_equal(gm_json_id_at(d, "u.empty", &id), -EINVAL);
+    assert_int_equal(gm_json_id_at(d, "u.real", &id), -EINVAL);
+    assert_int_equal(gm_json_id_at(d, "u.t", &id), -EINVAL);
+    assert_int_equal(gm_json_id_at(d, "u.nil", &id), -EINVAL);
+    assert_int_equal(gm_json_id_at(d, "u.none", &id), -ENOENT);
+    assert_int_equal(gm_json_id_at(NULL, "u.id", &id), -ENOENT);
+    assert_int_equal(gm_json_id_at(d, "u..id", &id), -EINVAL);
+    assert_int_equal(id, -7); /* written only on success */
+    json_decref(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_found),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_bad_paths),
+        cmocka_unit_test(test_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
