@@ -268,7 +268,7 @@ static void test_long_names(void **state)
 }
 
 /* len(safe_username) + 0 + 2 > 48 counts the "--" even for the default server, so a 47
- * character name gets multi_slug([name, ""]), whose empty part is "x". */
+ * character name has multi_slug([name, ""]), whose empty part is "x". */
 static void test_long_user_default_server(void **state)
 {
     (void)state;
@@ -541,6 +541,14 @@ static void test_dns_subdomain(void **state)
     s = repeat('a', 64);
     assert_true(kube_is_dns_subdomain(s));
     free(s);
+    struct kube_names n;
+    names(&n, "escape", "default", LONG_USER, LONG_SERVER, 7);
+    assert_int_eq(kube_expand(&n, "jupyter-{user_server}", &s, NULL, 0), 0);
+    assert_true(strlen(s) > 63);
+    assert_true(kube_is_dns_subdomain(s)); /* a pod KubeSpawner creates */
+    assert_false(kube_is_dns_label(s));
+    free(s);
+    kube_names_release(&n);
     s = repeat('a', 253);
     assert_true(kube_is_dns_subdomain(s));
     s[100] = '.';
