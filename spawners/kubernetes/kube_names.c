@@ -104,8 +104,7 @@ void kube_names_release(struct kube_names *n)
     n->fields = NULL;
 }
 
-int kube_expand(const struct kube_names *n, const char *tmpl, char **ret, char *err,
-                size_t errlen)
+int kube_expand(const struct kube_names *n, const char *tmpl, char **ret, char *err, size_t errlen)
 {
     struct gm_format_options opts = {.slug = GM_SLUG_NONE, .strip_dashes = 1};
     struct gm_template_error te = {0};
@@ -154,10 +153,12 @@ json_t *kube_expand_json(const struct kube_names *n, const json_t *v)
     return json_deep_copy(v);
 }
 
-/* DNS-1123: lower-case letters, digits and '-', starting and ending with a letter or digit. */
-static bool dns_part(const char *s, size_t len)
+/* DNS-1123: lower-case letters, digits and '-', starting and ending with a letter or digit. A
+ * label has 63 at most; the parts of a subdomain only the whole's 253 (Kubernetes'
+ * isDNS1123LabelExceptMaxLength). */
+static bool dns_part(const char *s, size_t len, size_t max)
 {
-    if (len == 0 || len > KUBE_LABEL_MAX || s[0] == '-' || s[len - 1] == '-')
+    if (len == 0 || len > max || s[0] == '-' || s[len - 1] == '-')
         return false;
     for (size_t i = 0; i < len; i++)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
@@ -167,7 +168,7 @@ static bool dns_part(const char *s, size_t len)
 
 bool kube_is_dns_label(const char *s)
 {
-    return dns_part(s, strlen(s));
+    return dns_part(s, strlen(s), KUBE_LABEL_MAX);
 }
 
 bool kube_is_dns_subdomain(const char *s)
@@ -178,7 +179,7 @@ bool kube_is_dns_subdomain(const char *s)
     for (const char *p = s;;) {
         const char *dot = strchr(p, '.');
         size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        if (!dns_part(p, n))
+        if (!dns_part(p, n, KUBE_NAME_MAX))
             return false;
         if (!dot)
             return true;
