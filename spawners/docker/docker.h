@@ -49,10 +49,10 @@ struct docker_conf {
     json_t *extra_host_config;
     json_t *cmd; /* list of strings, or null: the image's command */
     char *pull_policy;
-    char *host;             /* unix:///var/run/docker.sock, tcp://host:port (DOCKER_HOST) */
-    json_t *client_kwargs;  /* base_url, timeout, version */
-    json_t *post_start_cmd; /* false, a string or a list */
-    json_t *tls_config;     /* not supported: must stay empty */
+    char *host;               /* unix:///var/run/docker.sock, tcp://host:port (DOCKER_HOST) */
+    json_t *client_kwargs;    /* base_url, timeout, version */
+    json_t *post_start_cmd;   /* false, a string or a list */
+    json_t *tls_config;       /* not supported: must stay empty */
     char *auth_state_uid_key; /* Ganymede: the container's uid from the user's auth_state */
     char *auth_state_gid_key; /* and its gid */
     /* Deprecated names dockerspawner still accepts. */

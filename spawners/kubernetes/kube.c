@@ -98,8 +98,7 @@ static int check_templates(const struct kube_conf *c, char *err, size_t errlen)
     } t[] = {
         {"pod_name_template", c->pod_name_template, false, true},
         {"pvc_name_template", c->pvc_name_template, false, c->storage_pvc_ensure},
-        {"user_namespace_template", c->user_namespace_template, true,
-         c->enable_user_namespaces},
+        {"user_namespace_template", c->user_namespace_template, true, c->enable_user_namespaces},
     };
     int r = 0;
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]) && r == 0; i++) {
@@ -156,8 +155,7 @@ static int check_conf(struct kube_conf *c, char *err, size_t errlen)
     return check_templates(c, err, errlen);
 }
 
-static int kube_init(const struct gm_host *host, void *conf, void **state, char *err,
-                     size_t errlen)
+static int kube_init(const struct gm_host *host, void *conf, void **state, char *err, size_t errlen)
 {
     struct kube_conf *c = conf;
     deprecated_names(c);
@@ -176,7 +174,7 @@ static int kube_init(const struct gm_host *host, void *conf, void **state, char 
         free(st);
         return r;
     }
-    const char *ns = c->namespace[0]            ? c->namespace
+    const char *ns = c->namespace[0]           ? c->namespace
                      : st->api.creds.namespace ? st->api.creds.namespace
                                                : "default";
     st->hub_namespace = strdup(ns);
@@ -207,10 +205,10 @@ static int kube_init(const struct gm_host *host, void *conf, void **state, char 
         kube_destroy(st);
         return r;
     }
-    gm_log_info("Kubernetes spawner: API server %s (%s), %s %s, image %s", st->api.creds.server,
-                st->api.creds.source, c->enable_user_namespaces ? "user namespaces from" : "namespace",
-                c->enable_user_namespaces ? c->user_namespace_template : st->hub_namespace,
-                c->image);
+    gm_log_info(
+        "Kubernetes spawner: API server %s (%s), %s %s, image %s", st->api.creds.server,
+        st->api.creds.source, c->enable_user_namespaces ? "user namespaces from" : "namespace",
+        c->enable_user_namespaces ? c->user_namespace_template : st->hub_namespace, c->image);
     *state = st;
     return 0;
 }
@@ -388,8 +386,8 @@ static json_t *kube_get_state(void *server)
                    ? json_pack("{s:s,s:s}", "kubespawner_version", KUBESPAWNER_VERSION, "pvc_name",
                                s->pvc_name)
                    : NULL;
-    json_t *st = json_pack("{s:s,s:s,s:s}", "kubespawner_version", KUBESPAWNER_VERSION,
-                           "pod_name", s->pod_name, "namespace", s->namespace ? s->namespace : "");
+    json_t *st = json_pack("{s:s,s:s,s:s}", "kubespawner_version", KUBESPAWNER_VERSION, "pod_name",
+                           s->pod_name, "namespace", s->namespace ? s->namespace : "");
     if (st && s->dns_name)
         json_object_set_new(st, "dns_name", json_string(s->dns_name));
     if (st && s->pvc_name && s->pvc_exists)
@@ -444,8 +442,8 @@ static char *kube_options_form(void *state, const char *user, const char *const 
     return kube_profiles_form(st->conf->profile_list, user, groups, NULL);
 }
 
-static int kube_options_from_form(void *state, const json_t *form, json_t **user_options,
-                                  char *err, size_t errlen)
+static int kube_options_from_form(void *state, const json_t *form, json_t **user_options, char *err,
+                                  size_t errlen)
 {
     struct kube_state *st = state;
     return kube_profiles_from_form(st->conf->profile_list, form, user_options, err, errlen);
@@ -488,9 +486,9 @@ static void kube_metrics(void *state, struct gm_buf *b)
         gm_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", m[i].name, m[i].help, m[i].name,
                       m[i].type);
         for (size_t k = 0; k < n; k++) {
-            double v = i == 0   ? ws[k].synced
-                       : i == 1 ? (ws[k].last_event_ms ? (double)(now - ws[k].last_event_ms) / 1000
-                                                       : -1)
+            double v = i == 0 ? ws[k].synced
+                       : i == 1
+                           ? (ws[k].last_event_ms ? (double)(now - ws[k].last_event_ms) / 1000 : -1)
                        : i == 2 ? (double)ws[k].relists
                        : i == 3 ? (double)ws[k].errors
                        : i == 4 ? (double)ws[k].restarts
@@ -501,8 +499,8 @@ static void kube_metrics(void *state, struct gm_buf *b)
     gm_buf_puts(b, "# HELP ganymede_kube_api_requests_total Kubernetes API requests by verb\n"
                    "# TYPE ganymede_kube_api_requests_total counter\n");
     for (int v = 0; v < KUBE_VERB_MAX; v++)
-        gm_buf_printf(b, "ganymede_kube_api_requests_total{verb=\"%s\"} %llu\n",
-                      kube_verb_names[v], (unsigned long long)st->api.requests[v]);
+        gm_buf_printf(b, "ganymede_kube_api_requests_total{verb=\"%s\"} %llu\n", kube_verb_names[v],
+                      (unsigned long long)st->api.requests[v]);
     gm_buf_printf(b,
                   "# HELP ganymede_kube_api_failures_total Kubernetes API calls that got no "
                   "answer or a 5xx after their retries\n"
@@ -526,9 +524,8 @@ static json_t *kube_health(void *state)
         json_object_set_new(watches, kinds[k],
                             json_pack("{s:b,s:b,s:f,s:I,s:I,s:I,s:s}", "ok", current, "synced",
                                       ws[k].synced, "last_event_age_seconds", age, "relists",
-                                      (json_int_t)ws[k].relists, "errors",
-                                      (json_int_t)ws[k].errors, "objects",
-                                      (json_int_t)ws[k].objects, "resource_version",
+                                      (json_int_t)ws[k].relists, "errors", (json_int_t)ws[k].errors,
+                                      "objects", (json_int_t)ws[k].objects, "resource_version",
                                       ws[k].resource_version));
     }
     return json_pack("{s:s,s:b,s:s,s:o}", "name", "kubernetes", "ok", ok, "api",

@@ -59,7 +59,7 @@ struct kube_conf {
     bool events_enabled;
     /* the container */
     char *image;
-    char *image_pull_policy;   /* "": the API server's default */
+    char *image_pull_policy;    /* "": the API server's default */
     json_t *image_pull_secrets; /* None, a name, or a list of names / {name} */
     json_t *cmd;                /* None: the image's command */
     char *working_dir;
@@ -139,8 +139,8 @@ struct kube_spawner_overrides {
 
 /** @base with a profile's kubespawner_override applied, into @out (a shallow copy: values are
  * borrowed from @overrides, and @out is never released). A dict merges into a dict setting as
- * KubeSpawner's recursive_update (the merged dict replaces the value in @overrides). Returns 0 or -EINVAL with a message
- * naming the setting. */
+ * KubeSpawner's recursive_update (the merged dict replaces the value in @overrides). Returns 0 or
+ * -EINVAL with a message naming the setting. */
 int kube_conf_override(const struct kube_conf *base, json_t *overrides, struct kube_conf *out,
                        struct kube_spawner_overrides *sp, char *err, size_t errlen);
 
@@ -154,8 +154,8 @@ struct kube_creds {
     char *cert_file, *cert_pem;
     char *key_file, *key_pem;
     bool insecure;
-    char *namespace;   /* the service account's or the context's namespace, or NULL */
-    char source[300];  /* "in-cluster", "kubeconfig /root/.kube/config (context x)" */
+    char *namespace;  /* the service account's or the context's namespace, or NULL */
+    char source[300]; /* "in-cluster", "kubeconfig /root/.kube/config (context x)" */
     /* the token file as last read */
     char *file_token;
     struct timespec file_mtime;
@@ -243,12 +243,12 @@ struct kube_sub {
 };
 
 struct kube_watch_stats {
-    bool synced;             /* the first list is in */
-    uint64_t last_event_ms;  /* loop time of the last line received (bookmarks too), 0: none */
-    uint64_t relists;        /* lists after the first (410 Gone) */
-    uint64_t errors;         /* watches or lists that failed */
-    uint64_t restarts;       /* watches resumed from the last resourceVersion */
-    size_t objects;          /* objects in the cache */
+    bool synced;            /* the first list is in */
+    uint64_t last_event_ms; /* loop time of the last line received (bookmarks too), 0: none */
+    uint64_t relists;       /* lists after the first (410 Gone) */
+    uint64_t errors;        /* watches or lists that failed */
+    uint64_t restarts;      /* watches resumed from the last resourceVersion */
+    size_t objects;         /* objects in the cache */
     char resource_version[32];
 };
 
@@ -295,8 +295,7 @@ void kube_names_set(struct kube_names *n, const char *field, const char *value);
 void kube_names_release(struct kube_names *n);
 /** @tmpl expanded as KubeSpawner does (trailing '-' stripped unless the template ends in one).
  * Returns 0 and a string (caller frees), or a negative errno with a message in @err. */
-int kube_expand(const struct kube_names *n, const char *tmpl, char **ret, char *err,
-                size_t errlen);
+int kube_expand(const struct kube_names *n, const char *tmpl, char **ret, char *err, size_t errlen);
 /** Every string in @v (not keys) expanded; strings that do not format are kept as they are.
  * A new reference or NULL. */
 json_t *kube_expand_json(const struct kube_names *n, const json_t *v);
@@ -382,9 +381,9 @@ struct kube_state {
     const struct gm_host *host;
     const struct kube_conf *conf;
     struct kube_api api;
-    char *hub_namespace;         /* namespace, or the service account's, or "default" */
-    struct kube_watch *pods;     /* pods of ours (component label) */
-    struct kube_watch *events;   /* pod events, or NULL (events_enabled false) */
+    char *hub_namespace;       /* namespace, or the service account's, or "default" */
+    struct kube_watch *pods;   /* pods of ours (component label) */
+    struct kube_watch *events; /* pod events, or NULL (events_enabled false) */
     struct kube_watch_stats last_stats;
 };
 
@@ -419,13 +418,13 @@ struct kube_server {
     uint64_t next_slow_ms;
 
     /* start */
-    json_t *overrides; /* the profile's settings, or NULL */
+    json_t *overrides;    /* the profile's settings, or NULL */
     struct kube_conf eff; /* the settings with the profile's overrides (borrowed values) */
     struct kube_spawner_overrides spo;
-    char *failure;     /* a failure found before anything was asked of the API */
-    bool pvc_created;  /* by this start (a failed first start deletes it again) */
+    char *failure;    /* a failure found before anything was asked of the API */
+    bool pvc_created; /* by this start (a failed first start deletes it again) */
     bool pod_created;
-    json_t *pod;       /* the manifest being created */
+    json_t *pod; /* the manifest being created */
     char *url;
     int port;
     json_t *seen_events; /* event name → count already shown */

@@ -24,7 +24,7 @@
 #define CONNECT_TIMEOUT_CAP 10000
 
 const char *const kube_verb_names[KUBE_VERB_MAX] = {
-    [KUBE_GET] = "get",       [KUBE_LIST] = "list",   [KUBE_WATCH] = "watch",
+    [KUBE_GET] = "get",       [KUBE_LIST] = "list",     [KUBE_WATCH] = "watch",
     [KUBE_CREATE] = "create", [KUBE_UPDATE] = "update", [KUBE_PATCH] = "patch",
     [KUBE_DELETE] = "delete",
 };

@@ -15,9 +15,8 @@
 static int check_int_or_none(const json_t *v, const char **why)
 {
     *why = "None or an integer from 0 to 2147483647 (callables cannot be given outside Python)";
-    return json_is_null(v) ||
-                   (json_is_integer(v) && json_integer_value(v) >= 0 &&
-                    json_integer_value(v) <= 2147483647)
+    return json_is_null(v) || (json_is_integer(v) && json_integer_value(v) >= 0 &&
+                               json_integer_value(v) <= 2147483647)
                ? 0
                : -EINVAL;
 }
@@ -158,13 +157,11 @@ static const struct gm_option kube_options[] = {
     GM_OPTION("k8s_api_ssl_ca_cert", GM_OPTION_STRING, OPT(k8s_api_ssl_ca_cert), "\"\"",
               "A CA bundle file for the API server (\"\": the service account's or kubeconfig's)."),
     GM_OPTION_X("k8s_api_verify_ssl", GM_OPTION_JSON, OPT(k8s_api_verify_ssl), "null",
-                "Verify the API server's certificate (None: yes).",
-                .check = gm_check_bool_or_null),
+                "Verify the API server's certificate (None: yes).", .check = gm_check_bool_or_null),
     GM_OPTION_X("k8s_api_request_timeout", GM_OPTION_INT, OPT(k8s_api_request_timeout), "3",
                 "Seconds one API request may take.", .check = check_timeout),
-    GM_OPTION_X("k8s_api_request_retry_timeout", GM_OPTION_INT,
-                OPT(k8s_api_request_retry_timeout), "30",
-                "Seconds a request may take with its retries.", .check = check_timeout),
+    GM_OPTION_X("k8s_api_request_retry_timeout", GM_OPTION_INT, OPT(k8s_api_request_retry_timeout),
+                "30", "Seconds a request may take with its retries.", .check = check_timeout),
     GM_OPTION("k8s_api_threadpool_workers", GM_OPTION_INT, OPT(k8s_api_threadpool_workers), "0",
               "Deprecated in KubeSpawner 3; no effect."),
     /* Names and namespaces. */
@@ -176,11 +173,11 @@ static const struct gm_option kube_options[] = {
               "\"{hubnamespace}-{username}\"", "The name of each user's namespace."),
     GM_OPTION_X("user_namespace_labels", GM_OPTION_JSON, OPT(user_namespace_labels), "{}",
                 "Labels of user namespaces ({username} expanded).", .check = gm_check_str_dict),
-    GM_OPTION_X("user_namespace_annotations", GM_OPTION_JSON, OPT(user_namespace_annotations),
-                "{}", "Annotations of user namespaces ({username} expanded).",
+    GM_OPTION_X("user_namespace_annotations", GM_OPTION_JSON, OPT(user_namespace_annotations), "{}",
+                "Annotations of user namespaces ({username} expanded).",
                 .check = gm_check_str_dict),
-    GM_OPTION_X("user_namespace_resource_quota", GM_OPTION_JSON,
-                OPT(user_namespace_resource_quota), "null",
+    GM_OPTION_X("user_namespace_resource_quota", GM_OPTION_JSON, OPT(user_namespace_resource_quota),
+                "null",
                 "Ganymede: the spec of a ResourceQuota made in each user namespace (\"hard\": "
                 "{\"limits.memory\": \"8Gi\", \"pods\": \"4\"}).",
                 .check = check_dict_or_none),
@@ -199,8 +196,8 @@ static const struct gm_option kube_options[] = {
               "The DNS name of a pod's service ({name}, {namespace})."),
     GM_OPTION("pod_connect_ip", GM_OPTION_STRING, OPT(pod_connect_ip), "\"\"",
               "Where the hub reaches a pod (\"\": its status.podIP), templated per dot-part."),
-    GM_OPTION("component_label", GM_OPTION_STRING, OPT(component_label),
-              "\"singleuser-server\"", "The component label of pods."),
+    GM_OPTION("component_label", GM_OPTION_STRING, OPT(component_label), "\"singleuser-server\"",
+              "The component label of pods."),
     GM_OPTION_X("common_labels", GM_OPTION_JSON, OPT(common_labels),
                 "{\"app.kubernetes.io/name\": \"jupyterhub\", "
                 "\"app.kubernetes.io/managed-by\": \"kubespawner\", \"app\": \"jupyterhub\", "
@@ -221,8 +218,7 @@ static const struct gm_option kube_options[] = {
                 "Always, IfNotPresent or Never (\"\": the API server's default).",
                 .choices = pull_policies),
     GM_OPTION_X("image_pull_secrets", GM_OPTION_JSON, OPT(image_pull_secrets), "null",
-                "Secrets to pull the image with: a name or a list.",
-                .check = check_pull_secrets),
+                "Secrets to pull the image with: a name or a list.", .check = check_pull_secrets),
     GM_OPTION_X("cmd", GM_OPTION_JSON, OPT(cmd), "null",
                 "The server's command, given to the container as its args (None: the image's "
                 "command).",
@@ -242,19 +238,16 @@ static const struct gm_option kube_options[] = {
     GM_OPTION_X("allow_privilege_escalation", GM_OPTION_JSON, OPT(allow_privilege_escalation),
                 "false", "allowPrivilegeEscalation of the notebook container (None: unset).",
                 .check = gm_check_bool_or_null),
-    GM_OPTION_X("container_security_context", GM_OPTION_JSON, OPT(container_security_context),
-                "{}", "A securityContext merged over the notebook container's.",
-                .check = gm_check_dict),
+    GM_OPTION_X("container_security_context", GM_OPTION_JSON, OPT(container_security_context), "{}",
+                "A securityContext merged over the notebook container's.", .check = gm_check_dict),
     GM_OPTION_X("pod_security_context", GM_OPTION_JSON, OPT(pod_security_context), "{}",
                 "A securityContext merged over the pod's.", .check = gm_check_dict),
     GM_OPTION_X("extra_resource_guarantees", GM_OPTION_JSON, OPT(extra_resource_guarantees), "{}",
-                "More resource requests ({\"nvidia.com/gpu\": \"1\"}).",
-                .check = check_quantities),
+                "More resource requests ({\"nvidia.com/gpu\": \"1\"}).", .check = check_quantities),
     GM_OPTION_X("extra_resource_limits", GM_OPTION_JSON, OPT(extra_resource_limits), "{}",
                 "More resource limits ({\"nvidia.com/gpu\": \"1\"}).", .check = check_quantities),
     GM_OPTION_X("lifecycle_hooks", GM_OPTION_JSON, OPT(lifecycle_hooks), "{}",
-                "The notebook container's lifecycle (postStart, preStop).",
-                .check = gm_check_dict),
+                "The notebook container's lifecycle (postStart, preStop).", .check = gm_check_dict),
     GM_OPTION_X("extra_container_config", GM_OPTION_JSON, OPT(extra_container_config), "{}",
                 "Fields merged into the notebook container.", .check = gm_check_dict),
     GM_OPTION_X("extra_pod_config", GM_OPTION_JSON, OPT(extra_pod_config), "{}",
@@ -273,22 +266,19 @@ static const struct gm_option kube_options[] = {
     GM_OPTION_X("tolerations", GM_OPTION_JSON, OPT(tolerations), "[]", "The pod's tolerations.",
                 .check = check_list_or_dict),
     GM_OPTION_X("node_affinity_preferred", GM_OPTION_JSON, OPT(node_affinity_preferred), "[]",
-                "PreferredSchedulingTerms of the pod's nodeAffinity.",
-                .check = check_list_or_dict),
+                "PreferredSchedulingTerms of the pod's nodeAffinity.", .check = check_list_or_dict),
     GM_OPTION_X("node_affinity_required", GM_OPTION_JSON, OPT(node_affinity_required), "[]",
                 "NodeSelectorTerms of the pod's required nodeAffinity.",
                 .check = check_list_or_dict),
     GM_OPTION_X("pod_affinity_preferred", GM_OPTION_JSON, OPT(pod_affinity_preferred), "[]",
-                "WeightedPodAffinityTerms of the pod's podAffinity.",
-                .check = check_list_or_dict),
+                "WeightedPodAffinityTerms of the pod's podAffinity.", .check = check_list_or_dict),
     GM_OPTION_X("pod_affinity_required", GM_OPTION_JSON, OPT(pod_affinity_required), "[]",
-                "PodAffinityTerms of the pod's required podAffinity.",
-                .check = check_list_or_dict),
+                "PodAffinityTerms of the pod's required podAffinity.", .check = check_list_or_dict),
     GM_OPTION_X("pod_anti_affinity_preferred", GM_OPTION_JSON, OPT(pod_anti_affinity_preferred),
                 "[]", "WeightedPodAffinityTerms of the pod's podAntiAffinity.",
                 .check = check_list_or_dict),
-    GM_OPTION_X("pod_anti_affinity_required", GM_OPTION_JSON, OPT(pod_anti_affinity_required),
-                "[]", "PodAffinityTerms of the pod's required podAntiAffinity.",
+    GM_OPTION_X("pod_anti_affinity_required", GM_OPTION_JSON, OPT(pod_anti_affinity_required), "[]",
+                "PodAffinityTerms of the pod's required podAntiAffinity.",
                 .check = check_list_or_dict),
     GM_OPTION("service_account", GM_OPTION_STRING, OPT(service_account), "\"\"",
               "The pod's service account (\"\": none, and no token mounted)."),
@@ -315,8 +305,8 @@ static const struct gm_option kube_options[] = {
                 "The claim's selector.", .check = gm_check_dict),
     GM_OPTION_X("storage_extra_labels", GM_OPTION_JSON, OPT(storage_extra_labels), "{}",
                 "More labels of claims ({username} expanded).", .check = gm_check_str_dict),
-    GM_OPTION_X("storage_extra_annotations", GM_OPTION_JSON, OPT(storage_extra_annotations),
-                "{}", "More annotations of claims.", .check = gm_check_str_dict),
+    GM_OPTION_X("storage_extra_annotations", GM_OPTION_JSON, OPT(storage_extra_annotations), "{}",
+                "More annotations of claims.", .check = gm_check_str_dict),
     GM_OPTION("delete_pvc", GM_OPTION_BOOL, OPT(delete_pvc), "true",
               "Delete a user's claims when the user is deleted."),
     GM_OPTION("remember_pvc_name", GM_OPTION_BOOL, OPT(remember_pvc_name), "true",
@@ -326,13 +316,11 @@ static const struct gm_option kube_options[] = {
                 "Seconds a stopping pod gets before it is killed.", .check = check_nonnegative),
     GM_OPTION("delete_stopped_pods", GM_OPTION_BOOL, OPT(delete_stopped_pods), "true",
               "Delete a pod whose server exited."),
-    GM_OPTION_X("slow_spawn_message_threshold", GM_OPTION_INT,
-                OPT(slow_spawn_message_threshold), "60",
-                "Seconds of starting before slow_spawn_message is shown.",
+    GM_OPTION_X("slow_spawn_message_threshold", GM_OPTION_INT, OPT(slow_spawn_message_threshold),
+                "60", "Seconds of starting before slow_spawn_message is shown.",
                 .check = check_nonnegative),
-    GM_OPTION_X("slow_spawn_message_frequency", GM_OPTION_INT,
-                OPT(slow_spawn_message_frequency), "5",
-                "Seconds between slow_spawn_messages.", .check = gm_check_positive),
+    GM_OPTION_X("slow_spawn_message_frequency", GM_OPTION_INT, OPT(slow_spawn_message_frequency),
+                "5", "Seconds between slow_spawn_messages.", .check = gm_check_positive),
     GM_OPTION("slow_spawn_message", GM_OPTION_STRING, OPT(slow_spawn_message),
               "\"Server launch is taking longer than expected. Please be patient! Current time "
               "spent waiting: {seconds} seconds.\"",
@@ -353,8 +341,8 @@ static const struct gm_option kube_options[] = {
     /* Accepted so that existing configurations start. */
     GM_OPTION("handle_legacy_names", GM_OPTION_BOOL, OPT(handle_legacy_names), "true",
               "Accepted; names saved in the state are always kept."),
-    GM_OPTION("secret_name_template", GM_OPTION_STRING, OPT(secret_name_template),
-              "\"{pod_name}\"", "Accepted; internal_ssl is not supported."),
+    GM_OPTION("secret_name_template", GM_OPTION_STRING, OPT(secret_name_template), "\"{pod_name}\"",
+              "Accepted; internal_ssl is not supported."),
     GM_OPTION("secret_mount_path", GM_OPTION_STRING, OPT(secret_mount_path),
               "\"/etc/jupyterhub/internal-ssl/\"", "Accepted; internal_ssl is not supported."),
     GM_OPTION("hub_connect_ip", GM_OPTION_STRING, OPT(hub_connect_ip), "\"\"",
@@ -364,8 +352,8 @@ static const struct gm_option kube_options[] = {
     /* Deprecated names. */
     GM_OPTION("singleuser_image_spec", GM_OPTION_STRING, OPT(singleuser_image_spec), "\"\"",
               "Deprecated: image."),
-    GM_OPTION("singleuser_image_pull_policy", GM_OPTION_STRING,
-              OPT(singleuser_image_pull_policy), "\"\"", "Deprecated: image_pull_policy."),
+    GM_OPTION("singleuser_image_pull_policy", GM_OPTION_STRING, OPT(singleuser_image_pull_policy),
+              "\"\"", "Deprecated: image_pull_policy."),
     GM_OPTION_X("singleuser_uid", GM_OPTION_JSON, OPT(singleuser_uid), "null", "Deprecated: uid.",
                 .check = check_int_or_none),
     GM_OPTION_X("singleuser_fs_gid", GM_OPTION_JSON, OPT(singleuser_fs_gid), "null",
@@ -376,9 +364,8 @@ static const struct gm_option kube_options[] = {
               "\"\"", "Deprecated: service_account."),
     GM_OPTION_X("singleuser_extra_labels", GM_OPTION_JSON, OPT(singleuser_extra_labels), "null",
                 "Deprecated: extra_labels.", .check = check_dict_or_none),
-    GM_OPTION_X("singleuser_extra_annotations", GM_OPTION_JSON,
-                OPT(singleuser_extra_annotations), "null", "Deprecated: extra_annotations.",
-                .check = check_dict_or_none),
+    GM_OPTION_X("singleuser_extra_annotations", GM_OPTION_JSON, OPT(singleuser_extra_annotations),
+                "null", "Deprecated: extra_annotations.", .check = check_dict_or_none),
     GM_OPTION_END,
 };
 
@@ -448,8 +435,9 @@ int kube_conf_override(const struct kube_conf *base, json_t *overrides, struct k
         }
         if (strcmp(k, "environment") == 0) {
             if (gm_check_str_dict(v, &(const char *){NULL}) < 0) {
-                snprintf(err, errlen, "kubespawner_override environment must be a dict of "
-                                      "strings");
+                snprintf(err, errlen,
+                         "kubespawner_override environment must be a dict of "
+                         "strings");
                 return -EINVAL;
             }
             sp->environment = v;

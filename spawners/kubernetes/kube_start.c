@@ -65,8 +65,7 @@ void kube_start_done(struct kube_server *s, int status, const char *message)
     kube_unsubscribe(s);
     clear_start(s);
     if (status == 0)
-        gm_log_info("Pod %s/%s of '%s' is running at %s", s->namespace, s->pod_name, s->user,
-                    url);
+        gm_log_info("Pod %s/%s of '%s' is running at %s", s->namespace, s->pod_name, s->user, url);
     else
         gm_log_warn("Start of pod %s/%s for '%s' failed: %s", s->namespace ? s->namespace : "?",
                     s->pod_name ? s->pod_name : "?", s->user, message ? message : "");
@@ -165,8 +164,8 @@ static void on_created(void *data, const struct kube_reply *r)
         }
         if (s->step == STEP_POD) {
             s->pod_created = true;
-            const char *uid = json_string_value(
-                json_object_get(json_object_get(r->json, "metadata"), "uid"));
+            const char *uid =
+                json_string_value(json_object_get(json_object_get(r->json, "metadata"), "uid"));
             free(s->pod_uid);
             s->pod_uid = uid ? strdup(uid) : NULL;
             emit(s, 20, "Pod created, waiting for it to be scheduled");
@@ -200,9 +199,12 @@ static const char *fatal_state(const json_t *pod, char *buf, size_t buflen)
             const json_t *waiting = json_object_get(state, "waiting");
             const char *reason = json_string_value(json_object_get(waiting, "reason"));
             const char *msg = json_string_value(json_object_get(waiting, "message"));
-            static const char *const fatal[] = {"ErrImagePull", "ImagePullBackOff",
-                                                "CrashLoopBackOff", "InvalidImageName",
-                                                "CreateContainerConfigError", "ErrImageNeverPull",
+            static const char *const fatal[] = {"ErrImagePull",
+                                                "ImagePullBackOff",
+                                                "CrashLoopBackOff",
+                                                "InvalidImageName",
+                                                "CreateContainerConfigError",
+                                                "ErrImageNeverPull",
                                                 NULL};
             for (const char *const *f = fatal; reason && *f; f++) {
                 if (strcmp(reason, *f) == 0) {
@@ -235,7 +237,8 @@ static bool pod_running(const json_t *pod)
 {
     const json_t *status = json_object_get(pod, "status");
     const char *phase = json_string_value(json_object_get(status, "phase"));
-    if (!phase || strcmp(phase, "Running") != 0 || !json_string_value(json_object_get(status, "podIP")))
+    if (!phase || strcmp(phase, "Running") != 0 ||
+        !json_string_value(json_object_get(status, "podIP")))
         return false;
     if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp"))
         return false;
@@ -315,10 +318,12 @@ void kube_start_on_event(struct kube_server *s, const json_t *event)
 {
     if (s->step < STEP_POD)
         return;
-    const char *uid = json_string_value(json_object_get(json_object_get(event, "involvedObject"), "uid"));
+    const char *uid =
+        json_string_value(json_object_get(json_object_get(event, "involvedObject"), "uid"));
     if (s->pod_uid && uid && strcmp(uid, s->pod_uid) != 0)
         return;
-    const char *name = json_string_value(json_object_get(json_object_get(event, "metadata"), "name"));
+    const char *name =
+        json_string_value(json_object_get(json_object_get(event, "metadata"), "name"));
     json_int_t count = json_integer_value(json_object_get(event, "count"));
     if (name && s->seen_events) {
         json_t *seen = json_object_get(s->seen_events, name);
@@ -424,8 +429,8 @@ static void next_step(struct kube_server *s)
         }
         emit(s, 5, "Creating the PersistentVolumeClaim");
         char why[KUBE_MESSAGE_MAX];
-        json_t *pvc = kube_pvc_manifest(c, &s->names, s->user, s->server_name, s->pvc_name, why,
-                                        sizeof(why));
+        json_t *pvc =
+            kube_pvc_manifest(c, &s->names, s->user, s->server_name, s->pvc_name, why, sizeof(why));
         if (!pvc) {
             fail(s, -EINVAL, "%s", why);
             return;
@@ -444,8 +449,7 @@ static void next_step(struct kube_server *s)
         s->step++;
         uv_timer_stop(&s->timer);
         if (c->slow_spawn_message_threshold > 0)
-            uv_timer_start(&s->timer, on_slow, (uint64_t)c->slow_spawn_message_threshold * 1000,
-                           0);
+            uv_timer_start(&s->timer, on_slow, (uint64_t)c->slow_spawn_message_threshold * 1000, 0);
     }
         /* fall through */
     case STEP_OLD_POD: {
@@ -609,8 +613,8 @@ static int prepare(struct kube_server *s, const struct gm_server_spec *spec, cha
     json_t *uid = json_incref(c->uid), *gid = json_incref(c->gid);
     if (c->auth_state_uid_key[0]) {
         json_decref(uid);
-        uid = id_from_auth_state(spec->auth_state, c->auth_state_uid_key, "auth_state_uid_key",
-                                 err, errlen);
+        uid = id_from_auth_state(spec->auth_state, c->auth_state_uid_key, "auth_state_uid_key", err,
+                                 errlen);
         if (!uid) {
             json_decref(gid);
             return -EINVAL;
@@ -618,8 +622,8 @@ static int prepare(struct kube_server *s, const struct gm_server_spec *spec, cha
     }
     if (c->auth_state_gid_key[0]) {
         json_decref(gid);
-        gid = id_from_auth_state(spec->auth_state, c->auth_state_gid_key, "auth_state_gid_key",
-                                 err, errlen);
+        gid = id_from_auth_state(spec->auth_state, c->auth_state_gid_key, "auth_state_gid_key", err,
+                                 errlen);
         if (!gid) {
             json_decref(uid);
             return -EINVAL;

@@ -72,8 +72,8 @@ static void on_pvc_deleted(void *data, const struct kube_reply *r)
         s->pvc_exists = false;
         s->pvc_created = false;
     } else {
-        gm_log_warn("Cannot delete the claim %s of '%s' made by its failed start: %s",
-                    s->pvc_name, s->user, r->message);
+        gm_log_warn("Cannot delete the claim %s of '%s' made by its failed start: %s", s->pvc_name,
+                    s->user, r->message);
     }
     stop_done(s, 0, NULL);
 }
@@ -87,8 +87,8 @@ static void after_pod_gone(struct kube_server *s)
     /* The claim this server's first start made, which never held anything. */
     char path[KUBE_PATH_MAX];
     kube_object_path(path, sizeof(path), "persistentvolumeclaims", s->namespace, s->pvc_name);
-    if (kube_api_call(&s->st->api, KUBE_DELETE, "DELETE", path, NULL, on_pvc_deleted, s,
-                      &s->call) < 0)
+    if (kube_api_call(&s->st->api, KUBE_DELETE, "DELETE", path, NULL, on_pvc_deleted, s, &s->call) <
+        0)
         stop_done(s, 0, NULL);
 }
 
@@ -98,8 +98,8 @@ static void on_deleted(void *data, const struct kube_reply *r)
     s->call = NULL;
     if (s->freed || s->op != KUBE_OP_STOP)
         return;
-    if (r->status == 404 || ((r->status == 200 || r->status == 202) &&
-                             !kube_watch_get(s->st->pods, s->pod_sub.key))) {
+    if (r->status == 404 ||
+        ((r->status == 200 || r->status == 202) && !kube_watch_get(s->st->pods, s->pod_sub.key))) {
         s->step = 2;
         after_pod_gone(s);
         return;
@@ -138,8 +138,7 @@ static void stop_begin(void *data)
                              "gracePeriodSeconds",
                              (json_int_t)(s->now ? 0 : s->st->conf->delete_grace_period));
     gm_log_info("Deleting pod %s/%s of '%s'", s->namespace, s->pod_name, s->user);
-    int r = kube_api_call(&s->st->api, KUBE_DELETE, "DELETE", path, body, on_deleted, s,
-                          &s->call);
+    int r = kube_api_call(&s->st->api, KUBE_DELETE, "DELETE", path, body, on_deleted, s, &s->call);
     json_decref(body);
     if (r < 0) {
         char msg[256];
@@ -230,11 +229,10 @@ static int poll_status(struct kube_server *s)
          * for minutes), nor is one whose image cannot be pulled. */
         const char *waiting =
             json_string_value(json_object_get(json_object_get(state, "waiting"), "reason"));
-        bool stuck = !term && waiting &&
-                     (strcmp(waiting, "CrashLoopBackOff") == 0 ||
-                      strcmp(waiting, "ErrImagePull") == 0 ||
-                      strcmp(waiting, "ImagePullBackOff") == 0 ||
-                      strcmp(waiting, "InvalidImageName") == 0);
+        bool stuck =
+            !term && waiting &&
+            (strcmp(waiting, "CrashLoopBackOff") == 0 || strcmp(waiting, "ErrImagePull") == 0 ||
+             strcmp(waiting, "ImagePullBackOff") == 0 || strcmp(waiting, "InvalidImageName") == 0);
         if (stuck)
             term = json_object_get(json_object_get(cs, "lastState"), "terminated");
         if (!term && !stuck)
@@ -271,8 +269,8 @@ static void on_poll_timer(uv_timer_t *t)
     if (!ws.synced)
         gm_log_warn("The Kubernetes pods cache has not listed yet: %s/%s of '%s' counts as "
                     "running",
-                    p->s->namespace ? p->s->namespace : "?",
-                    p->s->pod_name ? p->s->pod_name : "?", p->s->user);
+                    p->s->namespace ? p->s->namespace : "?", p->s->pod_name ? p->s->pod_name : "?",
+                    p->s->user);
     if (!p->s->freed)
         p->cb(p->data, status);
     uv_close((uv_handle_t *)&p->timer, on_poll_timer_closed);
@@ -327,7 +325,8 @@ void kube_delete_forever(void *server)
     size_t len = strlen(pvc) + strlen(ns) + 64;
     if (f)
         f->what = malloc(len);
-    if (!f || !f->what || kube_object_path(path, sizeof(path), "persistentvolumeclaims", ns, pvc) < 0) {
+    if (!f || !f->what ||
+        kube_object_path(path, sizeof(path), "persistentvolumeclaims", ns, pvc) < 0) {
         if (f)
             free(f->what);
         free(f);

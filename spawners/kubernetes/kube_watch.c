@@ -260,9 +260,9 @@ static void start_list(struct kube_watch *w)
         gm_buf_puts(&p, "&continue=");
         gm_url_encode(&p, w->continue_token, NULL);
     }
-    int r = p.error || !w->listing ? -ENOMEM
-                                   : kube_api_call(w->api, KUBE_LIST, "GET", p.data, NULL,
-                                                   on_listed, w, &w->call);
+    int r = p.error || !w->listing
+                ? -ENOMEM
+                : kube_api_call(w->api, KUBE_LIST, "GET", p.data, NULL, on_listed, w, &w->call);
     gm_buf_free(&p);
     if (r < 0) {
         gm_log_warn("Cannot list Kubernetes %s: %s", w->name, strerror(-r));
@@ -296,8 +296,8 @@ static int on_line(void *data, int status, const char *line, size_t len)
         json_decref(ev);
         return 1; /* end this watch */
     }
-    const char *rv = json_string_value(
-        json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+    const char *rv =
+        json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
     if (rv && strlen(rv) < sizeof(w->rv))
         snprintf(w->rv, sizeof(w->rv), "%s", rv);
     if (strcmp(type, "ADDED") == 0)
@@ -345,16 +345,17 @@ static void start_watch(struct kube_watch *w)
     w->phase = PHASE_WATCH;
     struct gm_buf p;
     gm_buf_init(&p, KUBE_PATH_MAX * 2);
-    gm_buf_printf(&p, "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=",
-                  w->path, WATCH_SECONDS + (int)(uv_now(w->api->host->loop) % 60));
+    gm_buf_printf(&p,
+                  "%s?watch=1&allowWatchBookmarks=true&timeoutSeconds=%d&resourceVersion=", w->path,
+                  WATCH_SECONDS + (int)(uv_now(w->api->host->loop) % 60));
     gm_url_encode(&p, w->rv, NULL);
     if (w->selector[0])
         gm_buf_printf(&p, "&%s", w->selector);
     w->lines = 0;
     w->watch_started_ms = uv_now(w->api->host->loop);
-    int r = p.error ? -ENOMEM
-                    : kube_api_stream(w->api, p.data, IDLE_MS, on_line, on_watch_done, w,
-                                      &w->fetch);
+    int r = p.error
+                ? -ENOMEM
+                : kube_api_stream(w->api, p.data, IDLE_MS, on_line, on_watch_done, w, &w->fetch);
     gm_buf_free(&p);
     if (r < 0) {
         gm_log_warn("Cannot watch Kubernetes %s: %s", w->name, strerror(-r));
