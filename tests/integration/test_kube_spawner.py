@@ -556,3 +556,61 @@ def test_uid_and_gid_from_auth_state(kube, ns, hub_factory):
     assert "The user's auth_state 'oauth_user.id' (KubeSpawner.auth_state_uid_key) is not an id" \
         in failed_start(hub, bad)
     assert kube.pod(ns, f"jupyter-{missing}") is None and kube.pod(ns, f"jupyter-{bad}") is None
+
+
+PROFILES = [
+    {"display_name": "Small", "slug": "small", "default": True,
+     "kubespawner_override": {"mem_limit": "1G"}},
+    {"display_name": "GPU (staff only)", "slug": "gpu", "allowed_groups": ["staff"],
+     "kubespawner_override": {"mem_limit": "3G",
+                              "extra_resource_limits": {"example.com/gpu": "1"}}},
+    {"display_name": "Big", "slug": "big",
+     "kubespawner_override": {"mem_limit": "2G", "extra_labels": {"size": "big"}}},
+]
+
+
+def browser_login(hub, user):
+    s = requests.Session()
+    page = s.get(hub.public_url + "/hub/login", timeout=10)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    r = s.post(hub.public_url + "/hub/login", timeout=10, allow_redirects=False,
+               data={"username": user, "password": PASSWORD, "_xsrf": xsrf})
+    assert r.status_code == 302, r.text
+    return s
+
+
+def test_profile_chosen_on_the_spawn_form_and_groups(kube, ns, hub_factory):
+    """The form has KubeSpawner's fields; the profile chosen there shapes the pod; a profile
+    open to a group is neither shown to nor accepted from others (Ganymede)."""
+    user, staff = new_user(), new_user()
+    hub = make_hub(hub_factory, kube, kube_config(ns, kubespawner={"profile_list": PROFILES}))
+    Api(hub)("POST", f"/users/{staff}")
+    assert Api(hub)("POST", "/groups/staff", json={"users": [staff]}).status_code == 201
+    s = browser_login(hub, user)
+    form = s.get(hub.public_url + "/hub/spawn", timeout=10)
+    assert form.status_code == 200
+    assert 'name="profile"' in form.text and 'value="big"' in form.text
+    assert 'value="gpu"' not in form.text and "GPU (staff only)" not in form.text
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', form.text).group(1)
+    # Another's profile, posted anyway: refused with a message, nothing made.
+    r = s.post(hub.public_url + "/hub/spawn", data={"profile": "gpu", "_xsrf": xsrf}, timeout=30,
+               allow_redirects=False)
+    if r.status_code in (302, 303):
+        wait_stopped(hub, user, timeout=60)
+        assert "No such profile: gpu" in hub.log()
+    else:
+        assert r.status_code == 400 and "No such profile: gpu" in r.text, r.text[:500]
+    assert kube.pod(ns, f"jupyter-{user}") is None
+    r = s.post(hub.public_url + "/hub/spawn", data={"profile": "big", "_xsrf": xsrf}, timeout=30,
+               allow_redirects=False)
+    assert r.status_code in (302, 303), r.text[:500]
+    wait_ready(hub, user, timeout=90)
+    pod = kube.pod(ns, f"jupyter-{user}")
+    assert pod["spec"]["containers"][0]["resources"]["limits"]["memory"] == "2Gi"
+    assert pod["metadata"]["labels"]["size"] == "big"
+    assert server_model(hub, user)["user_options"] == {"profile": "big"}
+    # Staff get the GPU profile through the REST API.
+    assert start(hub, staff, options={"profile": "gpu"}).status_code in (201, 202)
+    wait_ready(hub, staff, timeout=90)
+    limits = kube.pod(ns, f"jupyter-{staff}")["spec"]["containers"][0]["resources"]["limits"]
+    assert limits["memory"] == "3Gi" and limits["example.com/gpu"] == "1"
