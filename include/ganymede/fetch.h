@@ -24,7 +24,9 @@ struct gm_fetch;
 /** A line of a streamed response (struct gm_fetch_request.on_line): @line is the line without
  * its "\n" (nor a "\r" before it), NUL-terminated, valid during the call only; @status is the
  * response's HTTP status. Return 0 to read on, anything else to end the transfer: the fetch then
- * completes with -ECANCELED. */
+ * completes with -ECANCELED. The call runs inside curl: it must not start a fetch (that is
+ * -EDEADLK) nor cancel another one; defer such work to a later loop turn (a watch cache queues
+ * the changes it hears and hands them on from a timer). */
 typedef int (*gm_fetch_line_cb)(void *data, int status, const char *line, size_t len);
 
 struct gm_fetch_request {
@@ -68,7 +70,8 @@ struct gm_fetch_response {
 typedef void (*gm_fetch_cb)(void *data, const struct gm_fetch_response *resp);
 
 /** Start a request. Returns 0 and (if @ret is not NULL) a handle for gm_fetch_cancel, or a
- * negative errno (and @cb never runs). Everything in @req is copied. */
+ * negative errno (and @cb never runs): -ESHUTDOWN when @f is NULL (the hub is stopping),
+ * -EDEADLK from inside an on_line callback. Everything in @req is copied. */
 int gm_fetch_start(struct gm_fetcher *f, const struct gm_fetch_request *req, gm_fetch_cb cb,
                    void *data, struct gm_fetch **ret);
 

@@ -250,6 +250,7 @@ struct kube_watch_stats {
     uint64_t restarts;      /* watches resumed from the last resourceVersion */
     size_t objects;         /* objects in the cache */
     char resource_version[32];
+    char last_error[256]; /* why the last list failed, "" if none did */
 };
 
 struct kube_watch;

@@ -154,6 +154,8 @@ static void status_message(const json_t *body, char *out, size_t outlen)
 static bool retryable(const struct kube_call *c, const struct gm_fetch_response *resp)
 {
     bool idempotent = strcmp(c->method, "POST") != 0;
+    if (resp->error == -ECANCELED || resp->error == -ESHUTDOWN)
+        return false; /* the hub is shutting down */
     if (resp->status == 429)
         return true;
     if (resp->error == -ECONNREFUSED)

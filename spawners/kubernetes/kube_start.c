@@ -441,6 +441,16 @@ static void next_step(struct kube_server *s)
     case STEP_SYNC: {
         struct kube_watch_stats ws;
         kube_watch_get_stats(s->st->pods, &ws);
+        /* The pods cache has never listed (the API server down since the hub started): wait
+         * as long as one call may take with its retries, then say why. */
+        uint64_t waited = uv_now(s->st->host->loop) - s->started_ms;
+        if (!ws.synced && waited >= (uint64_t)s->st->api.retry_timeout_ms) {
+            fail(s, -EIO,
+                 "The hub cannot list pods from the Kubernetes API server at %s: %s "
+                 "(KubeSpawner.k8s_api_host, the service account or kubeconfig)",
+                 s->st->api.creds.server, ws.last_error[0] ? ws.last_error : "no answer yet");
+            return;
+        }
         if (!ws.synced) {
             uv_timer_start(&s->timer, on_sync_poll, SYNC_POLL_MS, 0);
             return;

@@ -15,7 +15,9 @@
  * hub never reads the cluster's whole event history.
  *
  * Subscribers register for one key ("namespace/name") in a hash table; a change is delivered
- * to the subscribers of its key only. A subscriber may unsubscribe itself from its callback. */
+ * to the subscribers of its key only. A subscriber may unsubscribe itself from its callback.
+ * Changes a watch hears are queued and handed on from a timer, on the next loop turn: the
+ * stream's callback runs inside curl, where a subscriber could not make its next API call. */
 #include "kube.h"
 
 #include <errno.h>
@@ -53,6 +55,8 @@ struct kube_watch {
     struct kube_call *call;
     struct gm_fetch *fetch;
     uv_timer_t *timer;
+    uv_timer_t *flush; /* hands the queued changes on */
+    json_t *queue;     /* [[change, object], ...] heard and not yet applied */
     uint64_t backoff_ms;
     uint64_t watch_started_ms;
     uint64_t lines;
@@ -155,6 +159,7 @@ static void apply(struct kube_watch *w, enum kube_change change, const json_t *o
 /* A list is complete: swap it in, telling subscribers what went and what changed. */
 static void list_done(struct kube_watch *w)
 {
+    json_array_clear(w->queue); /* the list supersedes what the old watch said */
     json_t *old = w->objects;
     json_t *fresh = w->listing;
     w->objects = fresh;
@@ -179,9 +184,11 @@ static void list_done(struct kube_watch *w)
         {
             json_t *now = json_object_get(fresh, k);
             if (!now) {
+                char key[sizeof(((struct kube_sub *)0)->key)];
+                snprintf(key, sizeof(key), "%s", k); /* json_object_del frees k */
                 json_incref(o);
                 json_object_del(old, k);
-                notify(w, k, KUBE_DELETED, o);
+                notify(w, key, KUBE_DELETED, o);
                 json_decref(o);
             }
         }
@@ -208,12 +215,18 @@ static void on_listed(void *data, const struct kube_reply *r)
 {
     struct kube_watch *w = data;
     w->call = NULL;
+    if (r->error == -ECANCELED || r->error == -ESHUTDOWN) {
+        w->phase = PHASE_WAIT; /* the hub is shutting down */
+        return;
+    }
     const json_t *items = json_object_get(r->json, "items");
     const json_t *md = json_object_get(r->json, "metadata");
     const char *rv = json_string_value(json_object_get(md, "resourceVersion"));
     if (r->status != 200 || !json_is_array(items) || !rv || strlen(rv) >= sizeof(w->rv)) {
         gm_log_warn("Listing Kubernetes %s failed: %s (HTTP %d); trying again", w->name,
                     r->message && r->message[0] ? r->message : "no usable answer", r->status);
+        snprintf(w->stats.last_error, sizeof(w->stats.last_error), "%.200s (HTTP %d)",
+                 r->message && r->message[0] ? r->message : "no usable answer", r->status);
         json_decref(w->listing);
         w->listing = NULL;
         free(w->continue_token);
@@ -264,10 +277,33 @@ static void start_list(struct kube_watch *w)
                 ? -ENOMEM
                 : kube_api_call(w->api, KUBE_LIST, "GET", p.data, NULL, on_listed, w, &w->call);
     gm_buf_free(&p);
+    if (r == -ESHUTDOWN)
+        return;
     if (r < 0) {
         gm_log_warn("Cannot list Kubernetes %s: %s", w->name, strerror(-r));
         again(w, true);
     }
+}
+
+/* The changes the watch heard, applied and handed to subscribers outside curl. */
+static void on_flush(uv_timer_t *t)
+{
+    struct kube_watch *w = t->data;
+    json_t *q = w->queue;
+    w->queue = json_array();
+    if (!w->queue) {
+        w->queue = q; /* out of memory: try again a little later */
+        uv_timer_start(w->flush, on_flush, 10, 0);
+        return;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(q, i, c)
+    {
+        apply(w, (enum kube_change)json_integer_value(json_array_get(c, 0)), json_array_get(c, 1),
+              true);
+    }
+    json_decref(q);
 }
 
 static int on_line(void *data, int status, const char *line, size_t len)
@@ -300,12 +336,15 @@ static int on_line(void *data, int status, const char *line, size_t len)
         json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
     if (rv && strlen(rv) < sizeof(w->rv))
         snprintf(w->rv, sizeof(w->rv), "%s", rv);
-    if (strcmp(type, "ADDED") == 0)
-        apply(w, KUBE_ADDED, obj, true);
-    else if (strcmp(type, "MODIFIED") == 0)
-        apply(w, KUBE_MODIFIED, obj, true);
-    else if (strcmp(type, "DELETED") == 0)
-        apply(w, KUBE_DELETED, obj, true);
+    int change = strcmp(type, "ADDED") == 0      ? KUBE_ADDED
+                 : strcmp(type, "MODIFIED") == 0 ? KUBE_MODIFIED
+                 : strcmp(type, "DELETED") == 0  ? KUBE_DELETED
+                                                 : -1;
+    if (change >= 0) {
+        json_array_append_new(w->queue, json_pack("[iO]", change, obj));
+        if (!uv_is_active((uv_handle_t *)w->flush))
+            uv_timer_start(w->flush, on_flush, 0, 0);
+    }
     json_decref(ev);
     return 0;
 }
@@ -357,6 +396,8 @@ static void start_watch(struct kube_watch *w)
                 ? -ENOMEM
                 : kube_api_stream(w->api, p.data, IDLE_MS, on_line, on_watch_done, w, &w->fetch);
     gm_buf_free(&p);
+    if (r == -ESHUTDOWN)
+        return;
     if (r < 0) {
         gm_log_warn("Cannot watch Kubernetes %s: %s", w->name, strerror(-r));
         again(w, true);
@@ -377,15 +418,21 @@ int kube_watch_new(struct kube_api *api, const char *name, const char *path, con
     w->keep = keep;
     w->key_of = key_of;
     w->objects = json_object();
+    w->queue = json_array();
     w->timer = malloc(sizeof(*w->timer));
-    if (!w->name || !w->path || !w->selector || !w->objects || !w->timer) {
+    w->flush = malloc(sizeof(*w->flush));
+    if (!w->name || !w->path || !w->selector || !w->objects || !w->queue || !w->timer ||
+        !w->flush) {
         free(w->timer);
-        w->timer = NULL;
+        free(w->flush);
+        w->timer = w->flush = NULL;
         kube_watch_free(w);
         return -ENOMEM;
     }
     uv_timer_init(api->host->loop, w->timer);
     w->timer->data = w;
+    uv_timer_init(api->host->loop, w->flush);
+    w->flush->data = w;
     start_list(w);
     *ret = w;
     return 0;
@@ -397,10 +444,14 @@ void kube_watch_free(struct kube_watch *w)
         return;
     kube_api_cancel(w->call);
     gm_fetch_cancel(w->fetch);
-    if (w->timer) {
-        uv_timer_stop(w->timer);
-        uv_close((uv_handle_t *)w->timer, on_timer_closed);
+    uv_timer_t *timers[] = {w->timer, w->flush};
+    for (size_t i = 0; i < 2; i++) {
+        if (timers[i]) {
+            uv_timer_stop(timers[i]);
+            uv_close((uv_handle_t *)timers[i], on_timer_closed);
+        }
     }
+    json_decref(w->queue);
     json_decref(w->objects);
     json_decref(w->listing);
     free(w->continue_token);

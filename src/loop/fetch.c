@@ -21,6 +21,7 @@ struct gm_fetcher {
     uv_timer_t timer;
     struct gm_fetch *active; /* doubly linked list of fetches in flight */
     size_t n_active;
+    int in_line; /* inside an on_line callback, i.e. inside curl: no new transfers */
     bool closing;
 };
 
@@ -163,7 +164,9 @@ static int emit_line(struct gm_fetch *x, int status)
     if (b->data)
         b->data[len] = '\0';
     x->in_line_cb = true;
+    x->owner->in_line++;
     int r = x->on_line(x->data, status, b->data ? b->data : "", len);
+    x->owner->in_line--;
     x->in_line_cb = false;
     gm_buf_reset(b);
     if (x->cancelled)
@@ -278,8 +281,12 @@ static int set_tls(CURL *e, const struct gm_fetch_request *req)
 int gm_fetch_start(struct gm_fetcher *f, const struct gm_fetch_request *req, gm_fetch_cb cb,
                    void *data, struct gm_fetch **ret)
 {
+    if (!f)
+        return -ESHUTDOWN; /* the hub is shutting down (struct gm_host.fetcher is NULL) */
     if (!req->url || !cb || f->closing)
         return -EINVAL;
+    if (f->in_line)
+        return -EDEADLK; /* curl refuses new transfers from inside its callbacks */
     struct gm_fetch *x = calloc(1, sizeof(*x));
     if (!x)
         return -ENOMEM;
