@@ -207,10 +207,9 @@ class FaultProxy:
                 rule = next((r for r in self.rules if r.matches(method, target)), None)
                 if rule:
                     rule.hits += 1
-                cut = self.cut_watches_after
             watch = re.search(r"[?&]watch=(1|true)\b", target) is not None
             if rule is None or rule.action == "down-after":
-                self._forward(c, method, target, headers, body, cut if watch else None)
+                self._forward(c, method, target, headers, body, watch)
                 if rule is not None:
                     self.want_up = False  # the accept loop stops listening
                     self.closed_ev.wait(10)
@@ -244,7 +243,7 @@ class FaultProxy:
                 self.socks.discard(c)
             c.close()
 
-    def _forward(self, c, method, target, headers, body, cut_after):
+    def _forward(self, c, method, target, headers, body, watch):
         up = socket.create_connection(self.upstream, timeout=30)
         self._track(up)
         try:
@@ -264,9 +263,10 @@ class FaultProxy:
             lines = [line for line in head.split(b"\r\n")
                      if not line.lower().startswith((b"connection:", b"keep-alive:"))]
             c.sendall(b"\r\n".join(lines) + b"\r\nConnection: close\r\n\r\n" + rest)
-            deadline = time.monotonic() + (cut_after if cut_after is not None else 3600)
+            started = time.monotonic()
             while not self.stopping.is_set():
-                left = deadline - time.monotonic()
+                cut = self.cut_watches_after if watch else None  # read each time: a switch
+                left = started + (cut if cut is not None else 3600) - time.monotonic()
                 if left <= 0:
                     return  # a watch that drops: both sides closed in the middle of the stream
                 ready, _, _ = select.select([up], [], [], min(left, 0.5))
