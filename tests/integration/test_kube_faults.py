@@ -20,7 +20,7 @@ import pytest
 
 from conftest import Api, free_port
 from spawn_helpers import progress_events, server_model, start, wait_for, wait_stopped
-from test_kube_spawner import failed_start, kube, kube_config, new_user, ns  # noqa: F401
+from test_kube_spawner import kube, kube_config, new_user, ns  # noqa: F401
 
 WAIT = 60  # seconds: the bound of every wait for an outcome
 
@@ -318,6 +318,18 @@ def spawn_ok(hub, user):
 def stop_ok(hub, user):
     assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
     wait_stopped(hub, user, timeout=WAIT)
+
+
+def failed_start(hub, user):
+    """Start @user's server and expect it to fail; returns the failure's message once the
+    server is gone. (From the hub's log: a start that fails at once may be over before its
+    progress stream can be read.)"""
+    r = start(hub, user)
+    assert r.status_code in (202, 500), r.text
+    pattern = re.compile(rf"Failed to start the server of '{user}': (.*)")
+    m = wait_for(lambda: pattern.search(hub.log()), 90, interval=0.2, what="the start's failure")
+    wait_stopped(hub, user, timeout=WAIT)
+    return m.group(1)
 
 
 def no_pods_left(kube, ns, timeout=30):  # noqa: F811
