@@ -20,7 +20,7 @@ import pytest
 
 from conftest import Api, free_port
 from spawn_helpers import progress_events, server_model, start, wait_for, wait_stopped
-from test_kube_spawner import kube, kube_config, new_user, ns  # noqa: F401
+from test_kube_spawner import kube, kube_config, new_user, ns  # noqa: F401,F811 (fixtures)
 
 WAIT = 60  # seconds: the bound of every wait for an outcome
 
@@ -183,7 +183,8 @@ class FaultProxy:
                 return None
         head, _, body = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
-        headers = [tuple(x.strip() for x in line.split(":", 1)) for line in lines[1:] if ":" in line]
+        headers = [tuple(x.strip() for x in line.split(":", 1))
+                   for line in lines[1:] if ":" in line]
         length = 0
         for k, v in headers:
             if k.lower() == "content-length":
@@ -217,7 +218,8 @@ class FaultProxy:
             elif rule.action == "status":
                 payload = status_body(rule.status, "TooManyRequests" if rule.status == 429
                                       else "InternalError", f"injected fault: HTTP {rule.status}")
-                extra = f"Retry-After: {rule.retry_after}\r\n" if rule.retry_after is not None else ""
+                extra = "" if rule.retry_after is None else \
+                    f"Retry-After: {rule.retry_after}\r\n"
                 c.sendall((f"HTTP/1.1 {rule.status} Injected\r\nContent-Type: application/json\r\n"
                            f"{extra}Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
                            ).encode() + payload)
@@ -283,13 +285,13 @@ class FaultProxy:
 
 
 @pytest.fixture
-def proxy(kube):  # noqa: F811
+def proxy(kube):
     p = FaultProxy(kube.url, kube.token)
     yield p
     p.close()
 
 
-def faults_hub(hub_factory, tmp_path, proxy, ns, spawner=None, kubespawner=None, **kw):  # noqa: F811
+def faults_hub(hub_factory, tmp_path, proxy, ns, spawner=None, kubespawner=None, **kw):
     """A hub whose Kubernetes spawner talks to @proxy without credentials: not in a cluster
     and no kubeconfig (KUBECONFIG names a file that does not exist), only k8s_api_host."""
     ks = {"k8s_api_host": proxy.url, "k8s_api_request_timeout": 3,
@@ -332,12 +334,12 @@ def failed_start(hub, user):
     return m.group(1)
 
 
-def no_pods_left(kube, ns, timeout=30):  # noqa: F811
+def no_pods_left(kube, ns, timeout=30):
     wait_for(lambda: kube.pods(ns) == [], timeout, interval=0.2,
              what=f"no pod left in {ns}")
 
 
-def test_api_down_when_the_hub_starts_a_spawn_fails_clearly(kube, ns, proxy, hub_factory,  # noqa: F811
+def test_api_down_when_the_hub_starts_a_spawn_fails_clearly(kube, ns, proxy, hub_factory,
                                                             tmp_path):
     proxy.down()
     hub = faults_hub(hub_factory, tmp_path, proxy, ns, spawner={"start_timeout": 15},
@@ -357,7 +359,7 @@ def test_api_down_when_the_hub_starts_a_spawn_fails_clearly(kube, ns, proxy, hub
     assert proxy.url in message, message
 
 
-def test_api_down_when_the_hub_starts_then_back(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F811
+def test_api_down_when_the_hub_starts_then_back(kube, ns, proxy, hub_factory, tmp_path):
     proxy.down()
     hub = faults_hub(hub_factory, tmp_path, proxy, ns,
                      kubespawner={"k8s_api_request_timeout": 2,
@@ -380,7 +382,7 @@ def test_api_down_when_the_hub_starts_then_back(kube, ns, proxy, hub_factory, tm
     no_pods_left(kube, ns)
 
 
-def test_api_down_mid_spawn(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F811
+def test_api_down_mid_spawn(kube, ns, proxy, hub_factory, tmp_path):
     hub = faults_hub(hub_factory, tmp_path, proxy, ns)
     wait_synced(hub)
     user = new_user("m")
@@ -402,7 +404,7 @@ def test_api_down_mid_spawn(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F8
     no_pods_left(kube, ns)
 
 
-def test_api_down_past_start_timeout_leaves_no_pod(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F811
+def test_api_down_past_start_timeout_leaves_no_pod(kube, ns, proxy, hub_factory, tmp_path):
     """The API goes away after the pod create for longer than start_timeout: the start fails,
     and the pod it made must not outlive the failed start once the API is back."""
     hub = faults_hub(hub_factory, tmp_path, proxy, ns, spawner={"start_timeout": 8},
@@ -420,7 +422,7 @@ def test_api_down_past_start_timeout_leaves_no_pod(kube, ns, proxy, hub_factory,
     no_pods_left(kube, ns, timeout=WAIT)
 
 
-def test_slow_api_fails_in_time(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F811
+def test_slow_api_fails_in_time(kube, ns, proxy, hub_factory, tmp_path):
     hub = faults_hub(hub_factory, tmp_path, proxy, ns,
                      kubespawner={"k8s_api_request_timeout": 1,
                                   "k8s_api_request_retry_timeout": 3})
@@ -438,7 +440,7 @@ def test_slow_api_fails_in_time(kube, ns, proxy, hub_factory, tmp_path):  # noqa
     assert len(proxy.requests("POST", r"/pods(\?|$)")) == 1
 
 
-def test_slow_api_delete_is_retried_until_the_retry_timeout(kube, ns, proxy, hub_factory,  # noqa: F811
+def test_slow_api_delete_is_retried_until_the_retry_timeout(kube, ns, proxy, hub_factory,
                                                             tmp_path):
     hub = faults_hub(hub_factory, tmp_path, proxy, ns,
                      kubespawner={"k8s_api_request_timeout": 1,
@@ -467,7 +469,7 @@ def test_slow_api_delete_is_retried_until_the_retry_timeout(kube, ns, proxy, hub
     no_pods_left(kube, ns)
 
 
-def test_500s_then_success(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F811
+def test_500s_then_success(kube, ns, proxy, hub_factory, tmp_path):
     # The first LIST of pods gets two 500s: retried, and the cache syncs.
     lst = proxy.add(Rule("status", "GET", r"/pods\?(?!.*watch=)", count=2, status=500))
     hub = faults_hub(hub_factory, tmp_path, proxy, ns)
@@ -494,7 +496,7 @@ def test_500s_then_success(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F81
     no_pods_left(kube, ns)
 
 
-def test_429_with_retry_after(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F811
+def test_429_with_retry_after(kube, ns, proxy, hub_factory, tmp_path):
     hub = faults_hub(hub_factory, tmp_path, proxy, ns)
     wait_synced(hub)
     user = new_user("r")
@@ -510,7 +512,7 @@ def test_429_with_retry_after(kube, ns, proxy, hub_factory, tmp_path):  # noqa: 
     no_pods_left(kube, ns)
 
 
-def test_410_gone_lists_again_and_notices_a_deleted_pod(kube, ns, proxy, hub_factory,  # noqa: F811
+def test_410_gone_lists_again_and_notices_a_deleted_pod(kube, ns, proxy, hub_factory,
                                                         tmp_path):
     hub = faults_hub(hub_factory, tmp_path, proxy, ns, spawner={"poll_interval": 1})
     wait_synced(hub)
@@ -539,7 +541,7 @@ def test_410_gone_lists_again_and_notices_a_deleted_pod(kube, ns, proxy, hub_fac
     no_pods_left(kube, ns)
 
 
-def test_watches_that_drop_do_not_make_the_hub_list(kube, ns, proxy, hub_factory, tmp_path):  # noqa: F811
+def test_watches_that_drop_do_not_make_the_hub_list(kube, ns, proxy, hub_factory, tmp_path):
     hub = faults_hub(hub_factory, tmp_path, proxy, ns, spawner={"poll_interval": 1})
     wait_synced(hub)
     wait_for(lambda: re.search(r"Kubernetes events cache: \d+ objects", hub.log()), WAIT,
