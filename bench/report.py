@@ -187,7 +187,11 @@ def kube_section(index):
         reqs = ", ".join(f"{v} {n:g}" for v, n in per.items() if n) or "0"
         reads = per.get("get", 0) + per.get("list", 0)
         reqs += " (no reads: the watches serve them)" if not reads else f" ({reads:g} reads)"
-        out.append(f"| {r['existing_pods']} | {r['spawns']} | {r['errors']} | "
+        made = r["existing_pods"]
+        ran = r.get("existing_running", made)
+        existing = f"{made}" + (f" ({ran} ran: the simulator left the rest Pending)"
+                                if ran != made else "")
+        out.append(f"| {existing} | {r['spawns']} | {r['errors']} | "
                    f"{r['seconds_until_all_ready']:.2f} | {r['spawns_per_second']:.1f} | "
                    f"{r['hub_cpu_ms_per_spawn']:.2f} | {reqs} | {r['hub_rss_mb']:.1f} |")
     return out

@@ -425,7 +425,8 @@ struct kube_server {
     char *failure;    /* a failure found before anything was asked of the API */
     bool pvc_created; /* by this start (a failed first start deletes it again) */
     bool pod_created;
-    json_t *pod; /* the manifest being created */
+    bool create_awaited; /* a stop waits for the pod create in flight to answer */
+    json_t *pod;         /* the manifest being created */
     char *url;
     int port;
     json_t *seen_events; /* event name → count already shown */
@@ -460,6 +461,10 @@ int kube_start(void *server, const struct gm_server_spec *spec,
                const struct gm_spawn_progress *progress, gm_spawner_started_cb cb, void *data);
 void kube_start_done(struct kube_server *s, int status, const char *message);
 void kube_start_abort(struct kube_server *s);
+/** A stop during a start: when the pod's create is in flight, keep it (the stop waits for its
+ * answer, kube_stop_after_create, rather than racing it with a DELETE). Returns whether so. */
+bool kube_start_await_create(struct kube_server *s);
+void kube_stop_after_create(struct kube_server *s);
 /** The pod or one of its events changed (subscriptions of a start or stop). */
 void kube_start_on_pod(struct kube_server *s, enum kube_change change, const json_t *pod);
 void kube_start_on_event(struct kube_server *s, const json_t *event);

@@ -60,8 +60,10 @@ void kube_start_done(struct kube_server *s, int status, const char *message)
     s->start_cb = NULL;
     s->op = KUBE_OP_NONE;
     uv_timer_stop(&s->timer);
-    kube_api_cancel(s->call);
-    s->call = NULL;
+    if (!s->create_awaited) {
+        kube_api_cancel(s->call);
+        s->call = NULL;
+    }
     kube_unsubscribe(s);
     clear_start(s);
     if (status == 0)
@@ -108,11 +110,8 @@ static void emit(struct kube_server *s, int progress, const char *message)
         s->progress->emit(s->progress->ctx, progress, message, NULL);
 }
 
-/* Create @body at @path; 409 AlreadyExists is success when @exists_ok. */
-struct create_ctx {
-    bool exists_ok;
-};
-
+/* Create @body in the collection of @kind; on_created takes the answer (409 AlreadyExists is
+ * fine for what outlives a start: the namespace, its quota, the claim). */
 static void on_created(void *data, const struct kube_reply *r);
 
 static void create(struct kube_server *s, const char *kind, const char *namespace, json_t *body,
@@ -150,10 +149,23 @@ static const char *step_what(int step)
     }
 }
 
+bool kube_start_await_create(struct kube_server *s)
+{
+    s->create_awaited = s->op == KUBE_OP_START && s->step == STEP_POD && s->call;
+    return s->create_awaited;
+}
+
 static void on_created(void *data, const struct kube_reply *r)
 {
     struct kube_server *s = data;
     s->call = NULL;
+    if (s->create_awaited) {
+        /* A stop came while the pod was being made: now it knows whether there is one. */
+        s->create_awaited = false;
+        if (!s->freed)
+            kube_stop_after_create(s);
+        return;
+    }
     if (s->freed || s->op != KUBE_OP_START)
         return;
     bool exists = r->status == 409 && strcmp(r->reason, "AlreadyExists") == 0;
@@ -641,8 +653,6 @@ static int prepare(struct kube_server *s, const struct gm_server_spec *spec, cha
     }
 
     /* The environment: the hub's, the profile's, and the image (KubeSpawner's get_env). */
-    struct gm_buf eb;
-    gm_buf_init(&eb, 0);
     size_t n = 0;
     for (const char *const *e = spec->env; e && *e; e++)
         n++;
@@ -679,7 +689,6 @@ static int prepare(struct kube_server *s, const struct gm_server_spec *spec, cha
         snprintf(owned[o], len, "%s=%s", image_vars[i], c->image);
         env[k++] = owned[o++];
     }
-    gm_buf_free(&eb);
 
     s->port = spec->port;
     json_t *cmd = command_of(s, spec->argv);

@@ -116,16 +116,11 @@ static void on_deleted(void *data, const struct kube_reply *r)
     uv_timer_start(&s->timer, on_wait_timeout, wait_ms, 0);
 }
 
-static void kube_stop_on_deleted_pod(struct kube_server *s)
-{
-    (void)s;
-}
-
 static void stop_begin(void *data)
 {
     struct kube_server *s = data;
-    if (s->op != KUBE_OP_STOP)
-        return;
+    if (s->op != KUBE_OP_STOP || s->create_awaited)
+        return; /* (kube_stop_after_create goes on once the create answered) */
     if (!s->pod_name || !s->namespace) {
         stop_done(s, 0, NULL);
         return;
@@ -145,7 +140,12 @@ static void stop_begin(void *data)
         snprintf(msg, sizeof(msg), "cannot delete pod %s: %s", s->pod_name, strerror(-r));
         stop_done(s, r, msg);
     }
-    kube_stop_on_deleted_pod(s);
+}
+
+void kube_stop_after_create(struct kube_server *s)
+{
+    if (s->op == KUBE_OP_STOP)
+        stop_begin(s);
 }
 
 int kube_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *data)
@@ -158,6 +158,7 @@ int kube_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *data)
         gm_spawner_started_cb start_cb = s->start_cb;
         void *start_data = s->start_data;
         s->start_cb = NULL;
+        kube_start_await_create(s);
         kube_start_done(s, -ECANCELED, NULL);
         if (start_cb)
             start_cb(start_data, -ECANCELED, NULL, "The start was cancelled");

@@ -15,9 +15,9 @@ import re
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -614,3 +614,53 @@ def test_profile_chosen_on_the_spawn_form_and_groups(kube, ns, hub_factory):
     wait_ready(hub, staff, timeout=90)
     limits = kube.pod(ns, f"jupyter-{staff}")["spec"]["containers"][0]["resources"]["limits"]
     assert limits["memory"] == "3Gi" and limits["example.com/gpu"] == "1"
+
+
+def test_rotated_service_account_token_is_read_again(kube, ns, hub_factory, tmp_path):
+    """In a pod the kubelet rotates the service account's token file: the hub reads it again
+    when it changes. Here it starts with a token the API server refuses (401: the caches cannot
+    list), then the right one is written, and the hub lists and spawns without a restart."""
+    sa = tmp_path / "serviceaccount"
+    sa.mkdir()
+    for f in ("ca.crt", "namespace"):
+        (sa / f).write_bytes((Path(kube.env["KUBE_SA_DIR"]) / f).read_bytes())
+    (sa / "token").write_text("not-the-token\n")
+    env = dict(kube_env(kube), GANYMEDE_KUBE_SA_DIR=str(sa))
+    hub = hub_factory(config=kube_config(ns), env=env)
+    wait_for(lambda: "Listing Kubernetes pods failed" in hub.log(), 30, what="a refused list")
+    assert "not-the-token" not in hub.log()
+    tmp = sa / "token.new"
+    tmp.write_text(kube.token + "\n")
+    os.replace(tmp, sa / "token")  # as the kubelet swaps the file
+    wait_for(lambda: hub.get("/hub/health").json()["spawner"]["ok"], 60,
+             what="the watches current with the new token")
+    user = new_user()
+    Api(hub)("POST", f"/users/{user}")
+    assert start(hub, user).status_code in (201, 202)
+    wait_ready(hub, user, timeout=90)
+    assert kube.token not in hub.log()
+
+
+def test_services_enabled_gives_each_pod_a_service(kube, ns, hub_factory):
+    """services_enabled: a ClusterIP service per pod, owned by it (so it goes with it), selecting
+    it by KubeSpawner's labels. The simulator has no cluster DNS, so the hub reaches the pod
+    at pod_connect_ip (which KubeSpawner too puts before the service's DNS name)."""
+    user = new_user()
+    hub = make_hub(hub_factory, kube, kube_config(ns, kubespawner={
+        "services_enabled": True, "pod_connect_ip": "127.0.0.1"}))
+    Api(hub)("POST", f"/users/{user}")
+    assert start(hub, user).status_code in (201, 202)
+    wait_ready(hub, user, timeout=90)
+    pod = kube.pod(ns, f"jupyter-{user}")
+    svc = kube.get(f"/api/v1/namespaces/{ns}/services/jupyter-{user}")
+    assert svc is not None
+    assert svc["spec"]["selector"]["hub.jupyter.org/username"] == user
+    assert svc["spec"]["selector"]["component"] == "singleuser-server"
+    owner = svc["metadata"]["ownerReferences"][0]
+    assert owner["kind"] == "Pod" and owner["uid"] == pod["metadata"]["uid"]
+    assert server_model(hub, user)["state"]["dns_name"] == \
+        f"jupyter-{user}.{ns}.svc.cluster.local"
+    assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
+    wait_stopped(hub, user)
+    wait_for(lambda: kube.get(f"/api/v1/namespaces/{ns}/services/jupyter-{user}") is None, 30,
+             what="the service gone with its pod")
