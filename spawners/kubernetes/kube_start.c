@@ -68,6 +68,9 @@ void kube_start_done(struct kube_server *s, int status, const char *message)
     clear_start(s);
     if (status == 0)
         gm_log_info("Pod %s/%s of '%s' is running at %s", s->namespace, s->pod_name, s->user, url);
+    else if (status == -ECANCELED)
+        gm_log_info("Start of pod %s/%s for '%s' cancelled", s->namespace ? s->namespace : "?",
+                    s->pod_name ? s->pod_name : "?", s->user);
     else
         gm_log_warn("Start of pod %s/%s for '%s' failed: %s", s->namespace ? s->namespace : "?",
                     s->pod_name ? s->pod_name : "?", s->user, message ? message : "");
