@@ -254,7 +254,11 @@ def test_real_browser_click_to_notebook_in_a_container(docker, hub_factory):
     """Chromium: sign in, the spawn-pending page, the notebook served from the container, then
     "Stop My Server" on the home page removes the container."""
     user = new_user(docker, prefix="b")
-    hub = hub_factory(config=docker_config(docker))
+    # A container is up within moments, sometimes before the browser asks for the pending
+    # page (which then sends it straight on): a post-start command that takes 2 s keeps the
+    # pending page in the path.
+    hub = hub_factory(config=docker_config(docker, docker={"post_start_cmd": ["/usr/bin/sleep",
+                                                                              "2"]}))
     found = run_browser("spawn", url=hub.public_url, user=user, password=PASSWORD)
     assert found["notebookUrl"].startswith(hub.public_url + f"/user/{user}/tree")
     assert f"/hub/spawn-pending/{user}" in found["pages"], found["pages"]
