@@ -4,6 +4,7 @@
 #include "core/config.h"
 #include "core/config_py.h"
 #include "core/config_yaml.h"
+#include "core/config_z2jh.h"
 #include "core/options.h"
 #include <ganymede/buf.h>
 #include "util/str.h"
@@ -171,7 +172,22 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
     if (r < 0)
         return r;
     json_t *doc = NULL, *origins = NULL;
-    if (str_has_suffix(path, ".py")) {
+    if (str_has_suffix(path, ".py") && config_z2jh_detect(text, len)) {
+        /* The chart's own jupyterhub_config.py: what it computes, from what the chart mounted
+         * beside it. */
+        free(text);
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof(dir), ".");
+        r = config_z2jh_load(cfg, dir, err, errlen);
+        if (r == 0)
+            json_array_append_new(cfg->files, json_string(path));
+        return r;
+    } else if (str_has_suffix(path, ".py")) {
         doc = json_object();
         origins = json_object();
         r = config_py_parse(text, len, path, doc, origins, err, errlen);
