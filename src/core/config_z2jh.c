@@ -236,7 +236,8 @@ static void singleuser_settings(struct z2jh *z)
     }
     /* None, False and True are all meaningful: set whatever the values say. */
     const json_t *ape = gm_json_at(z->values, "singleuser.allowPrivilegeEscalation");
-    set_new(z, "KubeSpawner", "allow_privilege_escalation", ape ? json_deep_copy(ape) : json_null());
+    set_new(z, "KubeSpawner", "allow_privilege_escalation",
+            ape ? json_deep_copy(ape) : json_null());
 
     json_t *secrets = json_array();
     if (json_is_true(get(z, "imagePullSecret.automaticReferenceInjection")) &&
@@ -264,9 +265,9 @@ static void singleuser_settings(struct z2jh *z)
     const char *purpose =
         json_string_value(get(z, "scheduling.userPods.nodeAffinity.matchNodePurpose"));
     if (purpose && (strcmp(purpose, "prefer") == 0 || strcmp(purpose, "require") == 0)) {
-        json_t *term = json_pack("{s:[{s:s,s:s,s:[s]}]}", "matchExpressions", "key",
-                                 "hub.jupyter.org/node-purpose", "operator", "In", "values",
-                                 "user");
+        json_t *term =
+            json_pack("{s:[{s:s,s:s,s:[s]}]}", "matchExpressions", "key",
+                      "hub.jupyter.org/node-purpose", "operator", "In", "values", "user");
         bool prefer = purpose[0] == 'p';
         const char *trait = prefer ? "node_affinity_preferred" : "node_affinity_required";
         json_t *list = json_deep_copy(config_get(z->cfg, "KubeSpawner", trait));
@@ -274,9 +275,8 @@ static void singleuser_settings(struct z2jh *z)
             json_decref(list);
             list = json_array();
         }
-        json_array_append_new(list, prefer ? json_pack("{s:i,s:o}", "weight", 100, "preference",
-                                                       term)
-                                           : term);
+        json_array_append_new(
+            list, prefer ? json_pack("{s:i,s:o}", "weight", 100, "preference", term) : term);
         set_new(z, "KubeSpawner", trait, list);
     }
     json_t *tolerations = json_array();
@@ -295,7 +295,8 @@ static void storage_settings(struct z2jh *z)
     const json_t *home = get(z, "singleuser.storage.homeMountPath");
     if (type && strcmp(type, "dynamic") == 0) {
         set_if(z, "KubeSpawner", "pvc_name_template", "singleuser.storage.dynamic.pvcNameTemplate");
-        const char *vol = json_string_value(get(z, "singleuser.storage.dynamic.volumeNameTemplate"));
+        const char *vol =
+            json_string_value(get(z, "singleuser.storage.dynamic.volumeNameTemplate"));
         if (!vol)
             vol = "volume-{user_server}";
         set_new(z, "KubeSpawner", "storage_pvc_ensure", json_true());
@@ -419,8 +420,8 @@ static void services_and_roles(struct z2jh *z)
             json_array_append_new(cmd, json_string("--cull-admin-users=false"));
         if (json_is_true(get(z, "cull.removeNamedServers")))
             json_array_append_new(cmd, json_string("--remove-named-servers"));
-        json_array_append_new(services, json_pack("{s:s,s:o}", "name", "jupyterhub-idle-culler",
-                                                  "command", cmd));
+        json_array_append_new(
+            services, json_pack("{s:s,s:o}", "name", "jupyterhub-idle-culler", "command", cmd));
         json_array_append_new(roles, role);
     }
     const char *k;

@@ -7,9 +7,10 @@ settings that file computes (src/core/config_z2jh.c) and spawns through the Kube
 simulator. What a test machine needs differently from a cluster (addresses, the proxy the hub
 starts itself, the simulator's image) is given on the command line, which overrides config
 files as it does for JupyterHub."""
+import re
 import shutil
+from pathlib import Path
 
-import requests
 import yaml
 
 from conftest import ADMIN_TOKEN, Api
@@ -19,25 +20,14 @@ from test_kube_spawner import SINGLEUSER, kube, kube_env, new_user, ns  # noqa: 
 
 TOKEN = ADMIN_TOKEN  # a service's token here (hub.services), so the shared helpers can use it
 
-COURSE_VALUES = {
-    "hub": {
-        "config": {
-            "JupyterHub": {"authenticator_class": "auth0"},
-            "Auth0OAuthenticator": {
-                "client_id": "course-client", "client_secret": "course-secret",
-                "oauth_callback_url": "https://hub.example.edu/hub/oauth_callback",
-                "auth0_domain": "example.eu.auth0.com", "scope": ["openid", "email"]},
-            "Authenticator": {"admin_users": ["instructor"], "allow_all": True},
-        },
-        "services": {"course-admin": {"apiToken": TOKEN}},
-        "loadRoles": {"course-admin": {
-            "scopes": ["admin:users", "admin:servers", "list:users", "read:users",
-                       "read:servers", "read:hub", "list:services", "read:services"],
-            "services": ["course-admin"]}},
-    },
-    "singleuser": {"memory": {"limit": "5G", "guarantee": "3G"},
-                   "extraEnv": {"COURSE": "phys101"}},
-}
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "install.md"
+
+
+def course_values():
+    """The course hub's values, as docs/install.md shows them."""
+    m = re.search(r"```yaml\n(.*?)```", DOCS.read_text(), re.S)
+    assert m, "docs/install.md has no values block"
+    return yaml.safe_load(m.group(1))
 
 
 def chart_files(root, ns, kube_token_env, extra_values):
@@ -47,13 +37,14 @@ def chart_files(root, ns, kube_token_env, extra_values):
         (etc / d).mkdir(parents=True, exist_ok=True)
     shutil.copy(FIXTURE_DIR / "z2jh" / "jupyterhub_config.py", etc / "jupyterhub_config.py")
     shutil.copy(FIXTURE_DIR / "z2jh" / "chart-values.yaml", etc / "secret" / "values.yaml")
-    values = yaml.safe_load(yaml.safe_dump(COURSE_VALUES))
+    values = course_values()
     values.setdefault("Chart", {}).update({"Name": "jupyterhub", "Version": "4.4.0"})
     values.setdefault("Release", {}).update({"Name": "course", "Namespace": ns})
     for k, v in extra_values.items():
         values["hub"]["config"].setdefault(k, {}).update(v)
     (etc / "existing-secret" / "values.yaml").write_text(yaml.safe_dump(values))
     (etc / "secret" / "hub.config.JupyterHub.cookie_secret").write_text("ab" * 32)
+    # The chart generates a service's token into its secret when the values give none.
     (etc / "secret" / "hub.services.course-admin.apiToken").write_text(TOKEN)
     for name in ("hub", "proxy-api", "proxy-public", "singleuser", "user-scheduler"):
         (etc / "config" / name).write_text(name)

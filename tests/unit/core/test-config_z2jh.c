@@ -119,10 +119,14 @@ static int teardown(void **state)
 {
     (void)state;
     /* The test's own files only. */
-    const char *files[] = {"jupyterhub_config.py", "secret/values.yaml",
-                           "existing-secret/values.yaml", "secret/hub.config.JupyterHub.cookie_secret",
-                           "secret/hub.services.grader.apiToken", "config/proxy-api",
-                           "config/hub", "config/user-scheduler"};
+    const char *files[] = {"jupyterhub_config.py",
+                           "secret/values.yaml",
+                           "existing-secret/values.yaml",
+                           "secret/hub.config.JupyterHub.cookie_secret",
+                           "secret/hub.services.grader.apiToken",
+                           "config/proxy-api",
+                           "config/hub",
+                           "config/user-scheduler"};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         char p[512];
         snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
