@@ -430,6 +430,12 @@ static int kube_load_state(void *server, const json_t *state)
     }
     if (r >= 0)
         r = take(&s->state_version, json_object_get(state, "kubespawner_version"), any_name);
+    if (r >= 0 && s->pod_name && !s->namespace && !s->st->conf->enable_user_namespaces) {
+        /* A state from before KubeSpawner kept the namespace: the hub's. */
+        s->namespace = strdup(s->st->hub_namespace);
+        if (!s->namespace)
+            r = -ENOMEM;
+    }
     if (r >= 0 && s->pod_name && !s->state_version)
         gm_log_info("State of %s/%s is from a KubeSpawner before 7 (pod %s): kept", s->user,
                     s->server_name, s->pod_name);
