@@ -619,7 +619,8 @@ int config_z2jh_load(struct config *cfg, const char *dir, char *err, size_t errl
     /* An explicit null command is distinct from none given. */
     const json_t *cmd = gm_json_at(z.values, "singleuser.cmd");
     if (cmd)
-        set(&z, "Spawner", "cmd", json_is_string(cmd) ? json_pack("[O]", cmd) : cmd);
+        set_new(&z, "Spawner", "cmd",
+                json_is_string(cmd) ? json_pack("[O]", cmd) : json_deep_copy(cmd));
     set_if(&z, "Spawner", "default_url", "singleuser.defaultUrl");
     if (json_is_true(get(&z, "singleuser.cloudMetadata.blockWithIptables")))
         gm_log_warn("singleuser.cloudMetadata.blockWithIptables: the iptables init container is "
