@@ -1,5 +1,6 @@
 /* The ganymede command: parse the command line, read the configuration, and run the hub or a
  * subcommand. The only file that may end the process. */
+#include "services/idle_culler.h"
 #include "core/config.h"
 #include "app/app.h"
 #include "core/log.h"
@@ -319,6 +320,9 @@ static int run_hub(const struct config *cfg)
 
 int main(int argc, char **argv)
 {
+    /* The idle culler is the same binary (a hub image without Python runs it as a service). */
+    if (argc > 1 && strcmp(argv[1], "idle-culler") == 0)
+        return idle_culler_main(argc - 1, argv + 1);
     signal(SIGPIPE, SIG_IGN);
     struct cli cli = {0};
     struct config flags, cfg;

@@ -394,7 +394,12 @@ static void services_and_roles(struct z2jh *z)
         const char *base = json_string_value(get(z, "hub.baseUrl"));
         if (!base)
             base = "/";
-        json_t *cmd = json_pack("[s,s,s]", "python3", "-m", "jupyterhub_idle_culler");
+        /* The chart runs `python3 -m jupyterhub_idle_culler`; Ganymede runs its own, with the
+         * same flags, from this very binary (services/idle_culler.c). */
+        char exe[4096];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        exe[n > 0 ? n : 0] = '\0';
+        json_t *cmd = json_pack("[s,s]", n > 0 ? exe : "ganymede", "idle-culler");
         size_t bl = strlen(base);
         json_array_append_new(cmd, json_sprintf("--url=http://localhost:8081%s%shub/api", base,
                                                 bl && base[bl - 1] == '/' ? "" : "/"));

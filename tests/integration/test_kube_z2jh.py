@@ -76,6 +76,11 @@ def test_course_hub_from_the_chart_files(kube, ns, hub_factory, tmp_path):  # no
     assert info["authenticator"]["class"].endswith("Auth0OAuthenticator"), info
     services = {s["name"]: s for s in api("GET", "/services").json().values()}
     assert "jupyterhub-idle-culler" in services and "course-admin" in services, services
+    # The chart's culler (cull.* defaults), run by Ganymede's own: it lists the users with the
+    # chart's role and culls nothing yet.
+    wait_for(lambda: "Culling servers inactive for 3600 s every 600 s" in hub.log(), 30,
+             what="the idle culler running")
+    assert "Service jupyterhub-idle-culler exited" not in hub.log()
     assert hub.get("/hub/health").json()["spawner"]["api"].startswith("https://")
 
     user = new_user()
@@ -102,3 +107,4 @@ def test_course_hub_from_the_chart_files(kube, ns, hub_factory, tmp_path):  # no
     assert api("DELETE", f"/users/{user}/server").status_code in (202, 204)
     wait_stopped(hub, user)
     wait_for(lambda: kube.pod(ns, f"jupyter-{user}") is None, 30, what="the pod deleted")
+    assert "Listing the users at" not in hub.log()  # the culler's passes were allowed
