@@ -391,18 +391,15 @@ static void services_and_roles(struct z2jh *z)
         json_t *role = json_pack("{s:s,s:[s,s,s,s],s:[s]}", "name", "jupyterhub-idle-culler",
                                  "scopes", "list:users", "read:users:activity", "read:servers",
                                  "delete:servers", "services", "jupyterhub-idle-culler");
-        const char *base = json_string_value(get(z, "hub.baseUrl"));
-        if (!base)
-            base = "/";
         /* The chart runs `python3 -m jupyterhub_idle_culler`; Ganymede runs its own, with the
          * same flags, from this very binary (services/idle_culler.c). */
         char exe[4096];
         ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
         exe[n > 0 ? n : 0] = '\0';
         json_t *cmd = json_pack("[s,s]", n > 0 ? exe : "ganymede", "idle-culler");
-        size_t bl = strlen(base);
-        json_array_append_new(cmd, json_sprintf("--url=http://localhost:8081%s%shub/api", base,
-                                                bl && base[bl - 1] == '/' ? "" : "/"));
+        /* No --url: the chart gives http://localhost:8081<baseUrl>hub/api, the hub's own
+         * address in its pod; the culler takes JUPYTERHUB_API_URL, which the hub gives its
+         * managed services, and which is that address wherever the hub listens. */
         static const char *const flags[][2] = {{"cull.timeout", "--timeout=%s"},
                                                {"cull.every", "--cull-every=%s"},
                                                {"cull.concurrency", "--concurrency=%s"},

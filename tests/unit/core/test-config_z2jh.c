@@ -228,7 +228,7 @@ static void test_course_hub(void **state)
     assert_non_null(strstr(json_string_value(json_array_get(argv, 0)), "test"));
     json_array_remove(argv, 0);
     char *cmd = json_dumps(argv, JSON_COMPACT);
-    assert_string_equal(cmd, "[\"idle-culler\",\"--url=http://localhost:8081/hub/api\","
+    assert_string_equal(cmd, "[\"idle-culler\","
                              "\"--timeout=7200\",\"--cull-every=600\",\"--concurrency=10\","
                              "\"--cull-users\"]");
     free(cmd);
