@@ -287,6 +287,36 @@ static void singleuser_settings(struct z2jh *z)
     json_decref(tolerations);
 }
 
+/* singleuser.cloudMetadata.blockWithIptables (the chart's default): a privileged init container
+ * that drops the pod's traffic to the cloud's metadata server. */
+static void block_cloud_metadata(struct z2jh *z)
+{
+    const char *name = json_string_value(get(z, "singleuser.networkTools.image.name"));
+    const char *tag = json_string_value(get(z, "singleuser.networkTools.image.tag"));
+    const char *ip = json_string_value(get(z, "singleuser.cloudMetadata.ip"));
+    json_t *c = json_pack("{s:s,s:s++,s:[s,s,s,s,s,s,s,s,s,s,s],s:{s:b,s:i,s:{s:[s]}}}", "name",
+                          "block-cloud-metadata", "image",
+                          name ? name : "quay.io/jupyterhub/k8s-network-tools", tag ? ":" : "",
+                          tag ? tag : "", "command", "iptables", "--append", "OUTPUT", "--protocol",
+                          "tcp", "--destination", ip ? ip : "169.254.169.254", "--destination-port",
+                          "80", "--jump", "DROP", "securityContext", "privileged", 1, "runAsUser",
+                          0, "capabilities", "add", "NET_ADMIN");
+    const json_t *res = get(z, "singleuser.networkTools.resources");
+    if (c && json_is_object(res))
+        json_object_set(c, "resources", (json_t *)res);
+    json_t *inits = json_deep_copy(config_get(z->cfg, "KubeSpawner", "init_containers"));
+    if (json_is_object(inits)) {
+        json_object_set_new(inits, "block-cloud-metadata", c);
+    } else {
+        if (!json_is_array(inits)) {
+            json_decref(inits);
+            inits = json_array();
+        }
+        json_array_append_new(inits, c);
+    }
+    set_new(z, "KubeSpawner", "init_containers", inits);
+}
+
 /* Storage, extraFiles, extraVolumes / extraVolumeMounts. */
 static void storage_settings(struct z2jh *z)
 {
@@ -625,9 +655,7 @@ int config_z2jh_load(struct config *cfg, const char *dir, char *err, size_t errl
                 json_is_string(cmd) ? json_pack("[O]", cmd) : json_deep_copy(cmd));
     set_if(&z, "Spawner", "default_url", "singleuser.defaultUrl");
     if (json_is_true(get(&z, "singleuser.cloudMetadata.blockWithIptables")))
-        gm_log_warn("singleuser.cloudMetadata.blockWithIptables: the iptables init container is "
-                    "not added (Ganymede does not make it yet); block the metadata server with "
-                    "a NetworkPolicy (singleuser.networkPolicy) instead");
+        block_cloud_metadata(&z);
     if (json_is_true(get(&z, "debug.enabled"))) {
         set_new(&z, "JupyterHub", "log_level", json_string("DEBUG"));
         set_new(&z, "Spawner", "debug", json_true());

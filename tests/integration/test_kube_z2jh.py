@@ -38,6 +38,10 @@ def chart_files(root, ns, kube_token_env, extra_values):
     shutil.copy(FIXTURE_DIR / "z2jh" / "jupyterhub_config.py", etc / "jupyterhub_config.py")
     shutil.copy(FIXTURE_DIR / "z2jh" / "chart-values.yaml", etc / "secret" / "values.yaml")
     values = course_values()
+    # The chart's default init container that firewalls the cloud's metadata server runs
+    # iptables: the simulator's kubelet would run it on this machine itself, so it is off here
+    # (tests/unit/core/test-config_z2jh.c checks the container Ganymede adds).
+    values.setdefault("singleuser", {})["cloudMetadata"] = {"blockWithIptables": False}
     values.setdefault("Chart", {}).update({"Name": "jupyterhub", "Version": "4.4.0"})
     values.setdefault("Release", {}).update({"Name": "course", "Namespace": ns})
     for k, v in extra_values.items():

@@ -211,6 +211,15 @@ static void test_course_hub(void **state)
            "\"operator\": \"Equal\", \"value\": \"user\", \"effect\": \"NoSchedule\"}, "
            "{\"key\": \"gpu\", \"operator\": \"Exists\", \"effect\": \"NoSchedule\"}]");
     expect(&cfg, "KubeSpawner", "allow_privilege_escalation", "false");
+    /* singleuser.cloudMetadata.blockWithIptables, true by the chart's default. */
+    expect(&cfg, "KubeSpawner", "init_containers",
+           "[{\"name\": \"block-cloud-metadata\", \"image\": "
+           "\"quay.io/jupyterhub/k8s-network-tools:set-by-chartpress\", \"command\": "
+           "[\"iptables\", \"--append\", \"OUTPUT\", \"--protocol\", \"tcp\", "
+           "\"--destination\", \"169.254.169.254\", \"--destination-port\", \"80\", "
+           "\"--jump\", \"DROP\"], \"securityContext\": {\"privileged\": true, "
+           "\"runAsUser\": 0, \"capabilities\": {\"add\": [\"NET_ADMIN\"]}}, "
+           "\"resources\": {}}]");
     expect(&cfg, "KubeSpawner", "delete_grace_period", "5"); /* a literal extraConfig */
     expect(&cfg, "Spawner", "cmd", "[\"jupyterhub-singleuser\"]");
     expect(&cfg, "Spawner", "default_url", "\"/lab\"");
