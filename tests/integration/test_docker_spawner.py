@@ -611,3 +611,41 @@ def test_user_and_group_from_auth_state(docker, hub_factory):
     assert "The user's auth_state has no 'oauth_user.id' (DockerSpawner.auth_state_uid_key)" in \
         hub.log()
     assert docker.inspect(f"jupyter-{other}") is None
+
+
+def test_the_docs_example(docker, hub_factory):
+    """docs/docker-spawner.md's example starts a server as written, with what this machine
+    needs after it: the recipes' engine, the test image (its /usr from the host) and a login."""
+    import re
+    text = (Path(__file__).resolve().parents[2] / "docs" / "docker-spawner.md").read_text()
+    block = re.search(r"## Example.*?```python\n(.*?)```", text, re.S).group(1)
+    assert 'c.JupyterHub.spawner_class = "docker"' in block
+    user = new_user(docker)
+    docker.volumes.append(f"jupyterhub-user-{user}")
+    overrides = f'''
+c.DockerSpawner.host = "unix://{docker.sock}"
+c.DockerSpawner.image = "{IMAGE}"
+c.DockerSpawner.pull_policy = "never"
+c.DockerSpawner.cmd = ["{SINGLEUSER}"]
+c.DockerSpawner.extra_host_config = {{"Binds": ["/usr:/usr:ro"]}}
+c.Spawner.args = ["--allow-root"]
+c.Spawner.environment = {{"JUPYTERHUB_SINGLEUSER_APP": "notebook.notebookapp.NotebookApp"}}
+c.JupyterHub.authenticator_class = "shared-password"
+c.JupyterHub.api_tokens = {{"admin-token-0123456789abcdef": "admin"}}
+c.Authenticator.admin_users = ["admin"]
+c.Authenticator.allow_all = True
+c.SharedPasswordAuthenticator.user_password = "{PASSWORD}"
+'''
+    hub = hub_factory(config=block + overrides, config_name="jupyterhub_config.py")
+    Api(hub)("POST", f"/users/{user}")
+    assert start(hub, user).status_code in (201, 202)
+    wait_ready(hub, user, timeout=90)
+    c = docker.inspect(f"jupyter-{user}")
+    assert c["HostConfig"]["NetworkMode"] == "host"
+    assert c["HostConfig"]["Memory"] == 2 * 1024 ** 3
+    assert c["HostConfig"]["CpuQuota"] == 100000 and c["HostConfig"]["CpuPeriod"] == 100000
+    assert any(m.get("Name") == f"jupyterhub-user-{user}" for m in c["Mounts"]), c["Mounts"]
+    assert Api(hub)("DELETE", f"/users/{user}/server").status_code in (202, 204)
+    wait_stopped(hub, user)
+    assert docker.inspect(f"jupyter-{user}") is None  # remove = True
+    assert docker.volume(f"jupyterhub-user-{user}") is not None  # the named volume stays
