@@ -27,6 +27,11 @@ int gm_json_path(const json_t *root, const char *path, const json_t **ret);
 /** gm_json_path's value, or NULL whatever the reason (what most callers want). */
 const json_t *gm_json_at(const json_t *root, const char *path);
 
+/** Merge @src into the object @dst recursively: where both have an object under a key the two
+ * merge, anything else from @src replaces (a copy) what @dst had, as docker-py's and
+ * zero-to-jupyterhub's dictionary merges do. Returns 0 or -ENOMEM. */
+int gm_json_merge(json_t *dst, const json_t *src);
+
 /** A user or group id at @path in @root (a uid from an identity provider's answer kept in
  * auth_state: "oauth_user.id"): a JSON integer, or a string of 1 to 10 ASCII digits, from 0 to
  * 2147483647. Returns 0 and *@ret, -ENOENT (nothing there), -EINVAL (another type, or a string

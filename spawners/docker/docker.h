@@ -16,6 +16,7 @@
 #include <ganymede/encode.h>
 #include <ganymede/fetch.h>
 #include <ganymede/host.h>
+#include <ganymede/json.h>
 #include <ganymede/spawner.h>
 #include <ganymede/template.h>
 #include <jansson.h>
@@ -184,8 +185,6 @@ int docker_kwargs_create(const json_t *in, json_t **ret, char *err, size_t errle
 int docker_kwargs_mounts(const json_t *in, json_t **ret, char *err, size_t errlen);
 /** docker-py's parse_bytes: 1024, "512m", "2g", "1.5G" → bytes; -1 when it does not parse. */
 int64_t docker_parse_bytes(const json_t *v);
-/** Recursive merge of @src into @dst (dicts merge, anything else replaces), as _deep_merge. */
-int docker_deep_merge(json_t *dst, const json_t *src);
 
 /* docker_api.c: the Engine API. */
 

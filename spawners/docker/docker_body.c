@@ -386,7 +386,7 @@ static int host_config(const struct docker_conf *c, const struct docker_create *
             json_array_extend(ob, eb);
             json_object_del(extra, "Binds");
         }
-        r = docker_deep_merge(hc, extra);
+        r = gm_json_merge(hc, extra);
     }
     const char *mode = network_mode(hc, c->network_name);
     if (r == 0 && !json_object_get(hc, "NetworkMode"))
@@ -456,7 +456,7 @@ json_t *docker_create_body(const struct docker_conf *c, const struct docker_crea
             json_object_del(extra, "Env");
         }
         if (r == 0)
-            r = docker_deep_merge(body, extra);
+            r = gm_json_merge(body, extra);
     }
     if (r == 0 && cr->run_as)
         json_object_set_new(body, "User", json_string(cr->run_as));

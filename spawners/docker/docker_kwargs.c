@@ -219,24 +219,6 @@ int64_t docker_parse_bytes(const json_t *v)
     return bytes < 9.0e18 ? (int64_t)bytes : -1;
 }
 
-int docker_deep_merge(json_t *dst, const json_t *src)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)src, k, v)
-    {
-        json_t *old = json_object_get(dst, k);
-        int r;
-        if (json_is_object(old) && json_is_object(v))
-            r = docker_deep_merge(old, v);
-        else
-            r = json_object_set_new(dst, k, json_deep_copy(v));
-        if (r < 0)
-            return -ENOMEM;
-    }
-    return 0;
-}
-
 struct ctx {
     const char *where; /* "extra_host_config", for messages */
     char *err;

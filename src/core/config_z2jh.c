@@ -65,21 +65,6 @@ static char *read_small(const char *dir, const char *name, size_t *lenp)
     return buf;
 }
 
-/* z2jh.py's _merge_dictionaries: @b over @a, dicts merged. */
-static void merge(json_t *a, const json_t *b)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)b, k, v)
-    {
-        json_t *old = json_object_get(a, k);
-        if (json_is_object(old) && json_is_object(v))
-            merge(old, v);
-        else
-            json_object_set_new(a, k, json_deep_copy(v));
-    }
-}
-
 static const json_t *get(const struct z2jh *z, const char *key)
 {
     const json_t *v = gm_json_at(z->values, key);
@@ -164,7 +149,7 @@ static int load_values(struct z2jh *z)
             return r;
         gm_log_info("Loading %s", path);
         if (json_is_object(doc))
-            merge(z->values, doc);
+            gm_json_merge(z->values, doc); /* z2jh.py's _merge_dictionaries */
         json_decref(doc);
     }
     return 0;

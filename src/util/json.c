@@ -94,3 +94,19 @@ int gm_json_id_at(const json_t *root, const char *path, int64_t *ret)
     *ret = id;
     return 0;
 }
+
+int gm_json_merge(json_t *dst, const json_t *src)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)src, k, v)
+    {
+        json_t *old = json_object_get(dst, k);
+        int r = json_is_object(old) && json_is_object(v)
+                    ? gm_json_merge(old, v)
+                    : json_object_set_new(dst, k, json_deep_copy(v));
+        if (r < 0)
+            return -ENOMEM;
+    }
+    return 0;
+}

@@ -173,7 +173,7 @@ static void test_deep_merge(void **state)
 {
     json_t *dst = parse("{\"a\": {\"b\": 1, \"c\": [1]}, \"d\": 2}");
     json_t *src = parse("{\"a\": {\"c\": [2], \"e\": 3}, \"d\": {\"x\": 1}}");
-    assert_int_eq(docker_deep_merge(dst, src), 0);
+    assert_int_eq(gm_json_merge(dst, src), 0);
     assert_json_eq(dst, "{\"a\": {\"b\": 1, \"c\": [2], \"e\": 3}, \"d\": {\"x\": 1}}");
     json_decref(dst);
     json_decref(src);
