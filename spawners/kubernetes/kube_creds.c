@@ -23,6 +23,8 @@
  * Example: c.KubeSpawner.k8s_api_host = "http://127.0.0.1:8001" (kubectl proxy). */
 #include "kube.h"
 
+#include <ganymede/file.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ganymede/encode.h>
@@ -65,63 +67,6 @@ static const char *file_problem(int r)
     return strerror(-r);
 }
 
-/* Read a whole regular file of at most @max bytes: *@ret is NUL-terminated (caller frees) and
- * @st its status. Returns 0 or a negative errno (-EFBIG when over @max, -EISDIR when not a
- * regular file). */
-static int read_file(const char *path, size_t max, char **ret, size_t *retlen, struct stat *st)
-{
-    /* O_NONBLOCK: a FIFO in a file's place must not hang the hub (regular files ignore it). */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0)
-        return -errno;
-    int r = 0;
-    char *buf = NULL;
-    if (fstat(fd, st) < 0) {
-        r = -errno;
-        goto fail;
-    }
-    if (!S_ISREG(st->st_mode)) {
-        r = -EISDIR;
-        goto fail;
-    }
-    if ((uint64_t)st->st_size > max) {
-        r = -EFBIG;
-        goto fail;
-    }
-    /* The size may change under us: read up to one byte past the cap to tell. */
-    buf = malloc(max + 2);
-    if (!buf) {
-        r = -ENOMEM;
-        goto fail;
-    }
-    size_t n = 0;
-    while (n <= max) {
-        ssize_t k = read(fd, buf + n, max + 1 - n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            goto fail;
-        }
-        if (k == 0)
-            break;
-        n += (size_t)k;
-    }
-    if (n > max) {
-        r = -EFBIG;
-        goto fail;
-    }
-    buf[n] = '\0';
-    close(fd);
-    *ret = buf;
-    *retlen = n;
-    return 0;
-fail:
-    free(buf);
-    close(fd);
-    return r;
-}
-
 static bool is_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v';
@@ -155,7 +100,7 @@ static int read_token(const char *path, char **ret, struct stat *st)
 {
     char *text;
     size_t n;
-    int r = read_file(path, CREDS_TOKEN_MAX, &text, &n, st);
+    int r = gm_file_read(path, CREDS_TOKEN_MAX, &text, &n, st);
     if (r < 0)
         return r;
     trim(text, n);
@@ -257,7 +202,7 @@ static int load_incluster(struct kube_creds *c, const char *host, const char *po
     snprintf(path, sizeof(path), "%s/namespace", dir);
     char *text;
     size_t len;
-    r = read_file(path, CREDS_NAMESPACE_MAX, &text, &len, &st);
+    r = gm_file_read(path, CREDS_NAMESPACE_MAX, &text, &len, &st);
     if (r == 0) {
         trim(text, len);
         if (text[0])
@@ -582,7 +527,7 @@ static int load_kubeconfig(struct kube_creds *c, const char *path, char *err, si
     char *text;
     size_t len;
     struct stat st;
-    int r = read_file(path, CREDS_KUBECONFIG_MAX, &text, &len, &st);
+    int r = gm_file_read(path, CREDS_KUBECONFIG_MAX, &text, &len, &st);
     if (r < 0)
         return fail(err, errlen, "kubeconfig %s %s", path, file_problem(r));
     json_t *doc = NULL;

@@ -9,13 +9,12 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <ganymede/file.h>
 #include <ganymede/json.h>
 #include <ganymede/log.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define Z2JH_FILE_MAX (4 << 20) /* a values.yaml or a secret */
@@ -40,29 +39,10 @@ static char *read_small(const char *dir, const char *name, size_t *lenp)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size > Z2JH_FILE_MAX) {
+    char *text = NULL;
+    if (gm_file_read(path, Z2JH_FILE_MAX, &text, lenp, NULL) == -EFBIG)
         gm_log_warn("%s is larger than %d MiB: ignored", path, Z2JH_FILE_MAX >> 20);
-        close(fd);
-        return NULL;
-    }
-    char *buf = malloc((size_t)st.st_size + 1);
-    size_t n = 0;
-    while (buf && n < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    if (buf)
-        buf[n] = '\0';
-    if (lenp)
-        *lenp = n;
-    return buf;
+    return text;
 }
 
 static const json_t *get(const struct z2jh *z, const char *key)

@@ -6,11 +6,10 @@
 #include "util/str.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <ganymede/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_DEPTH    32
 #define MAX_TEMPLATE (1 << 20)
@@ -55,24 +54,8 @@ void page_templates_free(struct page_templates *t)
 
 static char *read_small_file(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return NULL;
-    struct gm_buf b;
-    gm_buf_init(&b, MAX_TEMPLATE);
-    char chunk[8192];
-    ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-        if (gm_buf_append(&b, chunk, (size_t)n) < 0) {
-            n = -1;
-            break;
-        }
-    close(fd);
-    if (n < 0) {
-        gm_buf_free(&b);
-        return NULL;
-    }
-    return gm_buf_steal(&b);
+    char *text = NULL;
+    return gm_file_read(path, MAX_TEMPLATE, &text, NULL, NULL) == 0 ? text : NULL;
 }
 
 /* The text of template @name, or NULL. Names are plain file names (no paths). */
