@@ -70,6 +70,9 @@ int gm_check_seconds(const json_t *v, const char **why);      /* a number of sec
 int gm_check_bool_or_null(const json_t *v, const char **why); /* True, False or None */
 int gm_check_dict(const json_t *v, const char **why);         /* any dict */
 int gm_check_str_dict(const json_t *v, const char **why);     /* a dict of strings */
+int gm_check_dict_list(const json_t *v, const char **why);    /* a list of dicts */
+int gm_check_command(const json_t *v, const char **why);      /* None, a command line, or a
+                                                                 list of strings */
 
 /** Give an owned string setting (GM_OPTION_STRING) the value @value when it is unset ("") and
  * @value is not: how a deprecated alias fills in its new name. Returns 0 or -ENOMEM. */

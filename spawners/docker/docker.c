@@ -92,40 +92,17 @@ static int check_dict(const json_t *v, const char **why)
 
 static int check_mounts(const json_t *v, const char **why)
 {
+    int r = gm_check_dict_list(v, why);
     *why = "a list of dicts (docker.types.Mount arguments)";
-    if (!json_is_array(v))
-        return -EINVAL;
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-    {
-        if (!json_is_object(x))
-            return -EINVAL;
-    }
-    return 0;
-}
-
-static int check_cmd(const json_t *v, const char **why)
-{
-    *why = "a list of strings, a string, or None (the image's command)";
-    if (json_is_string(v))
-        return 0;
-    if (!json_is_array(v))
-        return -EINVAL;
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-    {
-        if (!json_is_string(x))
-            return -EINVAL;
-    }
-    return 0;
+    return r;
 }
 
 static int check_post_start(const json_t *v, const char **why)
 {
+    const char *command_why;
+    int r = json_is_false(v) || gm_check_command(v, &command_why) == 0 ? 0 : -EINVAL;
     *why = "False, a command line, or a list of strings";
-    return json_is_false(v) || json_is_string(v) || check_cmd(v, why) == 0 ? 0 : -EINVAL;
+    return r;
 }
 
 static int check_bool_or_none(const json_t *v, const char **why)
@@ -221,7 +198,7 @@ static const struct gm_option docker_options[] = {
     GM_OPTION_X("cmd", GM_OPTION_JSON, OPT(cmd), "null",
                 "The command that starts a server, before Spawner.args (None: the image's own "
                 "command).",
-                .check = check_cmd),
+                .check = gm_check_command),
     GM_OPTION_X("post_start_cmd", GM_OPTION_JSON, OPT(post_start_cmd), "false",
                 "A command run in the container after it started (docker exec); its output is "
                 "logged.",

@@ -312,7 +312,6 @@ struct kube_pod_input {
     const struct kube_names *names;
     const char *pod_name;
     const char *namespace;
-    const char *pvc_name; /* the claim to mount as {pvc_name}, or NULL */
     const char *user;
     const char *server_name;
     const json_t *cmd;      /* the full command (list), or NULL: the image's */
@@ -385,7 +384,6 @@ struct kube_state {
     char *hub_namespace;       /* namespace, or the service account's, or "default" */
     struct kube_watch *pods;   /* pods of ours (component label) */
     struct kube_watch *events; /* pod events, or NULL (events_enabled false) */
-    struct kube_watch_stats last_stats;
 };
 
 enum kube_op {
@@ -416,15 +414,13 @@ struct kube_server {
     bool subscribed;
     uv_timer_t timer; /* slow-spawn messages; poll's wait for the first list */
     uint64_t started_ms;
-    uint64_t next_slow_ms;
 
     /* start */
     json_t *overrides;    /* the profile's settings, or NULL */
     struct kube_conf eff; /* the settings with the profile's overrides (borrowed values) */
     struct kube_spawner_overrides spo;
-    char *failure;    /* a failure found before anything was asked of the API */
-    bool pvc_created; /* by this start (a failed first start deletes it again) */
-    bool pod_created;
+    char *failure;       /* a failure found before anything was asked of the API */
+    bool pvc_created;    /* by this start (a failed first start deletes it again) */
     bool create_awaited; /* a stop waits for the pod create in flight to answer */
     json_t *pod;         /* the manifest being created */
     char *url;

@@ -36,26 +36,11 @@ static int check_ints(const json_t *v, const char **why)
     return 0;
 }
 
-static int check_list(const json_t *v, const char **why)
-{
-    *why = "a list of dicts";
-    if (!json_is_array(v))
-        return -EINVAL;
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-    {
-        if (!json_is_object(x))
-            return -EINVAL;
-    }
-    return 0;
-}
-
 /* A list of dicts, or a dict of them whose values are taken in key order (_sorted_dict_values). */
 static int check_list_or_dict(const json_t *v, const char **why)
 {
     if (json_is_array(v))
-        return check_list(v, why);
+        return gm_check_dict_list(v, why);
     *why = "a list of dicts, or a dict of dicts (taken in the order of their keys)";
     if (!json_is_object(v))
         return -EINVAL;
@@ -89,23 +74,6 @@ static int check_quantities(const json_t *v, const char **why)
             continue;
         if (!json_is_string(x) ||
             gm_quantity_parse(json_string_value(x), GM_QUANTITY_MILLI, &q, NULL) < 0 || q < 0)
-            return -EINVAL;
-    }
-    return 0;
-}
-
-static int check_cmd(const json_t *v, const char **why)
-{
-    *why = "None (the image's command), a command line, or a list of strings";
-    if (json_is_null(v) || json_is_string(v))
-        return 0;
-    if (!json_is_array(v))
-        return -EINVAL;
-    size_t i;
-    json_t *x;
-    json_array_foreach(v, i, x)
-    {
-        if (!json_is_string(x))
             return -EINVAL;
     }
     return 0;
@@ -222,7 +190,7 @@ static const struct gm_option kube_options[] = {
     GM_OPTION_X("cmd", GM_OPTION_JSON, OPT(cmd), "null",
                 "The server's command, given to the container as its args (None: the image's "
                 "command).",
-                .check = check_cmd),
+                .check = gm_check_command),
     GM_OPTION("working_dir", GM_OPTION_STRING, OPT(working_dir), "\"\"",
               "The container's working directory ({username} expanded)."),
     GM_OPTION_X("uid", GM_OPTION_JSON, OPT(uid), "null", "runAsUser of the notebook container.",

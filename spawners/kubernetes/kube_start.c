@@ -178,7 +178,6 @@ static void on_created(void *data, const struct kube_reply *r)
             s->pvc_created = r->status != 409;
         }
         if (s->step == STEP_POD) {
-            s->pod_created = true;
             const char *uid =
                 json_string_value(json_object_get(json_object_get(r->json, "metadata"), "uid"));
             free(s->pod_uid);
@@ -700,7 +699,6 @@ static int prepare(struct kube_server *s, const struct gm_server_spec *spec, cha
         .names = &s->names,
         .pod_name = s->pod_name,
         .namespace = s->namespace,
-        .pvc_name = c->storage_pvc_ensure ? s->pvc_name : NULL,
         .user = s->user,
         .server_name = s->server_name,
         .cmd = cmd,
@@ -735,7 +733,7 @@ int kube_start(void *server, const struct gm_server_spec *spec,
         return -EBUSY;
     clear_start(s);
     s->user_id = spec->user_id;
-    s->pod_created = s->pvc_created = false;
+    s->pvc_created = false;
     free(s->pod_uid);
     s->pod_uid = NULL;
     char err[KUBE_MESSAGE_MAX] = "";

@@ -34,12 +34,6 @@
 #define BACKOFF_MAX_MS 30000
 #define WATCH_SECONDS  300 /* asked of the server; a little jitter spreads the reconnects */
 
-enum phase {
-    PHASE_LIST,
-    PHASE_WATCH,
-    PHASE_WAIT,
-};
-
 struct kube_watch {
     struct kube_api *api;
     char *name;
@@ -51,7 +45,6 @@ struct kube_watch {
     json_t *listing; /* a list in progress: key → object */
     char *continue_token;
     char rv[32];
-    enum phase phase;
     struct kube_call *call;
     struct gm_fetch *fetch;
     uv_timer_t *timer;
@@ -129,7 +122,6 @@ static void on_backoff(uv_timer_t *t)
 /* Try again later: after a failure (doubling), or at once (0). */
 static void again(struct kube_watch *w, bool failed)
 {
-    w->phase = PHASE_WAIT;
     uint64_t delay = 0;
     if (failed) {
         w->stats.errors++;
@@ -216,8 +208,7 @@ static void on_listed(void *data, const struct kube_reply *r)
     struct kube_watch *w = data;
     w->call = NULL;
     if (r->error == -ECANCELED || r->error == -ESHUTDOWN) {
-        w->phase = PHASE_WAIT; /* the hub is shutting down */
-        return;
+        return; /* the hub is shutting down */
     }
     const json_t *items = json_object_get(r->json, "items");
     const json_t *md = json_object_get(r->json, "metadata");
@@ -259,7 +250,6 @@ static void on_listed(void *data, const struct kube_reply *r)
 
 static void start_list(struct kube_watch *w)
 {
-    w->phase = PHASE_LIST;
     if (!w->continue_token) {
         json_decref(w->listing);
         w->listing = json_object();
@@ -356,8 +346,7 @@ static void on_watch_done(void *data, const struct gm_fetch_response *resp)
     bool ended = w->ended;
     w->ended = false;
     if (resp->error == -ECANCELED && !ended) {
-        w->phase = PHASE_WAIT; /* the hub is shutting down */
-        return;
+        return; /* the hub is shutting down */
     }
     if (w->gone) {
         start_list(w);
@@ -381,7 +370,6 @@ static void on_watch_done(void *data, const struct gm_fetch_response *resp)
 
 static void start_watch(struct kube_watch *w)
 {
-    w->phase = PHASE_WATCH;
     struct gm_buf p;
     gm_buf_init(&p, KUBE_PATH_MAX * 2);
     gm_buf_printf(&p,

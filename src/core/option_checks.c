@@ -55,3 +55,35 @@ int gm_check_str_dict(const json_t *v, const char **why)
     }
     return 0;
 }
+
+int gm_check_dict_list(const json_t *v, const char **why)
+{
+    *why = "a list of dicts";
+    if (!json_is_array(v))
+        return -EINVAL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x)
+    {
+        if (!json_is_object(x))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int gm_check_command(const json_t *v, const char **why)
+{
+    *why = "None (the image's command), a command line, or a list of strings";
+    if (json_is_null(v) || json_is_string(v))
+        return 0;
+    if (!json_is_array(v))
+        return -EINVAL;
+    size_t i;
+    json_t *x;
+    json_array_foreach(v, i, x)
+    {
+        if (!json_is_string(x))
+            return -EINVAL;
+    }
+    return 0;
+}
