@@ -396,7 +396,6 @@ struct kube_server {
     struct kube_state *st;
     char *user;
     char *server_name;
-    int64_t user_id;
     struct kube_names names;
     char *pod_name;
     char *namespace;
@@ -434,10 +433,6 @@ struct kube_server {
     bool now;
     gm_spawner_stopped_cb stop_cb;
     void *stop_data;
-
-    /* poll */
-    gm_spawner_polled_cb poll_cb;
-    void *poll_data;
 
     bool freed;
     int holds;

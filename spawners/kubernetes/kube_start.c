@@ -732,7 +732,6 @@ int kube_start(void *server, const struct gm_server_spec *spec,
     if (s->op != KUBE_OP_NONE)
         return -EBUSY;
     clear_start(s);
-    s->user_id = spec->user_id;
     s->pvc_created = false;
     free(s->pod_uid);
     s->pod_uid = NULL;
