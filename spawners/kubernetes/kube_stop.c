@@ -20,6 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Where a stop is (struct kube_server.step during KUBE_OP_STOP). */
+enum stop_step {
+    STOP_DELETING, /* the DELETE is in flight */
+    STOP_WAITING,  /* accepted: waiting for the cache's DELETED */
+    STOP_CLAIM,    /* the pod is gone; a claim a failed first start made goes too */
+};
+
 #define POLL_SYNC_MS     15000
 #define POLL_SYNC_STEPMS 100
 
@@ -58,7 +65,7 @@ static void on_wait_timeout(uv_timer_t *t)
 void kube_stop_on_pod(struct kube_server *s, enum kube_change change, const json_t *pod)
 {
     (void)pod;
-    if (change == KUBE_DELETED && s->step == 1)
+    if (change == KUBE_DELETED && s->step == STOP_WAITING)
         stop_done(s, 0, NULL);
 }
 
@@ -100,7 +107,7 @@ static void on_deleted(void *data, const struct kube_reply *r)
         return;
     if (r->status == 404 ||
         ((r->status == 200 || r->status == 202) && !kube_watch_get(s->st->pods, s->pod_sub.key))) {
-        s->step = 2;
+        s->step = STOP_CLAIM;
         after_pod_gone(s);
         return;
     }
@@ -110,7 +117,7 @@ static void on_deleted(void *data, const struct kube_reply *r)
         stop_done(s, r->error ? r->error : -EIO, msg);
         return;
     }
-    s->step = 1; /* wait for DELETED */
+    s->step = STOP_WAITING;
     uint64_t wait_ms = (uint64_t)(s->now ? 0 : s->st->conf->delete_grace_period) * 1000 +
                        (uint64_t)s->st->conf->k8s_api_request_retry_timeout * 1000;
     uv_timer_start(&s->timer, on_wait_timeout, wait_ms, 0);
@@ -126,7 +133,7 @@ static void stop_begin(void *data)
         return;
     }
     kube_subscribe(s);
-    s->step = 0;
+    s->step = STOP_DELETING;
     char path[KUBE_PATH_MAX];
     kube_object_path(path, sizeof(path), "pods", s->namespace, s->pod_name);
     json_t *body = json_pack("{s:s,s:s,s:I}", "kind", "DeleteOptions", "apiVersion", "v1",

@@ -84,13 +84,12 @@ static char *name_of(const struct z2jh *z, const char *name)
     return strdup(name); /* the chart's default names are the short ones */
 }
 
-/* get_name_env(name, suffix): the Kubernetes service variable of a named service. */
-static const char *name_env(const struct z2jh *z, const char *name, const char *suffix)
+/* get_name_env(name, suffix): the Kubernetes service variable of a service whose full name
+ * (name_of) is @full. */
+static const char *name_env(const char *full, const char *suffix)
 {
-    char *full = name_of(z, name);
     char var[300];
-    snprintf(var, sizeof(var), "%s%s", full ? full : name, suffix);
-    free(full);
+    snprintf(var, sizeof(var), "%s%s", full, suffix);
     for (char *p = var; *p; p++)
         *p = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
     return getenv(var);
@@ -553,7 +552,7 @@ int config_z2jh_load(struct config *cfg, const char *dir, char *err, size_t errl
                     : "?");
     set_new(&z, "JupyterHub", "spawner_class", json_string("kubespawner.KubeSpawner"));
     char *proxy_api = name_of(&z, "proxy-api");
-    const char *proxy_port = name_env(&z, "proxy-api", "_SERVICE_PORT");
+    const char *proxy_port = name_env(proxy_api ? proxy_api : "proxy-api", "_SERVICE_PORT");
     set_new(&z, "ConfigurableHTTPProxy", "api_url",
             json_sprintf("http://%s:%s", proxy_api ? proxy_api : "proxy-api",
                          proxy_port ? proxy_port : "8001"));
@@ -574,7 +573,7 @@ int config_z2jh_load(struct config *cfg, const char *dir, char *err, size_t errl
     hub_settings(&z);
     set_new(&z, "JupyterHub", "hub_bind_url", json_string("http://:8081"));
     char *hub = name_of(&z, "hub");
-    const char *hub_port = name_env(&z, "hub", "_SERVICE_PORT");
+    const char *hub_port = name_env(hub ? hub : "hub", "_SERVICE_PORT");
     set_new(&z, "JupyterHub", "hub_connect_url",
             json_sprintf("http://%s:%s", hub ? hub : "hub", hub_port ? hub_port : "8081"));
     free(hub);
