@@ -27,6 +27,7 @@
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
 #include "util/resident.h"
+#include "util/sd_notify.h"
 #include "util/str.h"
 #include "util/time.h"
 #include "util/url.h"
@@ -478,6 +479,7 @@ static void on_proxy_started(void *data, int status, const char *message)
     }
     services_start(hub);
     gm_log_info("Ganymede is running at %s", proxy_public_url(hub->proxy));
+    sd_notify_send("READY=1");
     /* Starting touched much of libcrypto, libc and sqlite once; let those pages go. */
     size_t kb = resident_release_file_pages();
     gm_log_debug("Released %zu KiB of start-up code pages", kb);
@@ -647,6 +649,7 @@ void hub_stop(struct hub *hub, int exit_code)
         return;
     hub->stopping = true;
     hub->exit_code = exit_code;
+    sd_notify_send("STOPPING=1");
     if (!hub->http) {
         on_http_closed(hub);
         return;

@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -116,6 +119,22 @@ static void child(int errfd, const char *prog, char *const *argv, char *const *e
     if (o->user) {
         if (setgroups((size_t)ngroups, groups) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0)
             goto fail;
+        /* A hub that switches users through capabilities (CAP_SETUID and CAP_SETGID, as the
+         * Debian package's unit grants them) keeps them across setuid between two non-root
+         * ids: the user's program gets none, neither ambient nor in any set. */
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+        memset(none, 0, sizeof(none));
+        if (o->uid != 0 &&
+            ((prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) ||
+             syscall(SYS_capset, &hdr, none) < 0))
+            goto fail;
+    } else {
+        /* A child that stays the hub's user (the proxy, a service) keeps at most
+         * CAP_NET_BIND_SERVICE (a proxy on port 80 or 443) of the unit's ambient set. */
+        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+            if (cap != CAP_NET_BIND_SERVICE)
+                prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0); /* EINVAL: not held */
     }
     step = 3;
     if (o->cwd && chdir(o->cwd) < 0)
@@ -431,6 +450,19 @@ static bool is_zombie(pid_t pid)
     stat[n] = '\0';
     const char *paren = strrchr(stat, ')'); /* the name may contain spaces and parentheses */
     return paren && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+bool loop_process_can_switch_user(void)
+{
+    if (geteuid() == 0)
+        return true;
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
+    memset(caps, 0, sizeof(caps));
+    if (syscall(SYS_capget, &hdr, caps) < 0)
+        return false;
+    uint32_t need = (1U << CAP_SETUID) | (1U << CAP_SETGID);
+    return (caps[0].effective & need) == need;
 }
 
 bool loop_process_alive(pid_t pid)

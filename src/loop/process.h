@@ -55,5 +55,9 @@ void loop_process_release(struct loop_process *p);
 /** Whether a process that is not our child (adopted after a restart) is alive. */
 bool loop_process_alive(pid_t pid);
 
+/** Whether a child can be started as another user: the hub is root, or it holds CAP_SETUID
+ * and CAP_SETGID (a `ganymede` system user with the capabilities its systemd unit grants). */
+bool loop_process_can_switch_user(void);
+
 /** Look @name up in @path (a PATH value); the full path in @out. Returns 0 or -ENOENT. */
 int loop_process_which(const char *name, const char *path, char *out, size_t outlen);

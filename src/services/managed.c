@@ -242,8 +242,9 @@ static void start_process(struct service_run *run)
         .stdout_fd = -1,
     };
     char err[512] = "out of memory";
-    /* As root, a service with `user` runs as that account (JupyterHub's default is the hub's). */
-    if (r == 0 && svc->user && svc->user[0] && geteuid() == 0) {
+    /* As root (or with CAP_SETUID and CAP_SETGID), a service with `user` runs as that account
+     * (JupyterHub's default is the hub's). */
+    if (r == 0 && svc->user && svc->user[0] && loop_process_can_switch_user()) {
         struct passwd pw, *res = NULL;
         char scratch[16384];
         getpwnam_r(svc->user, &pw, scratch, sizeof(scratch), &res);

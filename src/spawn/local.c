@@ -1,13 +1,13 @@
 /* LocalProcessSpawner and SimpleLocalProcessSpawner (JupyterHub's spawner.py): each server is a
  * process on this machine.
  *
- * LocalProcessSpawner, when the hub runs as root, runs it as the system user of the same name
- * (uid, gid, supplementary groups, HOME, SHELL, working directory = home); otherwise as the
- * hub's own user. SimpleLocalProcessSpawner always runs it as the hub's user, with a home made
- * from home_dir_template. Account lookups and directory creation run on the threadpool (NSS
- * may be LDAP). Stop sends SIGINT, then SIGTERM, then SIGKILL, waiting interrupt_timeout,
- * term_timeout and kill_timeout in between. The state is {"pid": N}, as JupyterHub's, so a
- * restarted hub finds the process again (and polls it with kill(pid, 0)).
+ * LocalProcessSpawner, when the hub runs as root (or holds CAP_SETUID and CAP_SETGID), runs it as
+ * the system user of the same name (uid, gid, supplementary groups, HOME, SHELL, working directory
+ * = home); otherwise as the hub's own user. SimpleLocalProcessSpawner always runs it as the hub's
+ * user, with a home made from home_dir_template. Account lookups and directory creation run on the
+ * threadpool (NSS may be LDAP). Stop sends SIGINT, then SIGTERM, then SIGKILL, waiting
+ * interrupt_timeout, term_timeout and kill_timeout in between. The state is {"pid": N}, as
+ * JupyterHub's, so a restarted hub finds the process again (and polls it with kill(pid, 0)).
  *
  * Each server's stdout and stderr go to a file of its own, server-logs/<user>[--<server>].log
  * beside the database (spawn/output.c), emptied at each start: the hub passes its new lines on
@@ -306,7 +306,7 @@ static void lookup_work(uv_work_t *w)
         s->shell = strdup("/bin/sh");
         s->switch_user = false;
     } else {
-        bool root = geteuid() == 0;
+        bool root = loop_process_can_switch_user(); /* root, or CAP_SETUID and CAP_SETGID */
         struct passwd pw, *res = NULL;
         char scratch[16384];
         int r = root ? getpwnam_r(s->user, &pw, scratch, sizeof(scratch), &res)
