@@ -10,9 +10,10 @@
 #
 #   tools/image/build.sh BINARY OUTDIR        (./dev image calls it; root: debootstrap, chroot)
 #
-# The root's tar is cached per package list in OUTDIR, so a rebuild after a code change only
-# copies the binary in again (seconds). Env: IMAGE_TAG (ganymede/hub:dev), DEBIAN_MIRROR (the
-# apt configuration's bookworm source), DOCKER_HOST (no import when unset).
+# The root's tar is cached per package list in OUTDIR (tools/debian_root.sh), so a rebuild
+# after a code change only copies the binary in again (seconds). Env: IMAGE_TAG
+# (ganymede/hub:dev), DEBIAN_MIRROR (the apt configuration's bookworm source), DOCKER_HOST (no
+# import when unset).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 binary=${1:?usage: build.sh BINARY OUTDIR}
@@ -25,37 +26,7 @@ pkgs=(ca-certificates libmicrohttpd12 libuv1 libcurl4 libsqlite3-0 libjansson4 l
   libyaml-0-2 libpam0g libpam-modules node-configurable-http-proxy tini)
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-base="$out/base-$(printf '%s\n' "${pkgs[@]}" | sha256sum | cut -c1-12).tar"
-if [ ! -s "$base" ]; then
-  mirror=${DEBIAN_MIRROR:-$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' |
-    awk '$2=="bookworm"{print $1; exit}')}
-  [ -n "$mirror" ] || { echo "no bookworm mirror in the apt configuration; set DEBIAN_MIRROR" >&2; exit 1; }
-  root="$out/root"
-  rm -rf "$root"
-  say "debootstrap --variant=minbase bookworm, then apt-get install ${pkgs[*]} (a minute or two)"
-  debootstrap --variant=minbase bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
-    { echo "debootstrap failed: see $out/debootstrap.log" >&2; tail -5 "$out/debootstrap.log" >&2; exit 1; }
-  # apt resolves what debootstrap's --include does not (node's deep dependencies); no daemon
-  # starts in the root meanwhile.
-  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
-  chmod 755 "$root/usr/sbin/policy-rc.d"
-  mount -t proc proc "$root/proc"
-  trap 'mountpoint -q "$root/proc" && umount "$root/proc"' EXIT
-  apto=(-o Acquire::Retries=3 -o APT::Install-Recommends=false)
-  { chroot "$root" apt-get "${apto[@]}" update -qq &&
-    chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get "${apto[@]}" install -y -qq "${pkgs[@]}"; } \
-    >>"$out/debootstrap.log" 2>&1 ||
-    { echo "apt-get install in the image failed: see $out/debootstrap.log" >&2; tail -5 "$out/debootstrap.log" >&2; exit 1; }
-  umount "$root/proc"
-  trap - EXIT
-  rm -f "$root/usr/sbin/policy-rc.d"
-  # What a hub image does not need.
-  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* \
-    "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
-    "$root"/usr/share/locale/* "$root"/var/log/*.log "$root"/var/cache/debconf/*-old
-  tar --numeric-owner -C "$root" -cf "$base.part" . && mv "$base.part" "$base"
-  rm -rf "$root"
-fi
+base=$("$here/../debian_root.sh" "$out" base "${pkgs[@]}")
 
 say "the image: $tag"
 layer="$out/rootfs.tar"
