@@ -82,6 +82,33 @@ static const char *env_get(const char *const *env, const char *name)
     return NULL;
 }
 
+/* The calling thread's capability sets (capget), or -errno. */
+static int caps_get(struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3])
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    memset(caps, 0, sizeof(caps[0]) * _LINUX_CAPABILITY_U32S_3);
+    return syscall(SYS_capget, &hdr, caps) < 0 ? -errno : 0;
+}
+
+/* In the child: no capability left in any set, ambient included. Async-signal-safe. */
+static int caps_drop_all(void)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
+    memset(none, 0, sizeof(none));
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        return -errno; /* EINVAL: a kernel without ambient capabilities */
+    return syscall(SYS_capset, &hdr, none) < 0 ? -errno : 0;
+}
+
+/* In the child: every ambient capability but @keep lowered (EINVAL for those not held). */
+static void caps_lower_ambient_except(int keep)
+{
+    for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
+        if (cap != keep)
+            prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0);
+}
+
 /* In the child: become the user, go to the directory, exec. On failure write errno and the
  * step to the pipe and exit. Only async-signal-safe calls. */
 static void child(int errfd, const char *prog, char *const *argv, char *const *envp,
@@ -122,19 +149,12 @@ static void child(int errfd, const char *prog, char *const *argv, char *const *e
         /* A hub that switches users through capabilities (CAP_SETUID and CAP_SETGID, as the
          * Debian package's unit grants them) keeps them across setuid between two non-root
          * ids: the user's program gets none, neither ambient nor in any set. */
-        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-        struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3];
-        memset(none, 0, sizeof(none));
-        if (o->uid != 0 &&
-            ((prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) ||
-             syscall(SYS_capset, &hdr, none) < 0))
+        if (o->uid != 0 && caps_drop_all() < 0)
             goto fail;
     } else {
         /* A child that stays the hub's user (the proxy, a service) keeps at most
          * CAP_NET_BIND_SERVICE (a proxy on port 80 or 443) of the unit's ambient set. */
-        for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
-            if (cap != CAP_NET_BIND_SERVICE)
-                prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0); /* EINVAL: not held */
+        caps_lower_ambient_except(CAP_NET_BIND_SERVICE);
     }
     step = 3;
     if (o->cwd && chdir(o->cwd) < 0)
@@ -456,13 +476,9 @@ bool loop_process_can_switch_user(void)
 {
     if (geteuid() == 0)
         return true;
-    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
     struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
-    memset(caps, 0, sizeof(caps));
-    if (syscall(SYS_capget, &hdr, caps) < 0)
-        return false;
     uint32_t need = (1U << CAP_SETUID) | (1U << CAP_SETGID);
-    return (caps[0].effective & need) == need;
+    return caps_get(caps) == 0 && (caps[0].effective & need) == need;
 }
 
 bool loop_process_alive(pid_t pid)

@@ -306,13 +306,13 @@ static void lookup_work(uv_work_t *w)
         s->shell = strdup("/bin/sh");
         s->switch_user = false;
     } else {
-        bool root = loop_process_can_switch_user(); /* root, or CAP_SETUID and CAP_SETGID */
+        bool can_switch = loop_process_can_switch_user(); /* root, or CAP_SETUID and CAP_SETGID */
         struct passwd pw, *res = NULL;
         char scratch[16384];
-        int r = root ? getpwnam_r(s->user, &pw, scratch, sizeof(scratch), &res)
-                     : getpwuid_r(geteuid(), &pw, scratch, sizeof(scratch), &res);
+        int r = can_switch ? getpwnam_r(s->user, &pw, scratch, sizeof(scratch), &res)
+                           : getpwuid_r(geteuid(), &pw, scratch, sizeof(scratch), &res);
         if (!res) {
-            if (root)
+            if (can_switch)
                 snprintf(msg, sizeof(msg),
                          "No such user: '%s'. LocalProcessSpawner runs each server as the "
                          "system user of the same name: create the account (or use "
@@ -326,7 +326,7 @@ static void lookup_work(uv_work_t *w)
             s->shell = strdup(pw.pw_shell && pw.pw_shell[0] ? pw.pw_shell : "/bin/sh");
             s->uid = pw.pw_uid;
             s->gid = pw.pw_gid;
-            s->switch_user = root;
+            s->switch_user = can_switch;
         }
     }
     if (msg[0])

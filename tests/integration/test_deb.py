@@ -48,7 +48,7 @@ class Machine:
     """A booted Debian root: commands run in it with nsenter; its address is self.ip."""
 
     def __init__(self, tmp_path):
-        tag = f"{os.getpid() % 100000}"
+        self.tag = tag = f"{os.getpid() % 100000}"
         self.netns, self.host_if = f"gmdeb{tag}", f"gmdh{tag}"
         sub = os.getpid() % 250
         self.host_ip, self.ip = f"10.213.{sub}.1", f"10.213.{sub}.2"
@@ -63,7 +63,7 @@ class Machine:
         self.nspawn = None
 
     def boot(self):
-        tag = self.netns[len("gmdeb"):]
+        tag = self.tag
         self.run_host(["ip", "netns", "add", self.netns])
         self.run_host(["ip", "link", "add", self.host_if, "type", "veth", "peer", "name",
                        "gmc" + tag])
