@@ -27,9 +27,9 @@
 #include "kube.h"
 
 #include <ganymede/buf.h>
+#include <ganymede/regex.h>
 
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,190 +231,19 @@ static int slugify(const char *text, char **ret)
     return 0;
 }
 
-/* Python's re patterns as POSIX extended ones (regcomp(REG_EXTENDED)), for validation_regex.
- * \d \w \s and their negations are translated, in and out of brackets; an escaped character
- * in brackets is taken literally. What POSIX lacks is refused rather than read differently:
- * (?...) groups (flags, lookaround, non-capturing, named), lazy or possessive quantifiers
- * (*? +?), and escapes of letters other than \d \w \s \b \n \t \r \f \v (\A \Z ...). Left as they
- * are: '.' and classes match bytes, not characters, for non-ASCII text; Python's '$' also
- * matches before a final newline and POSIX's does not. */
-static int py_regex_translate(const char *py, struct gm_buf *out, char *err, size_t errlen)
-{
-    for (size_t i = 0; py[i];) {
-        char c = py[i];
-        if (c == '\\') {
-            char e = py[i + 1];
-            const char *cls = NULL;
-            switch (e) {
-            case 'd':
-                cls = "[0-9]";
-                break;
-            case 'D':
-                cls = "[^0-9]";
-                break;
-            case 'w':
-                cls = "[[:alnum:]_]";
-                break;
-            case 'W':
-                cls = "[^[:alnum:]_]";
-                break;
-            case 's':
-                cls = "[[:space:]]";
-                break;
-            case 'S':
-                cls = "[^[:space:]]";
-                break;
-            case 'b':
-            case 'B':
-                cls = e == 'b' ? "\\b" : "\\B"; /* glibc's word boundaries, as Python's */
-                break;
-            default:
-                break;
-            }
-            static const char ctl_names[] = "ntrfv", ctl_chars[] = "\n\t\r\f\v";
-            const char *ctl = e ? strchr(ctl_names, e) : NULL;
-            if (ctl) {
-                gm_buf_putc(out, ctl_chars[ctl - ctl_names]);
-            } else if (cls) {
-                gm_buf_puts(out, cls);
-            } else if (e == '\0') {
-                snprintf(err, errlen, "it ends in a lone backslash");
-                return -EINVAL;
-            } else if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')) {
-                snprintf(err, errlen, "\\%c has no POSIX equivalent here", e);
-                return -EINVAL;
-            } else {
-                gm_buf_putc(out, '\\');
-                gm_buf_putc(out, e);
-            }
-            i += 2;
-        } else if (c == '(' && py[i + 1] == '?') {
-            snprintf(err, errlen, "(?...) groups are not supported (POSIX extended syntax)");
-            return -EINVAL;
-        } else if ((c == '*' || c == '+' || c == '?' || c == '}') &&
-                   (py[i + 1] == '?' || py[i + 1] == '+')) {
-            snprintf(err, errlen, "lazy and possessive quantifiers (%c%c) are not supported", c,
-                     py[i + 1]);
-            return -EINVAL;
-        } else if (c == '[') {
-            /* A bracket expression: literal ']' first, '^' never first, '-' last. */
-            size_t j = i + 1;
-            bool neg = py[j] == '^';
-            if (neg)
-                j++;
-            struct gm_buf body;
-            gm_buf_init(&body, 4096);
-            bool rbracket = false, dash = false, caret = false;
-            if (py[j] == ']') {
-                rbracket = true;
-                j++;
-            }
-            for (; py[j] && py[j] != ']'; j++) {
-                if (py[j] == '\\') {
-                    char e = py[++j];
-                    if (e == 'd')
-                        gm_buf_puts(&body, "0-9");
-                    else if (e == 'w')
-                        gm_buf_puts(&body, "[:alnum:]_");
-                    else if (e == 's')
-                        gm_buf_puts(&body, "[:space:]");
-                    else if (e == ']')
-                        rbracket = true;
-                    else if (e == '-')
-                        dash = true;
-                    else if (e == '^')
-                        caret = true;
-                    else if (e == '\\')
-                        gm_buf_putc(&body, '\\');
-                    else if (e && !((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') ||
-                                    (e >= '0' && e <= '9')))
-                        gm_buf_putc(&body, e);
-                    else {
-                        gm_buf_free(&body);
-                        snprintf(err, errlen, "\\%c in brackets has no POSIX equivalent here",
-                                 e ? e : ' ');
-                        return -EINVAL;
-                    }
-                } else if (py[j] == '[' &&
-                           (py[j + 1] == ':' || py[j + 1] == '=' || py[j + 1] == '.')) {
-                    /* Python reads "[:alpha:]" as the characters, POSIX as a class. */
-                    gm_buf_free(&body);
-                    snprintf(err, errlen,
-                             "[%c in brackets means something else in Python: write \\[%c",
-                             py[j + 1], py[j + 1]);
-                    return -EINVAL;
-                } else {
-                    gm_buf_putc(&body, py[j]);
-                }
-            }
-            if (!py[j]) {
-                gm_buf_free(&body);
-                snprintf(err, errlen, "a bracket expression is not closed");
-                return -EINVAL;
-            }
-            if (!rbracket && !body.len && caret && !dash) {
-                gm_buf_free(&body);
-                snprintf(err, errlen, "a bracket of only \\^ is not supported: write \\^");
-                return -EINVAL;
-            }
-            gm_buf_putc(out, '[');
-            if (neg)
-                gm_buf_putc(out, '^');
-            if (rbracket)
-                gm_buf_putc(out, ']');
-            if (body.data)
-                gm_buf_puts(out, body.data);
-            if (caret)
-                gm_buf_putc(out, '^');
-            if (dash)
-                gm_buf_putc(out, '-');
-            gm_buf_putc(out, ']');
-            if (!rbracket && !body.len && !caret && !dash) {
-                gm_buf_free(&body);
-                snprintf(err, errlen, "an empty bracket expression");
-                return -EINVAL;
-            }
-            gm_buf_free(&body);
-            i = j + 1;
-        } else {
-            gm_buf_putc(out, c);
-            i++;
-        }
-    }
-    return out->error;
-}
-
-static int py_regcomp(regex_t *re, const char *py, char *err, size_t errlen)
-{
-    struct gm_buf b;
-    gm_buf_init(&b, 16384);
-    int r = py_regex_translate(py, &b, err, errlen);
-    if (r == -E2BIG || r == -ENOMEM)
-        snprintf(err, errlen, "it is too long");
-    if (r < 0) {
-        gm_buf_free(&b);
-        return r < 0 && r != -ENOMEM ? -EINVAL : r;
-    }
-    int rc = regcomp(re, b.data ? b.data : "", REG_EXTENDED);
-    gm_buf_free(&b);
-    if (rc) {
-        regerror(rc, NULL, err, errlen);
-        return rc == REG_ESPACE ? -ENOMEM : -EINVAL;
-    }
-    return 0;
-}
-
 /* re.match(@py, @s): a match that starts at the beginning (and may end before the end). */
 static int py_re_match(const char *py, const char *s, bool *ret)
 {
-    regex_t re;
+    struct gm_regex *re;
     char msg[200];
-    int r = py_regcomp(&re, py, msg, sizeof(msg));
+    int r = gm_regex_compile(py, &re, msg, sizeof(msg));
     if (r < 0)
         return r;
-    regmatch_t m[1];
-    *ret = regexec(&re, s, 1, m, 0) == 0 && m[0].rm_so == 0;
-    regfree(&re);
+    r = gm_regex_match(re, s, NULL, 0);
+    gm_regex_free(re);
+    if (r < 0)
+        return r;
+    *ret = r == 1;
     return 0;
 }
 
@@ -665,21 +494,21 @@ static int check_profile(const json_t *p, const char *name, char *err, size_t er
             return -EINVAL;
         const json_t *rx = json_object_get(u, "validation_regex");
         if (rx && !json_is_null(rx)) {
-            regex_t re;
+            struct gm_regex *re;
             char why[300];
             if (!json_is_string(rx)) {
                 snprintf(err, errlen, "profile_list: %s: validation_regex must be a string",
                          uwhere);
                 return -EINVAL;
             }
-            int r = py_regcomp(&re, json_string_value(rx), why, sizeof(why));
+            int r = gm_regex_compile(json_string_value(rx), &re, why, sizeof(why));
             if (r < 0) {
                 snprintf(err, errlen,
                          "profile_list: %s: validation_regex '%.200s' is not valid: %s", uwhere,
                          json_string_value(rx), why);
                 return r;
             }
-            regfree(&re);
+            gm_regex_free(re);
         }
     }
     return 0;

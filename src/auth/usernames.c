@@ -18,33 +18,25 @@ int auth_usernames_init(struct auth_usernames *u, const char *pattern, json_t *m
     memset(u, 0, sizeof(*u));
     u->map = map;
     if (pattern && *pattern) {
-        char anchored[1100];
-        if (strlen(pattern) > 1000) {
-            snprintf(err, errlen, "Authenticator.username_pattern is too long");
-            return -EINVAL;
-        }
-        snprintf(anchored, sizeof(anchored), "^(%s)", pattern);
-        int rc = regcomp(&u->pattern, anchored, REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char msg[200];
-            regerror(rc, &u->pattern, msg, sizeof(msg));
+        char msg[200];
+        int r = gm_regex_compile(pattern, &u->pattern, msg, sizeof(msg));
+        if (r < 0) {
             snprintf(err, errlen,
-                     "Authenticator.username_pattern '%s' is not a valid regular "
+                     "Authenticator.username_pattern '%.200s' is not a valid regular "
                      "expression: %s",
                      pattern, msg);
-            return -EINVAL;
+            return r;
         }
-        u->has_pattern = true;
     }
     return 0;
 }
 
 void auth_usernames_release(struct auth_usernames *u)
 {
-    if (u && u->has_pattern)
-        regfree(&u->pattern);
-    if (u)
-        u->has_pattern = false;
+    if (u) {
+        gm_regex_free(u->pattern);
+        u->pattern = NULL;
+    }
 }
 
 /* Lower-case UTF-8 @in into @out with the C.UTF-8 locale's case mapping. */
@@ -115,7 +107,7 @@ bool auth_username_valid(const struct auth_usernames *u, const char *name)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
             return false; /* control characters never make sense in a name */
-    if (u && u->has_pattern)
-        return regexec(&u->pattern, name, 0, NULL, 0) == 0;
+    if (u && u->pattern)
+        return gm_regex_match(u->pattern, name, NULL, 0) == 1;
     return true;
 }

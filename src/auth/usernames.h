@@ -3,17 +3,17 @@
  * Ganymede also caps names at 255 bytes, the width of users.name. */
 #pragma once
 
+#include <ganymede/regex.h>
 #include <jansson.h>
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #define AUTH_USERNAME_MAX 255
 
 struct auth_usernames {
-    json_t *map; /* Authenticator.username_map (borrowed) */
-    bool has_pattern;
-    regex_t pattern; /* Authenticator.username_pattern, anchored at the start like re.match */
+    json_t *map;              /* Authenticator.username_map (borrowed) */
+    struct gm_regex *pattern; /* Authenticator.username_pattern (re.match: anchored at the
+                                 start), or NULL */
 };
 
 /** Compile the rules. Returns 0 or -EINVAL with a message for a bad pattern. */
