@@ -49,3 +49,6 @@ int gm_regex_match(const struct gm_regex *re, const char *subject, struct gm_reg
 
 /** How many capturing groups @re has. */
 size_t gm_regex_groups(const struct gm_regex *re);
+
+/** The number of the group named @name ((?P<name>...)), or -ENOENT. */
+int gm_regex_group_number(const struct gm_regex *re, const char *name);

@@ -74,16 +74,21 @@ int gm_spawner_id_from_auth_state(const json_t *auth_state, const char *key, con
                                   int64_t *id, char *err, size_t errlen);
 
 struct gm_spawner {
-    uint32_t abi;                          /* GM_ABI_VERSION */
-    const char *name;                      /* entry-point name: "localprocess", "docker" */
-    const char *const *aliases;            /* other names: the Python class paths */
-    const struct gm_option_class *options; /* its settings (NULL: only Spawner's) */
-    size_t conf_size;                      /* bytes of its config struct */
-    const char *default_ip;                /* Spawner.ip unless configured ("127.0.0.1") */
-    int default_port;                      /* Spawner.port unless configured (0: pick one) */
-    const char *const *default_cmd;        /* Spawner.cmd unless configured; NULL: none (the
-                                              image's own command) */
-    const char *const *default_env_keep;   /* Spawner.env_keep unless configured */
+    uint32_t abi;                                   /* GM_ABI_VERSION */
+    const char *name;                               /* entry-point name: "localprocess", "docker" */
+    const char *const *aliases;                     /* other names: the Python class paths */
+    const struct gm_option_class *options;          /* its settings (NULL: only Spawner's) */
+    const struct gm_option_class *const *ancestors; /* the classes between Spawner and
+                                                       options, NULL-terminated (NULL: none),
+                                                       parsed into the same struct */
+    size_t conf_size;                               /* bytes of its config struct */
+    const char *default_ip;                         /* Spawner.ip unless configured ("127.0.0.1") */
+    int default_port;                    /* Spawner.port unless configured (0: pick one) */
+    const char *const *default_cmd;      /* Spawner.cmd unless configured; NULL: none (the
+                                            image's own command) */
+    const char *const *default_env_keep; /* Spawner.env_keep unless configured */
+    double default_start_timeout;        /* Spawner.start_timeout unless configured (0: the
+                                            Spawner's 60 s); batch queues wait longer */
 
     /** Check the configuration and create the plugin's state. May be NULL. */
     int (*init)(const struct gm_host *host, void *conf, void **state, char *err, size_t errlen);
@@ -140,4 +145,13 @@ struct gm_spawner {
      * or a negative errno when its output is not known. May be NULL (a module that reports
      * such exits in its own start, as the Docker spawner does). */
     int (*output_tail)(void *server, int max_lines, char *out, size_t outlen);
+
+    /** What a starting server reports about itself, as batchspawner's `batchspawner-singleuser`
+     * does: POST /hub/api/batchspawner with the server's own API token and a JSON object
+     * (@body: {"port": 40123}), for a server whose port the hub cannot know in advance (a batch
+     * job picks it on its node). The hub calls this only while the start is in flight and the
+     * token is that server's. Returns 0, or a negative errno and a message for the caller:
+     * -EINVAL (a bad value: 400), -EALREADY (reported already: 409). May be NULL (the hub
+     * answers 404: this spawner takes no reports). */
+    int (*report)(void *server, const json_t *body, char *err, size_t errlen);
 };

@@ -126,6 +126,9 @@ int api_server_post(struct http_request *req);
 int api_server_delete(struct http_request *req);
 int api_server_progress(struct http_request *req);
 
+/* api/batchspawner.c: a batch job's server reports its port */
+int api_batchspawner_post(struct http_request *req);
+
 /* api/oauth.c: the token endpoint (the authorize page is pages/oauth_authorize.c) */
 int api_oauth_token_post(struct http_request *req);
 

@@ -75,10 +75,13 @@ const struct gm_option_class *const *hub_option_classes(void)
             all[n++] = (*m)->options;
     }
     for (const struct gm_spawner *const *m = spawn_modules(); *m && n < MAX_CLASSES; m++) {
+        for (const struct gm_option_class *const *a = (*m)->ancestors; a && *a && n < MAX_CLASSES;
+             a++)
+            all[n++] = *a;
         bool seen = !(*m)->options;
         for (size_t i = 0; i < n && !seen; i++)
             seen = all[i] == (*m)->options;
-        if (!seen)
+        if (!seen && n < MAX_CLASSES)
             all[n++] = (*m)->options;
     }
     all[n] = NULL;

@@ -24,6 +24,7 @@ const struct http_route app_routes[] = {
     {"hub/api/", GET, api_root_get, API},
     {"hub/api/info", GET, api_info_get, API},
     {"hub/api/shutdown", POST, api_shutdown_post, API},
+    {"hub/api/batchspawner", POST, api_batchspawner_post, API},
     {"hub/api/user", GET, api_self_get, API},
     {"hub/api/users", GET, api_users_get, API},
     {"hub/api/users", POST, api_users_post, API},

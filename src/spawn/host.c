@@ -61,6 +61,8 @@ int spawn_host_init(struct hub *hub, char *err, size_t errlen)
         return -EINVAL;
     }
     h->plugin = s;
+    if (s->default_start_timeout > 0)
+        h->conf.start_timeout = s->default_start_timeout;
     h->class_name = s->aliases && s->aliases[0] ? s->aliases[0] : s->name;
     if (s->conf_size && !(h->plugin_conf = calloc(1, s->conf_size))) {
         snprintf(err, errlen, "out of memory");

@@ -206,6 +206,7 @@ static void delete_server_objects(struct spawn_run *run)
 {
     struct hub_store *s = &run->hub->store;
     struct hub_spawner *sp = run->sp;
+    run->token_id = 0;
     char *note = token_note(run->routespec);
     for (size_t i = sp->user->tokens.n; note && i-- > 0;) {
         struct hub_token *t = sp->user->tokens.v[i];
@@ -257,14 +258,15 @@ static int create_server_objects(struct spawn_run *run, char token[33], char *er
     json_t *scopes = server_token_scopes(run);
     char *note = token_note(run->routespec);
     struct store_token_spec spec = {.scopes = scopes, .note = note};
-    int r =
-        scopes && note ? store_token_create(s, sp->user, NULL, &spec, token, 33, NULL) : -ENOMEM;
+    struct hub_token *t = NULL;
+    int r = scopes && note ? store_token_create(s, sp->user, NULL, &spec, token, 33, &t) : -ENOMEM;
     json_decref(scopes);
     if (r < 0) {
         free(note);
         snprintf(err, errlen, "cannot create the server's API token: %s", strerror(-r));
         return r;
     }
+    run->token_id = t->id;
     /* The OAuth client's secret is the token. JupyterHub stretches it with 16384 rounds; it is a
      * random 128-bit token, for which stretching buys nothing (JupyterHub hashes the same
      * tokens with one round in api_tokens), and it cost 2-5 ms of CPU per start. The rounds

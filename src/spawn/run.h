@@ -16,8 +16,9 @@ struct spawn_run {
     struct hub_spawner *sp;
     void *server; /* the plugin's object */
     enum spawn_state state;
-    char *routespec; /* /user/alice/ */
-    char *target;    /* http://127.0.0.1:45678 once started */
+    char *routespec;  /* /user/alice/ */
+    char *target;     /* http://127.0.0.1:45678 once started */
+    int64_t token_id; /* the server's API token, from its start on (0: none) */
 
     /* What is in flight: at most one of each. */
     bool busy_start, busy_stop, busy_poll, busy_route;

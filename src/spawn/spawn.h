@@ -19,6 +19,7 @@
 
 struct hub;
 struct hub_spawner;
+struct hub_token;
 struct hub_user;
 
 /* Spawner.* settings (spawn/options.c). */
@@ -130,6 +131,13 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
  * afterwards (named servers). Returns 0 (stopping), -EALREADY already stopping, -EINVAL not
  * running (then @remove deletes the idle row at once). */
 int spawn_stop(struct hub *hub, struct hub_spawner *sp, bool remove);
+
+/** A starting server's report about itself (POST /hub/api/batchspawner with its own @token):
+ * handed to the spawner of the server that token belongs to. Returns 0, or an HTTP status
+ * (403 not a server's token, 404 a spawner that takes no reports, 409 a server that is not
+ * starting, 400 what the spawner refused) with a message in @err. */
+int spawn_report(struct hub *hub, const struct hub_token *token, const json_t *body, char *err,
+                 size_t errlen);
 
 /** The address the proxy routes to ("http://127.0.0.1:45678"), or NULL. */
 const char *spawn_target(const struct hub_spawner *sp);

@@ -36,8 +36,12 @@ const struct gm_option_class *spawn_class_find(const char *name)
 {
     if (strcmp(name, spawn_spawner_class.name) == 0)
         return &spawn_spawner_class;
-    for (const struct gm_spawner *const *m = modules; *m; m++)
+    for (const struct gm_spawner *const *m = modules; *m; m++) {
         if ((*m)->options && strcmp((*m)->options->name, name) == 0)
             return (*m)->options;
+        for (const struct gm_option_class *const *a = (*m)->ancestors; a && *a; a++)
+            if (strcmp((*a)->name, name) == 0)
+                return *a;
+    }
     return NULL;
 }

@@ -110,6 +110,12 @@ size_t gm_regex_groups(const struct gm_regex *re)
     return re->groups;
 }
 
+int gm_regex_group_number(const struct gm_regex *re, const char *name)
+{
+    int n = pcre2_substring_number_from_name(re->code, (PCRE2_SPTR)name);
+    return n > 0 ? n : -ENOENT;
+}
+
 static int run(const struct gm_regex *re, const char *subject, uint32_t options,
                struct gm_regex_group *groups, size_t ngroups)
 {
