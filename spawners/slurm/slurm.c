@@ -178,7 +178,7 @@ static const struct gm_option slurm_options[] = {
 static const struct gm_option_class base_class = {
     .name = "BatchSpawnerBase",
     .parent = "Spawner",
-    .help = "batchspawner's settings common to every batch system (Ganymede runs SLURM's).",
+    .help = "batchspawner's settings common to its batch spawners; Ganymede runs SLURM's.",
     .options = base_options,
 };
 

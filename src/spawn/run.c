@@ -471,8 +471,15 @@ static void on_start_timeout(uv_timer_t *t)
     if (run->state != SPAWN_STARTING || !(run->busy_start || run->busy_refresh) ||
         run->stop_requested)
         return;
-    fail(run, 500, "Spawner failed to start the server within %g seconds (Spawner.start_timeout)",
-         run->hub->spawn->conf.start_timeout);
+    /* Where the start stood says more than the timeout alone (a job still in the queue, a
+     * controller that does not answer). */
+    size_t n = json_array_size(run->events);
+    const char *last =
+        n > 1 ? json_string_value(json_object_get(json_array_get(run->events, n - 1), "message"))
+              : NULL;
+    fail(run, 500,
+         "Spawner failed to start the server within %g seconds (Spawner.start_timeout)%s%.600s",
+         run->hub->spawn->conf.start_timeout, last ? ". Last: " : "", last ? last : "");
 }
 
 static void on_started(void *data, int status, const char *url, const char *message)
