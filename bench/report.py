@@ -167,6 +167,39 @@ def proxy_line(index, g, machine):
             f"(`{proxy.get('path', '?')}`, their default command found first on PATH){seen}")
 
 
+
+def slurm_section(index):
+    """The SLURM spawner's figures (bench/slurm.py), when the run has them."""
+    if not index.get("slurm"):
+        return []
+    k = json.loads((ROOT / index["slurm"]).read_text())
+    s, p = k["summary"], k["polls"]
+    out = ["", "## SLURM spawner (Ganymede only)", "",
+           "bench/slurm.py against the real one-node SLURM 22.05 cluster of "
+           "`../shared/recipes/start-slurm.sh` (Debian has no batchspawner to run beside it): "
+           "servers started one after the other through the REST API, each a SLURM job running "
+           "the real `jupyterhub-singleuser` as a local user through `sudo`; the phases come "
+           "from the hub's log. Then, with those servers running and `Spawner.poll_interval` "
+           "1 s, the hub's CPU time per poll (one `sudo squeue` run on the loop) and the query's "
+           f"wall time, from `/hub/metrics`. Raw results: `{index['slurm']}` ({k['started']}).",
+           "",
+           "| spawns | POST to reachable through the proxy, median (max) | sbatch | submitted to "
+           "port reported (SLURM's scheduling and the server's start) | port to ready (HTTP "
+           "check, route) |",
+           "|---:|---:|---:|---:|---:|",
+           f"| {s['spawns']} | {s['median_s']:.2f} s ({s['max_s']:.2f} s) | "
+           f"{s.get('sbatch_s_median', 0) * 1000:.0f} ms | "
+           f"{s.get('submitted_to_port_s_median', 0):.2f} s | "
+           f"{s.get('port_to_ready_s_median', 0) * 1000:.0f} ms |",
+           "",
+           "| servers polled | queries | hub CPU per poll | query wall time | failures | "
+           "hub RSS |",
+           "|---:|---:|---:|---:|---:|---:|",
+           f"| {p['servers']} | {p['queries']} in {p['seconds']:.0f} s | "
+           f"{p['hub_cpu_ms_per_poll']:.3f} ms | {p['query_wall_ms']:.1f} ms | {p['failures']} | "
+           f"{p['hub_rss_mb']:.1f} MB |"]
+    return out
+
 def kube_section(index):
     """The Kubernetes spawner's figures (bench/kube.py), when the run has them."""
     if not index.get("kube"):
@@ -249,6 +282,7 @@ def main():
     ]
     out += absolute_targets(gf)
     out += kube_section(index)
+    out += slurm_section(index)
     out += [
         "",
         "## Everything the harness measured",

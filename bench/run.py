@@ -7,6 +7,7 @@ the raw results in bench/results/ and write docs/benchmarks.md (bench/report.py)
     bench/run.py --quick    a smoke run (a few minutes): checks the plumbing, not the figures
     bench/run.py --kube-only  only the Kubernetes spawner's benchmark (bench/kube.py), added to
                             the last full run's report
+    bench/run.py --slurm-only the same for the SLURM spawner (bench/slurm.py)
 
 Each hub runs alone: nothing else should use the machine meanwhile (the figures share 2 cores
 with wrk and the harness)."""
@@ -24,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+RECIPES_DIR = Path(os.environ.get("GANYMEDE_RECIPES") or ROOT.parent / "shared" / "recipes")
 
 
 def find_harness():
@@ -205,15 +207,31 @@ def kube_run(stamp, quick):
     return str(dest.relative_to(ROOT))
 
 
-def kube_only(quick):
-    """The Kubernetes benchmark alone, added to the newest full run's index and report."""
+def slurm_run(stamp, quick):
+    """bench/slurm.py against the recipes' SLURM cluster; the result's path, or None when the
+    cluster cannot run here."""
+    if not (RECIPES_DIR / "start-slurm.sh").exists():
+        log("no ../shared/recipes: the SLURM spawner's benchmark is skipped")
+        return None
+    dest = RESULTS / f"slurm-{stamp}{'-quick' if quick else ''}.json"
+    args = ["--spawn", "3", "--poll-seconds", "10"] if quick else ["--spawn", "10",
+                                                                   "--poll-seconds", "30"]
+    log("SLURM spawner against the recipes' cluster (bench/slurm.py)")
+    subprocess.run([sys.executable, str(ROOT / "bench" / "slurm.py"), *args, "--bin",
+                    str(ROOT / "build-bench" / "ganymede"), "--out", str(dest)], check=True,
+                   timeout=3600)
+    return str(dest.relative_to(ROOT))
+
+
+def spawner_only(quick, name, fn):
+    """One spawner's benchmark alone, added to the newest full run's index and report."""
     runs = sorted(p for p in RESULTS.glob("run-*.json") if "-quick" not in p.name)
     if not runs:
-        raise SystemExit("no full run in bench/results to add the Kubernetes figures to")
+        raise SystemExit(f"no full run in bench/results to add the {name} figures to")
     index = json.loads(runs[-1].read_text())
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    index["kube"] = kube_run(stamp, quick)
-    dest = RESULTS / f"run-{index['started']}-kube-{stamp}.json"
+    index[name] = fn(stamp, quick)
+    dest = RESULTS / f"run-{index['started']}-{name}-{stamp}.json"
     dest.write_text(json.dumps(index, indent=1))
     log("results:", dest)
     subprocess.run([sys.executable, str(ROOT / "bench" / "report.py"), str(dest)], check=True)
@@ -225,9 +243,11 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=sorted(HUBS))
     ap.add_argument("--kube-only", action="store_true")
+    ap.add_argument("--slurm-only", action="store_true")
     a = ap.parse_args()
-    if a.kube_only:
-        kube_only(a.quick)
+    if a.kube_only or a.slurm_only:
+        spawner_only(a.quick, "kube" if a.kube_only else "slurm",
+                     kube_run if a.kube_only else slurm_run)
         return
     ensure_ports_free()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -261,6 +281,7 @@ def main():
         summary["hubs"][name] = str(dest.relative_to(ROOT))
     if not a.only or a.only == "ganymede":
         summary["kube"] = kube_run(stamp, a.quick)
+        summary["slurm"] = slurm_run(stamp, a.quick)
     summary["finished"] = time.strftime("%Y%m%d-%H%M%S")
     summary["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count()}
     index = RESULTS / f"run-{stamp}{'-quick' if a.quick else ''}.json"
