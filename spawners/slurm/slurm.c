@@ -158,8 +158,8 @@ static const struct gm_option slurm_options[] = {
               "output file), for the failure message; \"\" for none."),
     GM_OPTION("output_tail_cmd", GM_OPTION_STRING, OPT(output_tail_cmd),
               "\"tail -n 12 -- {output_file}\"",
-              "Ganymede: prints the last lines of that job's output file ({output_file}, "
-              "quoted), run as the user; \"\" for none."),
+              "Ganymede: prints the last lines of that job's output file ({output_file}), "
+              "run as the user; \"\" for none."),
     GM_OPTION_X("pending_poll_interval", GM_OPTION_FLOAT, OPT(pending_poll_interval), "5.0",
                 "Ganymede: while the job waits in the queue, the queries slow down from "
                 "startup_poll_interval to one every this many seconds.",

@@ -87,14 +87,47 @@ int slurm_format(const char *setting, const char *tmpl, const json_t *vars, size
     return r;
 }
 
+/* @vars with every string shell-quoted, for command lines: a user name (or a form's value)
+ * is one word to the shell whatever it holds. batchspawner substitutes them bare. */
+static json_t *quoted_vars(const json_t *vars)
+{
+    json_t *q = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)vars, k, v)
+    {
+        char *word = NULL;
+        if (!q)
+            return NULL;
+        if (!json_is_string(v) || !json_string_length(v)) {
+            json_object_set(q, k, v); /* "" stays empty: an unset setting adds nothing */
+            continue;
+        }
+        if (gm_shell_quote(json_string_value(v), &word) < 0 ||
+            json_object_set_new(q, k, json_string(word)) < 0) {
+            free(word);
+            json_decref(q);
+            return NULL;
+        }
+        free(word);
+    }
+    return q;
+}
+
 int slurm_command_line(const struct slurm_conf *conf, const char *setting, const char *tmpl,
                        const json_t *vars, char **ret, char *err, size_t errlen)
 {
     char *prefix = NULL, *cmd = NULL;
-    int r = slurm_format("exec_prefix", conf->exec_prefix, vars, SLURM_COMMAND_MAX, &prefix, err,
-                         errlen);
+    json_t *q = quoted_vars(vars);
+    if (!q) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int r =
+        slurm_format("exec_prefix", conf->exec_prefix, q, SLURM_COMMAND_MAX, &prefix, err, errlen);
     if (r == 0)
-        r = slurm_format(setting, tmpl, vars, SLURM_COMMAND_MAX, &cmd, err, errlen);
+        r = slurm_format(setting, tmpl, q, SLURM_COMMAND_MAX, &cmd, err, errlen);
+    json_decref(q);
     if (r == 0 && asprintf(ret, "%s%s%s", prefix, prefix[0] ? " " : "", cmd) < 0) {
         snprintf(err, errlen, "out of memory");
         r = -ENOMEM;

@@ -147,6 +147,16 @@ static void test_command_lines(void **state)
     assert_string_equal(line, "scancel 42");
     free(line);
     json_decref(vars);
+    /* A user name is one word to the shell, whatever it holds. */
+    free(f->conf.exec_prefix);
+    f->conf.exec_prefix = strdup("sudo -E -u {username}");
+    vars = slurm_vars(&f->conf, "a;touch /tmp/x", "/home/x", env, argv);
+    assert_int_equal(slurm_command_line(&f->conf, "batch_submit_cmd", f->conf.batch_submit_cmd,
+                                        vars, &line, err, sizeof(err)),
+                     0);
+    assert_string_equal(line, "sudo -E -u 'a;touch /tmp/x' sbatch --parsable");
+    free(line);
+    json_decref(vars);
 }
 
 static void id_is(const char *out, int want_r, const char *want)
