@@ -103,6 +103,8 @@ struct slurm_server {
     uint64_t poll_ms; /* the next wait between queries */
     int64_t submitted_ms;
     char last_message[SLURM_MESSAGE_MAX]; /* the last progress message (not repeated) */
+    int last_pct;                         /* and its percentage (never lowered) */
+    bool query_printed; /* the last query exited 0: job_status is its output, not its stderr */
     char fail_message[SLURM_MESSAGE_MAX]; /* while a failed start gathers its details */
 
     /* A stop in flight. */

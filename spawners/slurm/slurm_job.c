@@ -216,6 +216,10 @@ static void progress(struct slurm_server *srv, int pct, const char *msg)
 {
     if (!srv->progress || strcmp(srv->last_message, msg) == 0)
         return;
+    if (pct >= 0 && pct < srv->last_pct)
+        return; /* behind what was said already (the port came before the query saw the job) */
+    if (pct >= 0)
+        srv->last_pct = pct;
     snprintf(srv->last_message, sizeof(srv->last_message), "%s", msg);
     srv->progress->emit(srv->progress->ctx, pct, msg, NULL);
 }
@@ -295,6 +299,16 @@ static void fail_gone(struct slurm_server *srv)
         snprintf(srv->fail_message, sizeof(srv->fail_message),
                  "SLURM job %s is gone: it was cancelled or ended before it ran its server.",
                  srv->job_id);
+    if (srv->query_printed && srv->job_status && srv->job_status[0]) {
+        /* The query printed something none of the state_*_re matched: say what, for the
+         * operator whose batch_query_cmd or regular expressions do not fit. */
+        char line1[200];
+        first_line(srv->job_status, line1, sizeof(line1));
+        snprintf(srv->fail_message, sizeof(srv->fail_message),
+                 "SLURM job %s: the query printed '%s', which SlurmSpawner.state_running_re and "
+                 "state_pending_re do not match, so the job is taken as gone.",
+                 srv->job_id, line1);
+    }
     char *line = NULL, err[256];
     const struct slurm_conf *conf = srv->st->conf;
     if (conf->job_info_cmd[0] &&
@@ -321,8 +335,16 @@ void slurm_port_reported(struct slurm_server *srv)
     if (!srv->starting || !srv->start_cb)
         return;
     progress(srv, 80, "The server reported its port; connecting");
-    if (!srv->command) /* else the query under way finishes it */
+    if (srv->command)
+        return; /* the query under way finishes it */
+    if (srv->host[0]) {
         finish_if_ready(srv);
+        return;
+    }
+    /* The job runs (it reported), but no query has said where yet: ask now rather than at the
+     * next scheduled query. */
+    stop_timer(srv);
+    query_start(srv);
 }
 
 static void on_queue(struct slurm_server *srv, const struct gm_command_result *res)
@@ -340,6 +362,7 @@ static void on_start_query(struct slurm_server *srv, const struct gm_command_res
 {
     free(srv->job_status);
     srv->job_status = status_text(res);
+    srv->query_printed = res->error == 0 && res->exit_status == 0;
     enum slurm_job_status js = slurm_classify(srv->st, srv->job_status);
     if (js == SLURM_JOB_NOTFOUND && res->error) /* the query did not run to its end */
         js = SLURM_JOB_UNKNOWN;
@@ -534,6 +557,7 @@ int slurm_start(void *server, const struct gm_server_spec *spec,
     }
     srv->progress = prog;
     srv->last_message[0] = '\0';
+    srv->last_pct = 0;
     srv->start_cb = cb;
     srv->start_data = data;
     srv->starting = true;

@@ -412,12 +412,13 @@ def run_browser(name, **args):
 
 
 # Long-lived systems of the recipes that tests start when they need them (the Docker engine,
-# the LTI platform): stopped once the whole run is over if they were not running before (by
+# the LTI platform, the SLURM cluster): stopped once the whole run is over if they were not running before (by
 # the controller, after every pytest-xdist worker finished).
 def _recipe_services():
     engine = os.environ.get("DOCKER_ENGINE", "docker")
     return {"start-docker-api.sh": RECIPES_STATE / engine / f"{engine}.pid",
-            "start-lti-platform.sh": RECIPES_STATE / "lti-platform" / "lti-platform.pid"}
+            "start-lti-platform.sh": RECIPES_STATE / "lti-platform" / "lti-platform.pid",
+            "start-slurm.sh": RECIPES_STATE / "slurm" / "slurmctld.pid"}
 
 
 def _running(pidfile):

@@ -8,7 +8,8 @@ reports its port to POST /hub/api/batchspawner; the hub reaches the server at th
 
 Covered: a start through the REST API into a kernel that runs as the user, with the progress
 of the job (submitted, running on localhost) and the job seen by squeue, then a stop that
-cancels it; the default script with srun; queue position and reason while the node is full;
+cancels it; progress that only goes forward when the port report beats the query; the default
+script with srun; queue position and reason while the node is full;
 a held job, stopped cleanly; a job that dies at once (its state, exit code and output in the
 failure); sbatch failing and missing; a query whose output nobody understands (the job must be
 cancelled); slurmctld frozen mid-spawn (a running server is not declared stopped, a start fails
@@ -21,8 +22,10 @@ The tests share the cluster through a lock: a shared one for most, an exclusive 
 that fill the node or freeze the controller. When the cluster cannot start here, every test
 skips with the reason."""
 import fcntl
+import html
 import json
 import os
+import pwd
 import re
 import signal
 import subprocess
@@ -36,7 +39,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import ADMIN_TOKEN, BIN, RECIPES, RECIPES_STATE, Api
+from conftest import ADMIN_TOKEN, BIN, RECIPES, RECIPES_STATE, Api, free_port
 from spawn_helpers import PASSWORD, server_model, start, wait_for, wait_ready, wait_stopped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,10 +103,9 @@ def slurm_alone(slurm_cluster):
     yield from _locked(fcntl.LOCK_EX)
 
 
-def slurm_cmd(*args, user=None, timeout=30, check=True):
-    """A SLURM command (as @user if given); its stdout."""
-    cmd = (["sudo", "-E", "-u", user] if user else []) + list(args)
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+def slurm_cmd(*args, timeout=30, check=True):
+    """A SLURM command, as root; its stdout."""
+    p = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout,
                        env=dict(os.environ, **SLURM_ENV))
     if check:
         assert p.returncode == 0, f"{args}: {p.returncode} {p.stdout} {p.stderr}"
@@ -213,13 +215,13 @@ class Progress:
     def wait_message(self, pattern, timeout=60):
         """The first message that matches @pattern (a regular expression)."""
         def found():
-            return next((m for m in self.messages() if re.search(pattern, m)), None)
-        return wait_for(lambda: found() or (self.done.is_set() and self.wait_end_error(pattern)),
-                        timeout, interval=0.1, what=f"a progress message like {pattern!r}")
-
-    def wait_end_error(self, pattern):
-        raise AssertionError(f"the progress stream ended without {pattern!r}: "
-                             f"{self.error or ''} {self.messages()}")
+            ended = self.done.is_set()  # before looking: a last event is not missed
+            m = next((m for m in self.messages() if re.search(pattern, m)), None)
+            if not m and ended:
+                raise AssertionError(f"the progress stream ended without {pattern!r}: "
+                                     f"{self.error or ''} {self.messages()}")
+            return m
+        return wait_for(found, timeout, interval=0.1, what=f"a progress message like {pattern!r}")
 
     def wait(self, timeout=180):
         """All the events, once the stream has ended."""
@@ -315,7 +317,7 @@ def test_spawn_into_a_kernel_then_stop(slurm, users, hub_factory):
     assert f"Job {job_id} submitted to SLURM" in messages, messages
     assert f"Job {job_id} is running on localhost; waiting for its server to start" in messages
     assert "The server reported its port; connecting" in messages
-    assert server_model(hub, user)["state"] == {"job_id": job_id, "job_status": f"RUNNING localhost"}
+    assert server_model(hub, user)["state"] == {"job_id": job_id, "job_status": "RUNNING localhost"}
 
     # SLURM runs it as the user; the server answers through the proxy.
     assert jobs_of(user) == {job_id: ("RUNNING", user)}
@@ -339,10 +341,23 @@ def test_spawn_into_a_kernel_then_stop(slurm, users, hub_factory):
     assert requests.get(hub.public_url + f"/user/{user}/api/status", timeout=10,
                         headers={"Authorization": f"token {token}"},
                         allow_redirects=False).status_code != 200
-    # The progress only goes forward (the bar on the spawn page), and nothing says the hub
-    # waits for the server to start once it has reported its port.
-    assert [e["progress"] for e in events] == sorted(e["progress"] for e in events), \
-        list(zip([e["progress"] for e in events], messages))
+
+
+def test_progress_goes_forward_when_the_report_comes_first(slurm, users, hub_factory):
+    # The job runs and its wrapper reports the port before the hub's next query (2.5 s after
+    # the submit) sees it running: the progress must not go back from "reported its port"
+    # (80 %) to "waiting for its server to start" (50 %).
+    user = users()
+    hub = slurm_hub(hub_factory, slurm={"startup_poll_interval": 2.5})
+    hub.api("POST", f"/users/{user}")
+    events = start_watched(hub, user).wait(120)
+    assert events[-1].get("ready") is True, events
+    steps = [(e["progress"], e.get("message", "")) for e in events]
+    reported = next(i for i, (_, m) in enumerate(steps) if m.startswith("The server reported"))
+    assert [p for p, _ in steps] == sorted(p for p, _ in steps), steps
+    assert not any("waiting for its server to start" in m for _, m in steps[reported:]), steps
+    stop_server(hub, user)
+    wait_no_jobs(user)
 
 
 def test_default_script_runs_the_server_in_a_job_step(slurm, users, hub_factory):
@@ -486,3 +501,257 @@ def test_query_output_nobody_understands(slurm, users, hub_factory):
     # The message says what the query printed (the setting to fix is then easy to find), not
     # only that the job is gone while SLURM says it is pending.
     assert f"WEIRD-{job_id}" in msg, msg
+
+
+def test_frozen_controller_mid_spawn(slurm_alone, users, hub_factory):
+    """slurmctld stopped (SIGSTOP): every batch command hangs until command_timeout ends it."""
+    running, submitting, pending = users("slurma"), users("slurmb"), users("slurmc")
+    hub = slurm_hub(hub_factory, spawner={"poll_interval": 2, "start_timeout": 25},
+                    slurm={"command_timeout": 5, "pending_poll_interval": 1})
+    for u in (running, submitting, pending):
+        hub.api("POST", f"/users/{u}")
+    assert start_watched(hub, running).wait(120)[-1].get("ready") is True
+    running_job = job_id_of(hub, running)
+    blocker = submit_blocker(15)  # the rest of the node: the next job waits
+    ctld = int((SLURM_STATE / "slurmctld.pid").read_text())
+    try:
+        wait_for(lambda: job_state(blocker) == "RUNNING", 30, what="the blocker running")
+        waiting = start_watched(hub, pending)
+        pending_job = submitted_job(waiting)
+        waiting.wait_message(r"is waiting in the queue of partition debug")
+        os.kill(ctld, signal.SIGSTOP)
+        t0 = time.monotonic()
+        # A submit that hangs fails once command_timeout ends it, with a message saying so.
+        submit = start_watched(hub, submitting)
+        events = submit.wait(60)
+        took = time.monotonic() - t0
+        assert events[-1].get("failed") is True, submit.messages()
+        assert "Submitting the batch job failed (ended after 5 s (timeout))" in \
+            events[-1]["message"], events[-1]
+        assert took < 25 + 5 + 5, took
+        # A job waiting in the queue: the queries time out, the progress says so; the start
+        # fails at start_timeout.
+        msg = waiting.wait_message(rf"SLURM does not answer about job {pending_job}", 30)
+        assert "still waiting (Spawner.start_timeout decides)" in msg, msg
+        events = waiting.wait(60)
+        took = time.monotonic() - t0
+        assert events[-1].get("failed") is True, waiting.messages()
+        assert "within 25 seconds (Spawner.start_timeout)" in events[-1]["message"], events[-1]
+        assert took < 25 + 5 + 5, took
+        # Meanwhile the running server was polled and not taken for stopped.
+        wait_for(lambda: f"SLURM job {running_job} of {running}: the query did not say" in
+                 hub.log(), 20, what="a poll of the running job while the controller is stopped")
+        assert server_model(hub, running)["ready"] is True
+        r = requests.get(hub.public_url + f"/user/{running}/api", timeout=10)
+        assert r.status_code == 200, r.text
+    finally:
+        os.kill(ctld, signal.SIGCONT)
+        slurm_cmd("scancel", blocker, check=False)
+    # Back: the failed start's job is cancelled, the running server still runs.
+    wait_stopped(hub, pending, timeout=90)
+    wait_no_jobs(pending, timeout=30)
+    assert server_model(hub, running)["ready"] is True
+    assert jobs_of(running) == {running_job: ("RUNNING", running)}
+    stop_server(hub, running)
+    wait_no_jobs(running)
+    # The submit the hub gave up on: had slurmctld taken it after all (it has answered the
+    # stop above since), nobody would follow its job.
+    leftover = jobs_of(submitting)
+    assert leftover == {}, f"a job of {submitting} the hub does not know of: {leftover}"
+
+
+class FakeServer:
+    """What the tests put behind a reported port: answers every GET with a marker."""
+
+    def __init__(self, marker):
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"marker": marker, "path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = free_port()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def home_of(user):
+    return Path(pwd.getpwnam(user).pw_dir)
+
+
+def test_port_reports(slurm, users, hub_factory):
+    user = users()
+    # A job that never reports by itself: it leaves its server's token where the test reads it.
+    keep_token = ("bash -c 'umask 077; printf %s \"$JUPYTERHUB_API_TOKEN\" > api-token.tmp && "
+                  "mv api-token.tmp api-token; exec sleep 300' job")
+    hub = slurm_hub(hub_factory, slurm={"batchspawner_singleuser_cmd": keep_token})
+    hub.api("POST", f"/users/{user}")
+    user_token = hub.api.token_for(user)
+
+    def report(token, body):
+        headers = {"Authorization": f"token {token}"} if token else {}
+        return requests.post(hub.url + "/hub/api/batchspawner", json=body, headers=headers,
+                             timeout=10)
+
+    fake = FakeServer(marker=user)
+    try:
+        progress = start_watched(hub, user)
+        submitted_job(progress)
+        token_file = home_of(user) / "api-token"
+        token = wait_for(lambda: token_file.exists() and token_file.read_text(), 60,
+                         what="the job's token")
+        body = {"port": fake.port}
+        # Only the token of the server being started may report for it.
+        assert report(None, body).status_code == 403
+        r = report(ADMIN_TOKEN, body)
+        assert r.status_code == 403 and "not the API token of a server being started" in r.text
+        r = report(user_token, body)
+        assert r.status_code == 403 and "not the API token of a server being started" in r.text
+        for bad in ("abc", 0, 70000, -1, 8080.5, None, str(fake.port)):
+            r = report(token, {"port": bad})
+            assert r.status_code == 400, (bad, r.status_code, r.text)
+            assert "port must be an integer from 1 to 65535" in r.text, r.text
+        assert report(token, {}).status_code == 400
+        r = report(token, body)
+        assert r.status_code == 201, r.text
+        assert r.json() == {"message": "BatchSpawner data configured"}
+        # Once is enough (the start may have gone on by now: then it is not starting).
+        r = report(token, {"port": fake.port + 1})
+        assert r.status_code == 409, r.text
+        assert "reported already (%d)" % fake.port in r.text or "is not starting" in r.text
+        # The hub takes the reported port: the proxy sends the user's requests there.
+        events = progress.wait(60)
+        assert events[-1].get("ready") is True, progress.messages()
+        assert f"reported port {fake.port}" in hub.log()
+        r = requests.get(hub.public_url + f"/user/{user}/some/page", timeout=10)
+        assert r.status_code == 200 and r.json()["marker"] == user, r.text
+        # Up and running: no more reports.
+        r = report(token, body)
+        assert r.status_code == 409 and "is not starting" in r.text, r.text
+        stop_server(hub, user)
+        wait_no_jobs(user)
+        assert report(token, body).status_code == 403  # the server's token went with it
+    finally:
+        fake.close()
+
+
+def test_hub_restart_takes_the_job_over(slurm, users, hub_factory, tmp_path):
+    user = users()
+    # The hub on a port of its own both times: the job's server reaches the hub's API there.
+    bind = f"--JupyterHub.hub_bind_url=http://127.0.0.1:{free_port()}"
+    keep = ["--JupyterHub.cleanup_servers=False", "--JupyterHub.cleanup_proxy=False"]
+    hub = slurm_hub(hub_factory, spawner={"poll_interval": 2}, args=[bind] + keep)
+    hub.api("POST", f"/users/{user}")
+    assert start_watched(hub, user).wait(120)[-1].get("ready") is True
+    job_id = job_id_of(hub, user)
+    token = hub.api.token_for(user)
+    hub.stop()
+    # No hub: the job runs on (the later --JupyterHub.cleanup_servers=False won), the proxy
+    # still routes to it.
+    assert jobs_of(user) == {job_id: ("RUNNING", user)}
+    assert requests.get(hub.public_url + f"/user/{user}/api", timeout=10).status_code == 200
+
+    hub2 = slurm_hub(hub_factory, spawner={"poll_interval": 2}, args=[bind], state_dir=tmp_path,
+                     name="hub2", start=False)
+    hub2.proxy_port, hub2.proxy_api_port = hub.proxy_port, hub.proxy_api_port
+    hub2.public_url = hub.public_url
+    hub2.start()
+    model = server_model(hub2, user)
+    assert model["ready"] is True and model["state"]["job_id"] == job_id, model
+    assert model["url"] == f"/user/{user}/"
+    r = requests.get(hub2.public_url + f"/user/{user}/api/status",
+                     headers={"Authorization": f"token {token}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert jobs_of(user) == {job_id: ("RUNNING", user)}
+    assert "Found 1 server(s) running before this start" in hub2.log()
+
+    # Cancelled behind the hub's back: its polls notice, and the server goes.
+    slurm_cmd("scancel", job_id)
+    wait_stopped(hub2, user, timeout=30)
+    assert f"SLURM job {job_id} of {user} is no longer in the queue" in hub2.log()
+    assert f"/user/{user}/" not in hub2.api("GET", "/proxy").json()
+
+
+def login(hub, user):
+    s = requests.Session()
+    page = s.get(hub.url + "/hub/login", timeout=10)
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+    r = s.post(hub.url + "/hub/login", data={"username": user, "password": PASSWORD,
+                                             "_xsrf": xsrf}, allow_redirects=False, timeout=10)
+    assert r.status_code == 302, r.text
+    return s
+
+
+def test_batch_options_form(slurm, users, hub_factory):
+    user = users()
+    hub = slurm_hub(hub_factory, slurm={"batch_options": {
+        "partition": {"choices": ["debug"]}, "nprocs": {"min": 1, "max": 4, "default": 2}}})
+    s = login(hub, user)
+    page = s.get(hub.url + f"/hub/spawn/{user}", timeout=10)
+    assert page.status_code == 200, page.text
+    assert '<select class="form-control" id="batch-partition" name="partition">' in page.text
+    assert '<option value="debug">debug</option>' in page.text
+    assert ('<input class="form-control" type="number" id="batch-nprocs" name="nprocs" min="1" '
+            'max="4" step="1" value="2" required>') in page.text
+    assert '<label for="batch-nprocs">CPUs</label>' in page.text
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text).group(1)
+
+    # Out of range on the form: the form again, with what is wrong.
+    r = s.post(hub.url + f"/hub/spawn/{user}", timeout=10, allow_redirects=False,
+               data={"_xsrf": xsrf, "partition": "debug", "nprocs": "9"})
+    assert r.status_code == 400, r.text
+    assert "CPUs: '9' is not one of the values allowed" in html.unescape(r.text), r.text
+    assert 'name="nprocs"' in r.text
+    assert server_model(hub, user) is None and jobs_of(user) == {}
+
+    # The same through the REST API.
+    msg, _, _ = failed_start(hub, user, options={"nprocs": "9"})
+    assert 'nprocs "9" is not allowed here (batch_options)' in msg, msg
+    assert jobs_of(user) == {}
+
+    # Within the limits: the job asks SLURM for that many CPUs.
+    r = s.post(hub.url + f"/hub/spawn/{user}", timeout=10, allow_redirects=False,
+               data={"_xsrf": xsrf, "partition": "debug", "nprocs": "3"})
+    assert r.status_code == 302, r.text
+    wait_ready(hub, user, timeout=120)
+    ids = slurm_cmd("squeue", "-h", "-u", user, "-o", "%i").split()
+    assert ids == [job_id_of(hub, user)], ids
+    info = job_info(ids[0])
+    assert info["NumCPUs"] == "3" and info["Partition"] == "debug", info
+    assert server_model(hub, user)["user_options"] == {"partition": "debug", "nprocs": "3"}
+    stop_server(hub, user)
+    wait_no_jobs(user)
+
+
+def metrics(hub):
+    r = hub.get("/hub/metrics", headers={"Authorization": f"token {ADMIN_TOKEN}"})
+    assert r.status_code == 200, r.text
+    return {m.group(1): float(m.group(2)) for m in
+            re.finditer(r"^(ganymede_slurm_\w+(?:\{[^}]*\})?) (\S+)$", r.text, re.M)}
+
+
+def test_metrics_count_the_batch_commands(slurm, users, hub_factory):
+    user = users()
+    hub = slurm_hub(hub_factory)
+    hub.api("POST", f"/users/{user}")
+    before = metrics(hub)
+    assert before['ganymede_slurm_commands_total{kind="submit"}'] == 0, before
+    assert start_watched(hub, user).wait(120)[-1].get("ready") is True
+    stop_server(hub, user)
+    after = metrics(hub)
+    assert after['ganymede_slurm_commands_total{kind="submit"}'] == 1, after
+    assert after['ganymede_slurm_commands_total{kind="query"}'] >= 1, after
+    assert after['ganymede_slurm_commands_total{kind="cancel"}'] == 1, after
+    assert after["ganymede_slurm_command_failures_total"] == 0, after
+    assert after["ganymede_slurm_command_seconds_total"] > 0, after
