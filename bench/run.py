@@ -224,11 +224,17 @@ def slurm_run(stamp, quick):
 
 
 def spawner_only(quick, name, fn):
-    """One spawner's benchmark alone, added to the newest full run's index and report."""
-    runs = sorted(p for p in RESULTS.glob("run-*.json") if "-quick" not in p.name)
+    """One spawner's benchmark alone, added to the newest full run's index (with what earlier
+    additions to it measured) and report."""
+    runs = sorted(p for p in RESULTS.glob("run-*.json") if re.fullmatch(r"run-\d{8}-\d{6}\.json",
+                                                                           p.name))
     if not runs:
         raise SystemExit(f"no full run in bench/results to add the {name} figures to")
     index = json.loads(runs[-1].read_text())
+    for added in sorted(RESULTS.glob(f"{runs[-1].stem}-*.json")):
+        if "-quick" not in added.name:
+            index.update({k: v for k, v in json.loads(added.read_text()).items()
+                          if k in ("kube", "slurm") and v})
     stamp = time.strftime("%Y%m%d-%H%M%S")
     index[name] = fn(stamp, quick)
     dest = RESULTS / f"run-{index['started']}-{name}-{stamp}.json"

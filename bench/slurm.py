@@ -131,7 +131,7 @@ def main():
                        "api_tokens": {TOKEN: "admin"},
                        "hub_bind_url": f"http://127.0.0.1:{HUB_PORT}",
                        "bind_url": f"http://127.0.0.1:{PUBLIC_PORT}",
-                       "cleanup_servers": True},
+                       "cleanup_servers": True, "cleanup_proxy": True},
         "ConfigurableHTTPProxy": {"api_url": f"http://127.0.0.1:{PROXY_API_PORT}"},
         "Authenticator": {"admin_users": ["admin"], "allow_all": True},
         "Spawner": {"env_keep": ["PATH", "LANG", "SLURM_CONF"], "poll_interval": 1,

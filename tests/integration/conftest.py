@@ -412,7 +412,8 @@ def run_browser(name, **args):
 
 
 # Long-lived systems of the recipes that tests start when they need them (the Docker engine,
-# the LTI platform, the SLURM cluster): stopped once the whole run is over if they were not running before (by
+# the LTI platform, the SLURM cluster): stopped once the whole run is over if they were not
+# running before (by
 # the controller, after every pytest-xdist worker finished).
 def _recipe_services():
     engine = os.environ.get("DOCKER_ENGINE", "docker")
