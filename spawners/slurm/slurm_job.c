@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <ganymede/log.h>
+#include <ganymede/strv.h>
 #include <ganymede/shell.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,36 +133,14 @@ static int ensure_vars(struct slurm_server *srv)
     return 0;
 }
 
-static void free_strv(char **v)
-{
-    for (char **p = v; p && *p; p++)
-        free(*p);
-    free(v);
-}
-
-static char **copy_strv(const char *const *v, size_t extra)
-{
-    size_t n = 0;
-    while (v && v[n])
-        n++;
-    char **out = calloc(n + extra + 1, sizeof(*out));
-    for (size_t i = 0; out && i < n; i++) {
-        if (!(out[i] = strdup(v[i]))) {
-            free_strv(out);
-            return NULL;
-        }
-    }
-    return out;
-}
-
 static void clear_start(struct slurm_server *srv)
 {
     srv->starting = false;
     gm_account_lookup_cancel(srv->lookup);
     srv->lookup = NULL;
-    free_strv(srv->argv);
-    free_strv(srv->spec_env);
-    free_strv(srv->env);
+    gm_strv_free_array(srv->argv);
+    gm_strv_free_array(srv->spec_env);
+    gm_strv_free_array(srv->env);
     srv->argv = srv->spec_env = srv->env = NULL;
     json_decref(srv->user_options);
     srv->user_options = NULL;
@@ -358,14 +337,24 @@ static void on_queue(struct slurm_server *srv, const struct gm_command_result *r
     schedule_query(srv, srv->poll_ms);
 }
 
-static void on_start_query(struct slurm_server *srv, const struct gm_command_result *res)
+/* What a query says: its output (or stderr) kept as job_status, read by the state_*_re. A query
+ * that did not run to its end (a timeout, a command that could not start) proves nothing: the
+ * job is then UNKNOWN, never gone. */
+static enum slurm_job_status take_query(struct slurm_server *srv,
+                                        const struct gm_command_result *res)
 {
     free(srv->job_status);
     srv->job_status = status_text(res);
+    if (!srv->job_status)
+        return SLURM_JOB_UNKNOWN;
     srv->query_printed = res->error == 0 && res->exit_status == 0;
     enum slurm_job_status js = slurm_classify(srv->st, srv->job_status);
-    if (js == SLURM_JOB_NOTFOUND && res->error) /* the query did not run to its end */
-        js = SLURM_JOB_UNKNOWN;
+    return js == SLURM_JOB_NOTFOUND && res->error ? SLURM_JOB_UNKNOWN : js;
+}
+
+static void on_start_query(struct slurm_server *srv, const struct gm_command_result *res)
+{
+    enum slurm_job_status js = take_query(srv, res);
     const struct slurm_conf *conf = srv->st->conf;
     char msg[SLURM_MESSAGE_MAX], line1[300];
     switch (js) {
@@ -403,7 +392,8 @@ static void on_start_query(struct slurm_server *srv, const struct gm_command_res
         return;
     }
     case SLURM_JOB_UNKNOWN:
-        first_line(srv->job_status[0] ? srv->job_status : res->message, line1, sizeof(line1));
+        first_line(srv->job_status && srv->job_status[0] ? srv->job_status : res->message, line1,
+                   sizeof(line1));
         snprintf(msg, sizeof(msg),
                  "SLURM does not answer about job %s (%s); still waiting (Spawner.start_timeout "
                  "decides)",
@@ -463,30 +453,17 @@ static void on_submitted(struct slurm_server *srv, const struct gm_command_resul
 /* UserEnvMixin: USER, HOME and SHELL of the account, over what the server's environment has. */
 static int build_env(struct slurm_server *srv, const struct gm_account *a)
 {
-    srv->env = copy_strv((const char *const *)srv->spec_env, 3);
-    if (!srv->env)
-        return -ENOMEM;
+    struct gm_strv sv = {0};
+    int r = gm_strv_extend(&sv, (const char *const *)srv->spec_env);
     const char *names[] = {"USER", "HOME", "SHELL"};
     const char *values[] = {srv->user, a->home, a->shell};
-    size_t n = 0;
-    while (srv->env[n])
-        n++;
-    for (size_t i = 0; i < 3; i++) {
-        if (!values[i][0])
-            continue;
-        char *e = NULL;
-        if (asprintf(&e, "%s=%s", names[i], values[i]) < 0)
-            return -ENOMEM;
-        size_t k = 0, len = strlen(names[i]);
-        while (k < n && !(strncmp(srv->env[k], names[i], len) == 0 && srv->env[k][len] == '='))
-            k++;
-        if (k < n)
-            free(srv->env[k]);
-        else
-            n++;
-        srv->env[k] = e;
-    }
-    return 0;
+    for (size_t i = 0; i < 3 && r == 0; i++)
+        if (values[i][0])
+            r = gm_strv_setenv(&sv, names[i], values[i]);
+    if (r == 0 && !(srv->env = gm_strv_steal(&sv)))
+        r = -ENOMEM;
+    gm_strv_free(&sv);
+    return r;
 }
 
 static void on_account(void *data, int status, const struct gm_account *a)
@@ -548,8 +525,8 @@ int slurm_start(void *server, const struct gm_server_spec *spec,
     if (srv->starting || srv->stopping || srv->polling)
         return -EBUSY;
     forget_job(srv);
-    srv->argv = copy_strv(spec->argv, 0);
-    srv->spec_env = copy_strv(spec->env, 0);
+    srv->argv = gm_strv_dup_array(spec->argv);
+    srv->spec_env = gm_strv_dup_array(spec->env);
     srv->user_options = spec->user_options ? json_deep_copy(spec->user_options) : json_object();
     if (!srv->argv || !srv->spec_env || !srv->user_options) {
         clear_start(srv);
@@ -595,11 +572,7 @@ static void on_stop_check_due(void *data)
 
 static void on_stop_query(struct slurm_server *srv, const struct gm_command_result *res)
 {
-    free(srv->job_status);
-    srv->job_status = status_text(res);
-    enum slurm_job_status js = slurm_classify(srv->st, srv->job_status);
-    if (js == SLURM_JOB_NOTFOUND && res->error)
-        js = SLURM_JOB_UNKNOWN;
+    enum slurm_job_status js = take_query(srv, res);
     if (js != SLURM_JOB_RUNNING && js != SLURM_JOB_UNKNOWN) {
         stop_done(srv, 0, NULL);
         return;
@@ -712,14 +685,11 @@ static void poll_done(struct slurm_server *srv, int exit_status)
 
 static void on_poll_query(struct slurm_server *srv, const struct gm_command_result *res)
 {
-    free(srv->job_status);
-    srv->job_status = status_text(res);
-    enum slurm_job_status js = slurm_classify(srv->st, srv->job_status);
-    if (js == SLURM_JOB_NOTFOUND && res->error) /* a query that did not finish proves nothing */
-        js = SLURM_JOB_UNKNOWN;
+    enum slurm_job_status js = take_query(srv, res);
     if (js == SLURM_JOB_UNKNOWN)
         gm_log_warn("SLURM job %s of %s: the query did not say (%s); taken as still running",
-                    srv->job_id, srv->user, srv->job_status[0] ? srv->job_status : res->message);
+                    srv->job_id, srv->user,
+                    srv->job_status && srv->job_status[0] ? srv->job_status : res->message);
     if (js != SLURM_JOB_NOTFOUND) {
         poll_done(srv, GM_SPAWNER_RUNNING);
         return;

@@ -5,7 +5,7 @@
 #include "auth/oauth2.h"
 #include "core/hub.h"
 #include <ganymede/buf.h>
-#include "util/strv.h"
+#include <ganymede/strv.h>
 #include "util/time.h"
 
 #include <errno.h>
@@ -135,7 +135,7 @@ bool auth_hooks_check_freshness(struct hub *hub, struct hub_user *u)
 }
 
 int auth_hooks_spawn_env(struct hub *hub, const char *name, const json_t *auth_state,
-                         struct strv *env, char *err, size_t errlen)
+                         struct gm_strv *env, char *err, size_t errlen)
 {
     const struct gm_authenticator *a = hub->authenticator;
     if (hub->oauth2 && auth_state && oauth2_spawn_env(hub->oauth2, auth_state, env) < 0)
@@ -151,7 +151,7 @@ int auth_hooks_spawn_env(struct hub *hub, const char *name, const json_t *auth_s
     json_t *v;
     json_object_foreach(vars, key, v)
     {
-        if (r == 0 && json_is_string(v) && strv_setenv(env, key, json_string_value(v)) < 0)
+        if (r == 0 && json_is_string(v) && gm_strv_setenv(env, key, json_string_value(v)) < 0)
             r = -ENOMEM;
     }
     json_decref(vars);

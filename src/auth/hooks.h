@@ -9,7 +9,7 @@
 
 struct hub;
 struct hub_user;
-struct strv;
+struct gm_strv;
 struct gm_buf;
 struct auth_refresh;
 
@@ -35,7 +35,7 @@ bool auth_hooks_check_freshness(struct hub *hub, struct hub_user *u);
 /** Add what a server of @name gets from its login to @env (OAuth's auth_state_env, the
  * plugin's pre_spawn_start). Returns 0, or a negative errno with a message in @err. */
 int auth_hooks_spawn_env(struct hub *hub, const char *name, const json_t *auth_state,
-                         struct strv *env, char *err, size_t errlen);
+                         struct gm_strv *env, char *err, size_t errlen);
 
 /** Append to @out where logout sends the browser after the hub's own logout (nothing for the
  * hub's page), for @u (or NULL when nobody was logged in). Returns 0 or -ENOMEM. */

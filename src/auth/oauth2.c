@@ -7,7 +7,7 @@
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
 #include "util/str.h"
-#include "util/strv.h"
+#include <ganymede/strv.h>
 #include "util/time.h"
 
 #include <errno.h>
@@ -104,15 +104,15 @@ static void on_call(void *data, const struct gm_fetch_response *resp)
 int oauth2_call(struct oauth2_client *c, const char *method, const char *url,
                 const char *const *headers, const char *body, oauth2_call_cb cb, void *data)
 {
-    struct strv h = {0};
-    int r = strv_push(&h, "Accept: application/json");
+    struct gm_strv h = {0};
+    int r = gm_strv_push(&h, "Accept: application/json");
     if (r == 0)
-        r = strv_push(&h, USER_AGENT);
+        r = gm_strv_push(&h, USER_AGENT);
     for (const char *const *p = headers; r == 0 && p && *p; p++)
-        r = strv_push(&h, *p);
+        r = gm_strv_push(&h, *p);
     struct oauth2_call *call = calloc(1, sizeof(*call));
     if (r < 0 || !call || !(call->url = strdup(url))) {
-        strv_free(&h);
+        gm_strv_free(&h);
         free(call);
         return -ENOMEM;
     }
@@ -122,7 +122,7 @@ int oauth2_call(struct oauth2_client *c, const char *method, const char *url,
     struct gm_fetch_request req = {
         .method = method,
         .url = url,
-        .headers = (const char *const *)strv_get(&h),
+        .headers = (const char *const *)gm_strv_get(&h),
         .body = body,
         .body_len = body ? strlen(body) : 0,
         .timeout_ms = c->timeout_ms,
@@ -133,7 +133,7 @@ int oauth2_call(struct oauth2_client *c, const char *method, const char *url,
     };
     r = c->hub->fetcher ? gm_fetch_start(c->hub->fetcher, &req, on_call, call, &call->fetch)
                         : -ESHUTDOWN;
-    strv_free(&h);
+    gm_strv_free(&h);
     if (r < 0) {
         free(call->url);
         free(call);
@@ -265,19 +265,19 @@ int oauth2_ready(struct oauth2_client *c, const char **why)
 
 static int scope_list(struct oauth2_client *c, const struct gm_oauth2_endpoints *e)
 {
-    struct strv s = {0};
+    struct gm_strv s = {0};
     int r = 0;
     if (c->conf->scope && c->conf->scope[0])
         for (char **p = c->conf->scope; r == 0 && *p; p++)
-            r = strv_push(&s, *p);
+            r = gm_strv_push(&s, *p);
     else
         for (const char *const *p = e->scope; r == 0 && p && *p; p++)
-            r = strv_push(&s, *p);
+            r = gm_strv_push(&s, *p);
     for (const char *const *p = e->required_scope; r == 0 && p && *p; p++)
-        if (!gm_oauth2_has_scope((const char *const *)strv_get(&s), *p))
-            r = strv_push(&s, *p);
-    char **list = r == 0 ? strv_steal(&s) : NULL;
-    strv_free(&s);
+        if (!gm_oauth2_has_scope((const char *const *)gm_strv_get(&s), *p))
+            r = gm_strv_push(&s, *p);
+    char **list = r == 0 ? gm_strv_steal(&s) : NULL;
+    gm_strv_free(&s);
     if (!list)
         return -ENOMEM;
     c->scope = list;
@@ -431,7 +431,7 @@ void oauth2_client_free(struct oauth2_client *c)
     free(c->username_claim);
     free(c->login_service);
     free(c->user_key);
-    strv_free_array(c->scope);
+    gm_strv_free_array(c->scope);
     gm_jwks_cache_free(c->jwks);
     free(c->seen_states);
     free(c);

@@ -59,7 +59,7 @@ bool oauth2_state_seen(struct oauth2_client *c, const char *id);
 /** The custom_403_message. */
 const char *oauth2_refused_message(const struct oauth2_client *c);
 
-struct strv;
+struct gm_strv;
 struct oauth2_refresh;
 
 /** Refresh the login of @name from its @auth_state (oauthenticator's refresh_user). @cb gets
@@ -74,7 +74,7 @@ void oauth2_refresh_cancel(struct oauth2_refresh *ref);
 
 /** Add the auth_state_env variables taken from the user's @auth_state to @env. Returns 0 or
  * -ENOMEM. */
-int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, struct strv *env);
+int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, struct gm_strv *env);
 
 /** Complete a login: @data is {"code", "redirect_uri", "code_verifier"?, "nonce"?}. The
  * authenticator contract of <ganymede/authenticator.h>: the result is {"name", "admin"?,

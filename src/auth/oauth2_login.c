@@ -11,7 +11,7 @@
 #include <ganymede/encode.h>
 #include <ganymede/json.h>
 #include "util/str.h"
-#include "util/strv.h"
+#include <ganymede/strv.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -58,7 +58,7 @@ static void login_free(struct oauth2_login *l)
     free(l->nonce);
     json_decref(l->token_response);
     free(l->authorization);
-    strv_free_array(l->granted);
+    gm_strv_free_array(l->granted);
     json_decref(l->id_claims);
     json_decref(l->user_info);
     free(l);
@@ -107,14 +107,14 @@ static bool any_in(const json_t *names, char *const *list)
     return false;
 }
 
-int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, struct strv *env)
+int oauth2_spawn_env(const struct oauth2_client *c, const json_t *auth_state, struct gm_strv *env)
 {
     const char *name;
     json_t *path;
     json_object_foreach(c->conf->auth_state_env, name, path)
     {
         const json_t *v = gm_json_at(auth_state, json_string_value(path));
-        if (json_is_string(v) && strv_setenv(env, name, json_string_value(v)) < 0)
+        if (json_is_string(v) && gm_strv_setenv(env, name, json_string_value(v)) < 0)
             return -ENOMEM;
     }
     return 0;
@@ -461,7 +461,7 @@ static void verify_id_token(struct oauth2_login *l)
 
 static char **granted_scope(struct oauth2_login *l)
 {
-    struct strv s = {0};
+    struct gm_strv s = {0};
     const json_t *v = json_object_get(l->token_response, "scope");
     int r = 0;
     if (json_is_string(v)) {
@@ -470,7 +470,7 @@ static char **granted_scope(struct oauth2_login *l)
             size_t n = strcspn(p, " ,");
             if (n) {
                 char *one = str_ndup(p, n);
-                r = one ? strv_push(&s, one) : -ENOMEM;
+                r = one ? gm_strv_push(&s, one) : -ENOMEM;
                 free(one);
             }
             p += n + (p[n] != '\0');
@@ -481,13 +481,13 @@ static char **granted_scope(struct oauth2_login *l)
         json_array_foreach(v, i, x)
         {
             if (r == 0 && json_is_string(x))
-                r = strv_push(&s, json_string_value(x));
+                r = gm_strv_push(&s, json_string_value(x));
         }
     } else {
-        r = strv_extend(&s, (const char *const *)l->c->scope);
+        r = gm_strv_extend(&s, (const char *const *)l->c->scope);
     }
-    char **out = r == 0 ? strv_steal(&s) : NULL;
-    strv_free(&s);
+    char **out = r == 0 ? gm_strv_steal(&s) : NULL;
+    gm_strv_free(&s);
     return out;
 }
 
@@ -503,7 +503,7 @@ static int use_token_response(struct oauth2_login *l)
     gm_buf_printf(&h, "Authorization: %s %s", type, l->access_token);
     free(l->authorization);
     l->authorization = gm_buf_steal(&h);
-    strv_free_array(l->granted);
+    gm_strv_free_array(l->granted);
     l->granted = granted_scope(l);
     return l->authorization && l->granted ? 0 : -ENOMEM;
 }

@@ -9,7 +9,7 @@
 #include "proxy/proxy_impl.h"
 #include <ganymede/buf.h>
 #include "util/str.h"
-#include "util/strv.h"
+#include <ganymede/strv.h>
 #include "util/url.h"
 
 #include <errno.h>
@@ -329,14 +329,14 @@ static void spawn_chp(struct proxy *p)
     struct hub *hub = p->hub;
     struct url api;
     url_parse(p->api_url, &api);
-    struct strv argv = {0}, env = {0};
+    struct gm_strv argv = {0}, env = {0};
     size_t i;
     json_t *x;
     int r = 0;
     json_array_foreach(p->conf.command, i, x)
     {
         if (r == 0)
-            r = strv_push(&argv, json_string_value(x));
+            r = gm_strv_push(&argv, json_string_value(x));
     }
     char port[16], api_port[16];
     snprintf(port, sizeof(port), "%d", p->public_port);
@@ -358,29 +358,29 @@ static void spawn_chp(struct proxy *p)
                           p->conf.debug ? "debug" : p->conf.log_level,
                           NULL};
     if (r == 0)
-        r = strv_extend(&argv, args);
+        r = gm_strv_extend(&argv, args);
     gm_buf_free(&error_target);
     if (r == 0)
-        r = strv_extend(&env, (const char *const *)environ);
+        r = gm_strv_extend(&env, (const char *const *)environ);
     const char *token = p->auth_header + strlen("Authorization: token ");
     if (r == 0)
-        r = strv_setenv(&env, "CONFIGPROXY_AUTH_TOKEN", token);
+        r = gm_strv_setenv(&env, "CONFIGPROXY_AUTH_TOKEN", token);
     /* Debian's proxy needs its modules found where Debian puts them (debian-notes.md). */
     if (r == 0 && !getenv("NODE_PATH"))
-        r = strv_setenv(&env, "NODE_PATH", "/usr/share/nodejs");
+        r = gm_strv_setenv(&env, "NODE_PATH", "/usr/share/nodejs");
     char err[512] = "out of memory";
     if (r == 0) {
         struct loop_process_options o = {
-            .argv = (const char *const *)strv_get(&argv),
-            .env = (const char *const *)strv_get(&env),
+            .argv = (const char *const *)gm_strv_get(&argv),
+            .env = (const char *const *)gm_strv_get(&env),
             .stdout_fd = -1,
         };
         r = o.argv && o.env
                 ? loop_process_start(hub->loop, &o, on_proxy_exit, p, &p->proc, err, sizeof(err))
                 : -ENOMEM;
     }
-    strv_free(&argv);
-    strv_free(&env);
+    gm_strv_free(&argv);
+    gm_strv_free(&env);
     if (r < 0) {
         char msg[700];
         snprintf(msg, sizeof(msg), "cannot start the proxy: %s", err);

@@ -9,7 +9,7 @@
 #include "services/services.h"
 #include <ganymede/buf.h>
 #include "util/str.h"
-#include "util/strv.h"
+#include <ganymede/strv.h>
 
 #include <errno.h>
 #include <ganymede/log.h>
@@ -169,7 +169,7 @@ static void on_service_exit(void *data, int status)
     schedule_restart(run);
 }
 
-static int build_env(struct service_run *run, struct strv *env)
+static int build_env(struct service_run *run, struct gm_strv *env)
 {
     struct hub *hub = run->hub;
     struct hub_service *svc = run->svc;
@@ -177,7 +177,7 @@ static int build_env(struct service_run *run, struct strv *env)
     for (const char *const *k = keep_env; *k && r == 0; k++) {
         const char *v = getenv(*k);
         if (v)
-            r = strv_setenv(env, *k, v);
+            r = gm_strv_setenv(env, *k, v);
     }
     char *prefix = prefix_of(hub, svc), *client = client_id_of(svc),
          *callback = redirect_of(hub, svc);
@@ -205,15 +205,15 @@ static int build_env(struct service_run *run, struct strv *env)
         {"JUPYTERHUB_SERVICE_PREFIX", prefix},
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars) && r == 0; i++)
-        r = vars[i][1] ? strv_setenv(env, vars[i][0], vars[i][1]) : -ENOMEM;
+        r = vars[i][1] ? gm_strv_setenv(env, vars[i][0], vars[i][1]) : -ENOMEM;
     if (r == 0 && svc->url && svc->url[0])
-        r = strv_setenv(env, "JUPYTERHUB_SERVICE_URL", svc->url);
+        r = gm_strv_setenv(env, "JUPYTERHUB_SERVICE_URL", svc->url);
     const char *k;
     json_t *v;
     json_object_foreach(svc->environment, k, v)
     {
         if (r == 0 && json_is_string(v))
-            r = strv_setenv(env, k, json_string_value(v));
+            r = gm_strv_setenv(env, k, json_string_value(v));
     }
     free(prefix);
     free(client);
@@ -224,20 +224,20 @@ static int build_env(struct service_run *run, struct strv *env)
 static void start_process(struct service_run *run)
 {
     struct hub_service *svc = run->svc;
-    struct strv argv = {0}, env = {0};
+    struct gm_strv argv = {0}, env = {0};
     size_t i;
     json_t *x;
     int r = 0;
     json_array_foreach(svc->command, i, x)
     {
         if (r == 0 && json_is_string(x))
-            r = strv_push(&argv, json_string_value(x));
+            r = gm_strv_push(&argv, json_string_value(x));
     }
     if (r == 0)
         r = build_env(run, &env);
     struct loop_process_options o = {
-        .argv = (const char *const *)strv_get(&argv),
-        .env = (const char *const *)strv_get(&env),
+        .argv = (const char *const *)gm_strv_get(&argv),
+        .env = (const char *const *)gm_strv_get(&env),
         .cwd = svc->cwd && svc->cwd[0] ? svc->cwd : NULL,
         .stdout_fd = -1,
     };
@@ -262,8 +262,8 @@ static void start_process(struct service_run *run)
                                sizeof(err));
     else if (r == 0)
         r = -ENOMEM;
-    strv_free(&argv);
-    strv_free(&env);
+    gm_strv_free(&argv);
+    gm_strv_free(&env);
     if (r < 0) {
         gm_log_error("Cannot start service %s: %s", svc->name, err);
         schedule_restart(run);

@@ -165,16 +165,16 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
         json_array_foreach(c->cmd, i, x)
         {
             if (r == 0)
-                r = strv_push(&l->argv, json_string_value(x));
+                r = gm_strv_push(&l->argv, json_string_value(x));
         }
     } else {
-        r = strv_extend(&l->argv, plugin->default_cmd);
+        r = gm_strv_extend(&l->argv, plugin->default_cmd);
     }
     if (r == 0)
-        r = strv_extend(&l->argv, (const char *const *)c->args);
+        r = gm_strv_extend(&l->argv, (const char *const *)c->args);
 
     /* Variables kept from the hub's environment come first; the hub's own win. */
-    struct strv *e = &l->env;
+    struct gm_strv *e = &l->env;
     if (json_is_array(c->env_keep)) {
         size_t i;
         json_t *x;
@@ -182,13 +182,13 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
         {
             const char *v = getenv(json_string_value(x));
             if (v && r == 0)
-                r = strv_setenv(e, json_string_value(x), v);
+                r = gm_strv_setenv(e, json_string_value(x), v);
         }
     } else {
         for (const char *const *k = plugin->default_env_keep; k && *k && r == 0; k++) {
             const char *v = getenv(*k);
             if (v)
-                r = strv_setenv(e, *k, v);
+                r = gm_strv_setenv(e, *k, v);
         }
     }
     char api_url[2048];
@@ -250,18 +250,18 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
         vars[14].value = gm_buf_steal(&b);
     }
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars) && r == 0; i++)
-        r = vars[i].value ? strv_setenv(e, vars[i].name, vars[i].value) : -ENOMEM;
+        r = vars[i].value ? gm_strv_setenv(e, vars[i].name, vars[i].value) : -ENOMEM;
     for (size_t i = 0; i < sizeof(vars) / sizeof(*vars); i++)
         if (vars[i].owned)
             free(vars[i].value);
     if (r == 0 && l->notebook_dir[0])
-        r = strv_setenv(e, "JUPYTERHUB_ROOT_DIR", l->notebook_dir);
+        r = gm_strv_setenv(e, "JUPYTERHUB_ROOT_DIR", l->notebook_dir);
     if (r == 0 && default_url[0])
-        r = strv_setenv(e, "JUPYTERHUB_DEFAULT_URL", default_url);
+        r = gm_strv_setenv(e, "JUPYTERHUB_DEFAULT_URL", default_url);
     if (r == 0 && c->debug)
-        r = strv_setenv(e, "JUPYTERHUB_DEBUG", "1");
+        r = gm_strv_setenv(e, "JUPYTERHUB_DEBUG", "1");
     if (r == 0 && c->disable_user_config)
-        r = strv_setenv(e, "JUPYTERHUB_DISABLE_USER_CONFIG", "1");
+        r = gm_strv_setenv(e, "JUPYTERHUB_DISABLE_USER_CONFIG", "1");
     struct {
         const char *name;
         const json_t *value;
@@ -280,7 +280,7 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
             snprintf(text, sizeof(text), "%lld", (long long)bytes_of(resources[i].value));
         else
             snprintf(text, sizeof(text), "%g", json_number_value(resources[i].value));
-        r = strv_setenv(e, resources[i].name, text);
+        r = gm_strv_setenv(e, resources[i].name, text);
     }
     /* Spawner.environment last, as JupyterHub applies it. */
     const char *k;
@@ -290,14 +290,14 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
         if (r != 0)
             break;
         if (json_is_string(v)) {
-            r = strv_setenv(e, k, json_string_value(v));
+            r = gm_strv_setenv(e, k, json_string_value(v));
         } else {
             char text[64];
             if (json_is_integer(v))
                 snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(v));
             else
                 snprintf(text, sizeof(text), "%g", json_number_value(v));
-            r = strv_setenv(e, k, text);
+            r = gm_strv_setenv(e, k, text);
         }
     }
     free(access_text);
@@ -305,7 +305,7 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
     free(base);
     free(client);
     free(default_url);
-    if (r == 0 && (!strv_get(&l->argv) || !strv_get(&l->env)))
+    if (r == 0 && (!gm_strv_get(&l->argv) || !gm_strv_get(&l->env)))
         r = -ENOMEM;
     if (r < 0) {
         snprintf(err, errlen, "out of memory");
@@ -316,8 +316,8 @@ int spawn_launch_build(struct hub *hub, struct hub_spawner *sp, const char *toke
 
 void spawn_launch_free(struct spawn_launch *l)
 {
-    strv_free(&l->env);
-    strv_free(&l->argv);
+    gm_strv_free(&l->env);
+    gm_strv_free(&l->argv);
     free(l->ip);
     free(l->notebook_dir);
     memset(l, 0, sizeof(*l));

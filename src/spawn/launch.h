@@ -1,7 +1,7 @@
 /* Building what a server is started with (spawn/launch.c). */
 #pragma once
 
-#include "util/strv.h"
+#include <ganymede/strv.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -10,8 +10,8 @@ struct hub;
 struct hub_spawner;
 
 struct spawn_launch {
-    struct strv argv;
-    struct strv env;
+    struct gm_strv argv;
+    struct gm_strv env;
     char *ip;
     int port;
     char *notebook_dir;

@@ -19,7 +19,7 @@
 #include "spawn/output.h"
 #include <ganymede/buf.h>
 #include "util/str.h"
-#include "util/strv.h"
+#include <ganymede/strv.h>
 
 #include <errno.h>
 #include <ganymede/log.h>
@@ -236,8 +236,8 @@ static void clear_start(struct local_server *s)
 {
     close_fd(&s->out_write);
     close_fd(&s->out_read);
-    strv_free_array(s->argv);
-    strv_free_array(s->env);
+    gm_strv_free_array(s->argv);
+    gm_strv_free_array(s->env);
     free(s->ip);
     free(s->lookup_error);
     free(s->home);
@@ -424,11 +424,11 @@ static void lookup_finish(struct local_server *s, int status)
         start_done(s, -ENOENT, NULL, msg);
         return;
     }
-    struct strv env = {0}, argv = {0};
-    int r = strv_extend(&env, (const char *const *)s->env);
-    if (r == 0 && (r = strv_setenv(&env, "USER", s->user)) == 0 &&
-        (r = strv_setenv(&env, "HOME", s->home)) == 0)
-        r = strv_setenv(&env, "SHELL", s->shell);
+    struct gm_strv env = {0}, argv = {0};
+    int r = gm_strv_extend(&env, (const char *const *)s->env);
+    if (r == 0 && (r = gm_strv_setenv(&env, "USER", s->user)) == 0 &&
+        (r = gm_strv_setenv(&env, "HOME", s->home)) == 0)
+        r = gm_strv_setenv(&env, "SHELL", s->shell);
     if (r == 0 && s->st->conf->shell_cmd && s->st->conf->shell_cmd[0]) {
         struct gm_buf line;
         gm_buf_init(&line, 1 << 20);
@@ -437,17 +437,17 @@ static void lookup_finish(struct local_server *s, int status)
                 gm_buf_putc(&line, ' ');
             shell_quote(&line, *a);
         }
-        r = strv_extend(&argv, (const char *const *)s->st->conf->shell_cmd);
+        r = gm_strv_extend(&argv, (const char *const *)s->st->conf->shell_cmd);
         if (r == 0)
-            r = strv_push(&argv, line.data ? line.data : "");
+            r = gm_strv_push(&argv, line.data ? line.data : "");
         gm_buf_free(&line);
     } else if (r == 0) {
-        r = strv_extend(&argv, (const char *const *)s->argv);
+        r = gm_strv_extend(&argv, (const char *const *)s->argv);
     }
     char err[512] = "out of memory";
     struct loop_process_options o = {
-        .argv = (const char *const *)strv_get(&argv),
-        .env = (const char *const *)strv_get(&env),
+        .argv = (const char *const *)gm_strv_get(&argv),
+        .env = (const char *const *)gm_strv_get(&env),
         .cwd = s->home,
         .user = s->switch_user ? s->user : NULL,
         .uid = s->uid,
@@ -462,8 +462,8 @@ static void lookup_finish(struct local_server *s, int status)
                                sizeof(err));
     else
         r = -ENOMEM;
-    strv_free(&env);
-    strv_free(&argv);
+    gm_strv_free(&env);
+    gm_strv_free(&argv);
     close_fd(&s->out_write); /* the child has its copy */
     if (r < 0) {
         start_done(s, r, NULL, err);
@@ -504,8 +504,8 @@ static int local_start(void *server, const struct gm_server_spec *spec,
     spawn_output_free(s->output);
     s->output = NULL;
     s->output_errno = 0;
-    s->argv = strv_dup_array(spec->argv);
-    s->env = strv_dup_array(spec->env);
+    s->argv = gm_strv_dup_array(spec->argv);
+    s->env = gm_strv_dup_array(spec->env);
     s->ip = strdup(spec->ip && spec->ip[0] ? spec->ip : "127.0.0.1");
     if (!s->argv || !s->env || !s->ip) {
         clear_start(s);

@@ -1,5 +1,5 @@
 /* NULL-terminated string arrays. */
-#include "util/strv.h"
+#include <ganymede/strv.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int reserve(struct strv *sv, size_t more)
+static int reserve(struct gm_strv *sv, size_t more)
 {
     if (sv->n + more + 1 <= sv->cap)
         return 0;
@@ -22,7 +22,7 @@ static int reserve(struct strv *sv, size_t more)
     return 0;
 }
 
-static int push_owned(struct strv *sv, char *s)
+static int push_owned(struct gm_strv *sv, char *s)
 {
     if (!s || reserve(sv, 1) < 0) {
         free(s);
@@ -33,12 +33,12 @@ static int push_owned(struct strv *sv, char *s)
     return 0;
 }
 
-int strv_push(struct strv *sv, const char *s)
+int gm_strv_push(struct gm_strv *sv, const char *s)
 {
     return push_owned(sv, strdup(s));
 }
 
-int strv_pushf(struct strv *sv, const char *fmt, ...)
+int gm_strv_pushf(struct gm_strv *sv, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -48,7 +48,7 @@ int strv_pushf(struct strv *sv, const char *fmt, ...)
     return push_owned(sv, n < 0 ? NULL : s);
 }
 
-int strv_setenv(struct strv *sv, const char *name, const char *value)
+int gm_strv_setenv(struct gm_strv *sv, const char *name, const char *value)
 {
     size_t n = strlen(name);
     char *s = NULL;
@@ -64,7 +64,7 @@ int strv_setenv(struct strv *sv, const char *name, const char *value)
     return push_owned(sv, s);
 }
 
-const char *strv_getenv(char *const *env, const char *name)
+const char *gm_strv_getenv(char *const *env, const char *name)
 {
     size_t n = strlen(name);
     for (char *const *e = env; e && *e; e++)
@@ -73,15 +73,15 @@ const char *strv_getenv(char *const *env, const char *name)
     return NULL;
 }
 
-int strv_extend(struct strv *sv, const char *const *src)
+int gm_strv_extend(struct gm_strv *sv, const char *const *src)
 {
     for (const char *const *s = src; s && *s; s++)
-        if (strv_push(sv, *s) < 0)
+        if (gm_strv_push(sv, *s) < 0)
             return -ENOMEM;
     return 0;
 }
 
-char **strv_get(struct strv *sv)
+char **gm_strv_get(struct gm_strv *sv)
 {
     if (!sv->v && reserve(sv, 0) < 0)
         return NULL;
@@ -89,34 +89,34 @@ char **strv_get(struct strv *sv)
     return sv->v;
 }
 
-char **strv_steal(struct strv *sv)
+char **gm_strv_steal(struct gm_strv *sv)
 {
-    char **v = strv_get(sv);
+    char **v = gm_strv_get(sv);
     sv->v = NULL;
     sv->n = sv->cap = 0;
     return v;
 }
 
-void strv_free(struct strv *sv)
+void gm_strv_free(struct gm_strv *sv)
 {
-    strv_free_array(sv->v);
+    gm_strv_free_array(sv->v);
     sv->v = NULL;
     sv->n = sv->cap = 0;
 }
 
-void strv_free_array(char **v)
+void gm_strv_free_array(char **v)
 {
     for (char **p = v; p && *p; p++)
         free(*p);
     free(v);
 }
 
-char **strv_dup_array(const char *const *v)
+char **gm_strv_dup_array(const char *const *v)
 {
-    struct strv sv = {0};
-    if (strv_extend(&sv, v) < 0) {
-        strv_free(&sv);
+    struct gm_strv sv = {0};
+    if (gm_strv_extend(&sv, v) < 0) {
+        gm_strv_free(&sv);
         return NULL;
     }
-    return strv_steal(&sv);
+    return gm_strv_steal(&sv);
 }
