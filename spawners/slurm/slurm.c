@@ -172,6 +172,21 @@ static const struct gm_option slurm_options[] = {
                 "Ganymede: the batch options form (partition, runtime, memory, nprocs, ngpus) "
                 "with its choices and limits; None for no form.",
                 .check = check_form),
+    GM_OPTION("slurmrestd_url", GM_OPTION_STRING, OPT(slurmrestd_url), NULL,
+              "Ganymede: submit, query and cancel jobs through slurmrestd at this URL "
+              "(\"http://slurmctl:6820\") instead of sbatch, squeue and scancel; \"\" for the "
+              "commands."),
+    GM_OPTION_X("slurmrestd_token", GM_OPTION_STRING, OPT(slurmrestd_token), NULL,
+                "Ganymede: the JWT slurmrestd takes (auth/jwt), root's or SlurmUser's: jobs run "
+                "as the user named in each request. Read from SLURM_JWT when not set.",
+                .env = "SLURM_JWT"),
+    GM_OPTION("slurmrestd_api_version", GM_OPTION_STRING, OPT(slurmrestd_api_version),
+              "\"v0.0.38\"", "Ganymede: the OpenAPI plugin version of slurmrestd's paths."),
+    GM_OPTION("slurmrestd_ca_file", GM_OPTION_STRING, OPT(slurmrestd_ca_file), NULL,
+              "Ganymede: CA bundle for an https:// slurmrestd_url (the system's when \"\")."),
+    GM_OPTION("slurmrestd_queue", GM_OPTION_BOOL, OPT(slurmrestd_queue), "true",
+              "Ganymede: with slurmrestd, list the jobs (GET /jobs) for the queue position the "
+              "spawn page shows while a job pends."),
     GM_OPTION_END,
 };
 
@@ -227,7 +242,59 @@ static void slurm_destroy(void *state)
     gm_regex_free(st->running_re);
     gm_regex_free(st->exechost_re);
     gm_regex_free(st->unknown_re);
+    free(st->rest_url);
+    if (st->rest_token)
+        explicit_bzero(st->rest_token, strlen(st->rest_token));
+    free(st->rest_token);
     free(st);
+}
+
+/* The slurmrestd backend's URL and token, checked. */
+static int rest_init(struct slurm_state *st, const struct slurm_conf *conf, char *err,
+                     size_t errlen)
+{
+    const char *url = conf->slurmrestd_url;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        snprintf(err, errlen,
+                 "SlurmSpawner.slurmrestd_url '%.200s' must be an http:// or https:// URL", url);
+        return -EINVAL;
+    }
+    if (!conf->slurmrestd_token[0]) {
+        snprintf(err, errlen,
+                 "SlurmSpawner.slurmrestd_url is set but no token is: set "
+                 "SlurmSpawner.slurmrestd_token or SLURM_JWT in the hub's environment "
+                 "(scontrol token username=root lifespan=...)");
+        return -EINVAL;
+    }
+    for (const char *p = conf->slurmrestd_token; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+            snprintf(err, errlen,
+                     "SlurmSpawner.slurmrestd_token holds a space or a control "
+                     "character: it is not a JWT");
+            return -EINVAL;
+        }
+    if (strlen(conf->slurmrestd_token) > 4000) {
+        snprintf(err, errlen, "SlurmSpawner.slurmrestd_token is longer than 4000 bytes");
+        return -EINVAL;
+    }
+    const char *v = conf->slurmrestd_api_version;
+    if (!v[0] || strspn(v, "v0123456789.") != strlen(v)) {
+        snprintf(err, errlen,
+                 "SlurmSpawner.slurmrestd_api_version '%.100s' is not a version "
+                 "like v0.0.38",
+                 v);
+        return -EINVAL;
+    }
+    size_t n = strlen(url);
+    while (n && url[n - 1] == '/')
+        n--;
+    st->rest_url = strndup(url, n);
+    st->rest_token = strdup(conf->slurmrestd_token);
+    if (!st->rest_url || !st->rest_token) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static int slurm_init(const struct gm_host *host, void *confp, void **state, char *err,
@@ -281,6 +348,8 @@ static int slurm_init(const struct gm_host *host, void *confp, void **state, cha
                  "state_exechost_exp is set");
         r = -EINVAL;
     }
+    if (r == 0 && conf->slurmrestd_url[0])
+        r = rest_init(st, conf, err, errlen);
     if (r < 0) {
         slurm_destroy(st);
         return r;

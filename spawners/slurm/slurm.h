@@ -8,6 +8,9 @@
  *   slurm_queue.c   where a pending job stands (squeue), SLURM's reasons in words, and what a
  *                   job that ended left (scontrol show job)
  *   slurm_job.c     start, stop and poll: the commands run on the loop (gm_command) in turn
+ *   slurm_rest.c    the same steps through slurmrestd (gm_fetch), answered as the commands
+ *                   would have answered
+ *   slurm_sbatch.c  a batch script's #SBATCH directives as slurmrestd's job properties
  *   slurm_form.c    the batch options form (partition, runtime, memory, CPUs, GPUs) and its
  *                   limits */
 #pragma once
@@ -15,6 +18,7 @@
 #include <ganymede/account.h>
 #include <ganymede/buf.h>
 #include <ganymede/command.h>
+#include <ganymede/fetch.h>
 #include <ganymede/host.h>
 #include <ganymede/regex.h>
 #include <ganymede/spawner.h>
@@ -56,6 +60,11 @@ struct slurm_conf {
     double pending_poll_interval; /* the longest wait between queries while the job pends */
     double command_timeout;       /* seconds a command may take */
     json_t *batch_options;        /* the form's fields and limits, or NULL for no form */
+    char *slurmrestd_url;         /* "" for the commands, else slurmrestd's base URL */
+    char *slurmrestd_token;       /* its JWT (or $SLURM_JWT); a secret */
+    char *slurmrestd_api_version; /* "v0.0.38" */
+    char *slurmrestd_ca_file;     /* CA bundle for an https:// slurmrestd, or "" */
+    bool slurmrestd_queue;        /* list the jobs (GET /jobs) for the queue position */
 };
 
 /* The compiled regular expressions and everything a server needs of its spawner. */
@@ -63,7 +72,9 @@ struct slurm_state {
     const struct gm_host *host;
     const struct slurm_conf *conf;
     struct gm_regex *pending_re, *running_re, *exechost_re,
-        *unknown_re; /* unknown_re may be NULL */
+        *unknown_re;  /* unknown_re may be NULL */
+    char *rest_url;   /* slurmrestd_url without a trailing '/', or NULL for the commands */
+    char *rest_token; /* slurmrestd_token, else $SLURM_JWT */
     /* For /hub/metrics. */
     uint64_t commands[4]; /* by enum slurm_command_kind */
     uint64_t command_failures;
@@ -120,9 +131,13 @@ struct slurm_server {
     void *poll_data;
 
     struct gm_command *command; /* the one command running for this server */
+    struct gm_fetch *fetch;     /* or the one request to slurmrestd */
     struct gm_timer *timer;     /* the next query */
     int64_t command_started_ms;
 };
+
+/* A step's completion: a command's result, or a request's in the same words. */
+typedef void (*slurm_step_cb)(struct slurm_server *srv, const struct gm_command_result *res);
 
 /* slurm_script.c */
 
@@ -185,6 +200,9 @@ int slurm_start(void *server, const struct gm_server_spec *spec,
                 const struct gm_spawn_progress *progress, gm_spawner_started_cb cb, void *data);
 int slurm_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *data);
 int slurm_poll(void *server, gm_spawner_polled_cb cb, void *data);
+/** The bookkeeping of every command or request (metrics): started, then ended with @res. */
+void slurm_step_started(struct slurm_server *srv, enum slurm_command_kind kind);
+void slurm_step_ended(struct slurm_server *srv, const struct gm_command_result *res);
 /** The port report arrived: finish the start if the job already runs. */
 void slurm_port_reported(struct slurm_server *srv);
 /** Cancel what is in flight for @srv (no callback runs). */
@@ -202,3 +220,26 @@ int slurm_options_from_form(void *state, const json_t *form, json_t **user_optio
  * a message for the user (a value the form does not allow), or -ENOMEM. */
 int slurm_form_values(const json_t *options, const json_t *user_options, json_t *vars, char *err,
                       size_t errlen);
+
+/* slurm_rest.c: each starts a request whose completion runs @next with the result the command
+ * would have given (see the file's head). Returns 0, or a negative errno and @next never runs
+ * (-EINVAL for a job id that is not a number). */
+int slurm_rest_submit(struct slurm_server *srv, const char *script, const char *const *env,
+                      slurm_step_cb next, char *err, size_t errlen);
+int slurm_rest_query(struct slurm_server *srv, slurm_step_cb next);
+int slurm_rest_cancel(struct slurm_server *srv, slurm_step_cb next);
+int slurm_rest_queue(struct slurm_server *srv, slurm_step_cb next);
+int slurm_rest_job_info(struct slurm_server *srv, slurm_step_cb next);
+
+/* slurm_sbatch.c */
+
+/** slurmrestd's submission for @script: {"script": @script, "job": the properties of its
+ * #SBATCH directives, with "environment" as --export takes it from @env ("NAME=value"
+ * strings)}. Returns 0 and *@ret, or -EINVAL with a message naming the directive in @err (one
+ * it cannot express, a bad value), or -ENOMEM. */
+int slurm_rest_job(const char *script, const char *const *env, json_t **ret, char *err,
+                   size_t errlen);
+/** A SLURM time ("30", "1:30:00", "2-12") in minutes, seconds rounded up; -EINVAL, -ERANGE. */
+int slurm_parse_minutes(const char *s, long *ret);
+/** A SLURM size ("4G", "4000", "512M") in megabytes, rounded up; -EINVAL, -ERANGE. */
+int slurm_parse_megabytes(const char *s, long *ret);

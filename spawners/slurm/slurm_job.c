@@ -21,26 +21,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef void (*step_cb)(struct slurm_server *srv, const struct gm_command_result *res);
+typedef slurm_step_cb step_cb;
 
-/* Everything a command's completion needs: which server, which step, how long it took. */
+/* Everything a command's completion needs: which server, which step. */
 struct step {
     struct slurm_server *srv;
     step_cb next;
-    enum slurm_command_kind kind;
 };
+
+void slurm_step_started(struct slurm_server *srv, enum slurm_command_kind kind)
+{
+    srv->st->commands[kind]++;
+    srv->command_started_ms = (int64_t)uv_now(srv->st->host->loop);
+}
+
+void slurm_step_ended(struct slurm_server *srv, const struct gm_command_result *res)
+{
+    struct slurm_state *st = srv->st;
+    st->command_us += (uint64_t)(uv_now(st->host->loop) - (uint64_t)srv->command_started_ms) * 1000;
+    if (res->error || res->exit_status != 0)
+        st->command_failures++;
+}
 
 static void on_command_done(void *data, const struct gm_command_result *res)
 {
     struct step *s = data;
     struct slurm_server *srv = s->srv;
     step_cb next = s->next;
-    struct slurm_state *st = srv->st;
     free(s);
     srv->command = NULL;
-    st->command_us += (uint64_t)(uv_now(st->host->loop) - (uint64_t)srv->command_started_ms) * 1000;
-    if (res->error || res->exit_status != 0)
-        st->command_failures++;
+    slurm_step_ended(srv, res);
     next(srv, res);
 }
 
@@ -50,11 +60,10 @@ static int start_command(struct slurm_server *srv, enum slurm_command_kind kind,
                          const char *stdin_data, const char *const *env, step_cb next)
 {
     struct slurm_state *st = srv->st;
-    st->commands[kind]++;
     struct step *s = malloc(sizeof(*s));
     if (!s)
         return -ENOMEM;
-    *s = (struct step){.srv = srv, .next = next, .kind = kind};
+    *s = (struct step){.srv = srv, .next = next};
     struct gm_command_request req = {
         .command = line,
         .env = env,
@@ -63,28 +72,92 @@ static int start_command(struct slurm_server *srv, enum slurm_command_kind kind,
         .max_output = 1 << 20,
         .timeout_ms = (long)(st->conf->command_timeout * 1000),
     };
-    srv->command_started_ms = (int64_t)uv_now(st->host->loop);
+    slurm_step_started(srv, kind);
     int r = gm_command_run(st->host->loop, &req, on_command_done, s, &srv->command);
     if (r < 0) {
         free(s);
-        st->command_failures++;
+        struct gm_command_result res = {.error = r, .exit_status = 127, .out = "", .err = ""};
+        slurm_step_ended(srv, &res);
     }
     return r;
 }
 
-/* The same inside a sequence (a completion already runs): a command that cannot start goes
- * on to @next at once, with a result saying why. */
-static void run(struct slurm_server *srv, enum slurm_command_kind kind, const char *line,
-                const char *stdin_data, const char *const *env, step_cb next)
+/* A step that could not start goes on to @next at once (a completion already runs), with a
+ * result saying why. */
+static void step_failed(struct slurm_server *srv, int r, step_cb next)
 {
-    int r = start_command(srv, kind, line, stdin_data, env, next);
-    if (r == 0)
-        return;
     char msg[128];
     snprintf(msg, sizeof(msg), "could not be run: %s", strerror(-r));
     struct gm_command_result res = {
         .error = r, .exit_status = 127, .out = "", .err = "", .message = msg};
     next(srv, &res);
+}
+
+/* The same inside a sequence. */
+static void run(struct slurm_server *srv, enum slurm_command_kind kind, const char *line,
+                const char *stdin_data, const char *const *env, step_cb next)
+{
+    int r = start_command(srv, kind, line, stdin_data, env, next);
+    if (r < 0)
+        step_failed(srv, r, next);
+}
+
+static int command_for(struct slurm_server *srv, const char *setting, const char *tmpl, char **line,
+                       char *err, size_t errlen);
+
+/* The steps both backends take after the submission: a command (its *_cmd setting), or a
+ * request to slurmrestd. */
+enum job_step { STEP_QUERY, STEP_CANCEL, STEP_QUEUE, STEP_JOB_INFO };
+
+/* Whether the optional steps are configured. */
+static bool step_enabled(const struct slurm_server *srv, enum job_step step)
+{
+    const struct slurm_conf *conf = srv->st->conf;
+    if (step == STEP_QUEUE)
+        return srv->st->rest_url ? conf->slurmrestd_queue : conf->queue_query_cmd[0] != '\0';
+    if (step == STEP_JOB_INFO)
+        return srv->st->rest_url || conf->job_info_cmd[0];
+    return true;
+}
+
+/* Start @step for @srv. Returns 0, or a negative errno with a message in @err and @next never
+ * runs. */
+static int start_step(struct slurm_server *srv, enum job_step step, step_cb next, char *err,
+                      size_t errlen)
+{
+    static const struct {
+        const char *setting;
+        size_t offset;
+        enum slurm_command_kind kind;
+        int (*rest)(struct slurm_server *, slurm_step_cb);
+    } steps[] = {
+        [STEP_QUERY] = {"batch_query_cmd", offsetof(struct slurm_conf, batch_query_cmd),
+                        SLURM_CMD_QUERY, slurm_rest_query},
+        [STEP_CANCEL] = {"batch_cancel_cmd", offsetof(struct slurm_conf, batch_cancel_cmd),
+                         SLURM_CMD_CANCEL, slurm_rest_cancel},
+        [STEP_QUEUE] = {"queue_query_cmd", offsetof(struct slurm_conf, queue_query_cmd),
+                        SLURM_CMD_QUERY, slurm_rest_queue},
+        [STEP_JOB_INFO] = {"job_info_cmd", offsetof(struct slurm_conf, job_info_cmd),
+                           SLURM_CMD_OTHER, slurm_rest_job_info},
+    };
+    int r;
+    if (srv->st->rest_url) {
+        r = steps[step].rest(srv, next);
+        if (r == -EINVAL)
+            snprintf(err, errlen, "SLURM job id '%s' is not a number", srv->job_id);
+        else if (r < 0)
+            snprintf(err, errlen, "cannot reach slurmrestd: %s", strerror(-r));
+        return r;
+    }
+    const char *tmpl = *(char *const *)((const char *)srv->st->conf + steps[step].offset);
+    char *line = NULL;
+    r = command_for(srv, steps[step].setting, tmpl, &line, err, errlen);
+    if (r == 0)
+        r = start_command(srv, steps[step].kind, line, NULL, NULL, next);
+    if (r < 0 && line)
+        snprintf(err, errlen, "%s could not be run: %s", steps[step].setting, strerror(-r));
+    free(line);
+    return r;
 }
 
 /* A command's output or, when it failed, its stderr, trimmed: batchspawner's job_status. */
@@ -162,10 +235,17 @@ static void forget_job(struct slurm_server *srv)
     srv->port = 0;
 }
 
-void slurm_cancel_all(struct slurm_server *srv)
+static void cancel_step(struct slurm_server *srv)
 {
     gm_command_cancel(srv->command);
     srv->command = NULL;
+    gm_fetch_cancel(srv->fetch);
+    srv->fetch = NULL;
+}
+
+void slurm_cancel_all(struct slurm_server *srv)
+{
+    cancel_step(srv);
     stop_timer(srv);
     clear_start(srv);
     json_decref(srv->vars);
@@ -288,14 +368,10 @@ static void fail_gone(struct slurm_server *srv)
                  "state_pending_re do not match, so the job is taken as gone.",
                  srv->job_id, line1);
     }
-    char *line = NULL, err[256];
-    const struct slurm_conf *conf = srv->st->conf;
-    if (conf->job_info_cmd[0] &&
-        command_for(srv, "job_info_cmd", conf->job_info_cmd, &line, err, sizeof(err)) == 0) {
-        run(srv, SLURM_CMD_OTHER, line, NULL, NULL, on_job_info);
-        free(line);
+    char err[SLURM_MESSAGE_MAX];
+    if (step_enabled(srv, STEP_JOB_INFO) &&
+        start_step(srv, STEP_JOB_INFO, on_job_info, err, sizeof(err)) == 0)
         return;
-    }
     start_done(srv, -ESRCH, NULL, srv->fail_message);
 }
 
@@ -314,7 +390,7 @@ void slurm_port_reported(struct slurm_server *srv)
     if (!srv->starting || !srv->start_cb)
         return;
     progress(srv, 80, "The server reported its port; connecting");
-    if (srv->command)
+    if (srv->command || srv->fetch)
         return; /* the query under way finishes it */
     if (srv->host[0]) {
         finish_if_ready(srv);
@@ -380,13 +456,10 @@ static void on_start_query(struct slurm_server *srv, const struct gm_command_res
         uint64_t max = (uint64_t)(conf->pending_poll_interval * 1000);
         uint64_t next = srv->poll_ms * 2;
         srv->poll_ms = next > max ? (max > startup_ms(srv) ? max : startup_ms(srv)) : next;
-        char *line = NULL, err[256];
-        if (conf->queue_query_cmd[0] && command_for(srv, "queue_query_cmd", conf->queue_query_cmd,
-                                                    &line, err, sizeof(err)) == 0) {
-            run(srv, SLURM_CMD_QUERY, line, NULL, NULL, on_queue);
-            free(line);
+        char err[SLURM_MESSAGE_MAX];
+        if (step_enabled(srv, STEP_QUEUE) &&
+            start_step(srv, STEP_QUEUE, on_queue, err, sizeof(err)) == 0)
             return;
-        }
         progress(srv, 20, "Pending in queue...");
         schedule_query(srv, srv->poll_ms);
         return;
@@ -410,15 +483,12 @@ static void on_start_query(struct slurm_server *srv, const struct gm_command_res
 
 static void query_start(struct slurm_server *srv)
 {
-    char *line = NULL, err[SLURM_MESSAGE_MAX];
-    int r = command_for(srv, "batch_query_cmd", srv->st->conf->batch_query_cmd, &line, err,
-                        sizeof(err));
-    if (r < 0) {
-        start_done(srv, r, NULL, err);
-        return;
-    }
-    run(srv, SLURM_CMD_QUERY, line, NULL, NULL, on_start_query);
-    free(line);
+    char err[SLURM_MESSAGE_MAX];
+    int r = start_step(srv, STEP_QUERY, on_start_query, err, sizeof(err));
+    if (r == -EINVAL || r == -E2BIG)
+        start_done(srv, r, NULL, err); /* a setting that does not format */
+    else if (r < 0)
+        step_failed(srv, r, on_start_query);
 }
 
 static void on_submitted(struct slurm_server *srv, const struct gm_command_result *res)
@@ -500,7 +570,8 @@ static void on_account(void *data, int status, const struct gm_account *a)
         return;
     }
     char *script = NULL, *line = NULL;
-    r = command_for(srv, "batch_submit_cmd", conf->batch_submit_cmd, &line, msg, sizeof(msg));
+    if (!srv->st->rest_url)
+        r = command_for(srv, "batch_submit_cmd", conf->batch_submit_cmd, &line, msg, sizeof(msg));
     if (r == 0)
         r = slurm_format("batch_script", conf->batch_script, srv->vars, SLURM_SCRIPT_MAX, &script,
                          msg, sizeof(msg));
@@ -509,13 +580,22 @@ static void on_account(void *data, int status, const struct gm_account *a)
         start_done(srv, r, NULL, msg);
         return;
     }
-    gm_log_info("Submitting the batch job of %s: %s", srv->user, line);
+    gm_log_info("Submitting the batch job of %s: %s", srv->user, line ? line : "to slurmrestd");
     gm_log_debug("Batch script of %s:\n%s", srv->user, script);
     progress(srv, 5, "Submitting the batch job");
     srv->submitted_ms = (int64_t)uv_now(srv->st->host->loop);
-    run(srv, SLURM_CMD_SUBMIT, line, script, (const char *const *)srv->env, on_submitted);
+    if (line)
+        r = start_command(srv, SLURM_CMD_SUBMIT, line, script, (const char *const *)srv->env,
+                          on_submitted);
+    else
+        r = slurm_rest_submit(srv, script, (const char *const *)srv->env, on_submitted, msg,
+                              sizeof(msg));
     free(line);
     free(script);
+    if (r == -EINVAL)
+        start_done(srv, r, NULL, msg); /* a directive slurmrestd cannot take */
+    else if (r < 0)
+        step_failed(srv, r, on_submitted);
 }
 
 int slurm_start(void *server, const struct gm_server_spec *spec,
@@ -589,14 +669,9 @@ static void on_stop_query(struct slurm_server *srv, const struct gm_command_resu
 
 static void stop_check(struct slurm_server *srv)
 {
-    char *line = NULL, err[SLURM_MESSAGE_MAX];
-    if (command_for(srv, "batch_query_cmd", srv->st->conf->batch_query_cmd, &line, err,
-                    sizeof(err)) < 0) {
+    char err[SLURM_MESSAGE_MAX];
+    if (start_step(srv, STEP_QUERY, on_stop_query, err, sizeof(err)) < 0)
         stop_done(srv, 0, NULL);
-        return;
-    }
-    run(srv, SLURM_CMD_QUERY, line, NULL, NULL, on_stop_query);
-    free(line);
 }
 
 static void on_cancelled(struct slurm_server *srv, const struct gm_command_result *res)
@@ -631,8 +706,7 @@ int slurm_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *data)
         /* The hub never polls and stops at once; a poll cannot complete after a stop. */
         return -EBUSY;
     }
-    gm_command_cancel(srv->command);
-    srv->command = NULL;
+    cancel_step(srv);
     stop_timer(srv);
     if (srv->starting && srv->start_cb)
         start_done(srv, -ECANCELED, NULL, "the start was cancelled");
@@ -651,9 +725,9 @@ int slurm_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *data)
         return 0;
     }
     gm_log_info("Stopping SLURM job %s of %s", srv->job_id, srv->user);
-    char *line = NULL, err[SLURM_MESSAGE_MAX];
-    if (command_for(srv, "batch_cancel_cmd", srv->st->conf->batch_cancel_cmd, &line, err,
-                    sizeof(err)) < 0) {
+    char err[SLURM_MESSAGE_MAX];
+    int r = start_step(srv, STEP_CANCEL, on_cancelled, err, sizeof(err));
+    if (r == -EINVAL || r == -E2BIG) {
         gm_log_error("Cannot cancel SLURM job %s: %s", srv->job_id, err);
         if (gm_timer_start(srv->st->host->loop, 0, 0, on_nothing_to_stop, srv, &srv->timer) < 0) {
             srv->stopping = false;
@@ -662,8 +736,6 @@ int slurm_stop(void *server, bool now, gm_spawner_stopped_cb cb, void *data)
         }
         return 0;
     }
-    int r = start_command(srv, SLURM_CMD_CANCEL, line, NULL, NULL, on_cancelled);
-    free(line);
     if (r < 0) {
         srv->stopping = false;
         srv->stop_cb = NULL;
@@ -714,11 +786,12 @@ int slurm_poll(void *server, gm_spawner_polled_cb cb, void *data)
     srv->polling = true;
     srv->poll_cb = cb;
     srv->poll_data = data;
-    char *line = NULL, err[SLURM_MESSAGE_MAX];
-    if (!srv->job_id[0] || ensure_vars(srv) < 0 ||
-        command_for(srv, "batch_query_cmd", srv->st->conf->batch_query_cmd, &line, err,
-                    sizeof(err)) < 0) {
-        /* batchspawner: no job id is a job not found. */
+    char err[SLURM_MESSAGE_MAX];
+    int r = !srv->job_id[0] ? -ENOENT : ensure_vars(srv);
+    if (r == 0)
+        r = start_step(srv, STEP_QUERY, on_poll_query, err, sizeof(err));
+    if (r == -ENOENT || r == -EINVAL || r == -E2BIG) {
+        /* batchspawner: no job id (or one no query can name) is a job not found. */
         if (gm_timer_start(srv->st->host->loop, 0, 0, on_poll_nothing, srv, &srv->timer) < 0) {
             srv->polling = false;
             srv->poll_cb = NULL;
@@ -726,8 +799,6 @@ int slurm_poll(void *server, gm_spawner_polled_cb cb, void *data)
         }
         return 0;
     }
-    int r = start_command(srv, SLURM_CMD_QUERY, line, NULL, NULL, on_poll_query);
-    free(line);
     if (r < 0) {
         srv->polling = false;
         srv->poll_cb = NULL;

@@ -6,13 +6,16 @@ The cluster here has one partition, `debug`: the example's partition `interactiv
 written, so sbatch refuses it and the start fails at once with SLURM's words; the example's
 form offers its fields and refuses a CPU count over its limit. Then, with the partition, the
 prologue (no environment modules here) and the form's partition choices overridden, the rest
-of the example (8 h run time, 4G, 2 CPUs, start_timeout) runs a real server."""
+of the example (8 h run time, 4G, 2 CPUs, start_timeout) runs a real server. The slurmrestd
+example runs one too, through the recipe's slurmrestd."""
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import ADMIN_TOKEN, Api
 from spawn_helpers import PASSWORD, wait_ready
-from test_slurm_spawner import (SLURM_ENV, WRAPPER, failed_start, job_id_of, job_info,  # noqa: F401
+from test_slurm_spawner import (SLURM_ENV, SLURM_REST, WRAPPER, failed_start, job_id_of, job_info,  # noqa: F401
                                 login, slurm, slurm_cluster, stop_server, users)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "slurm-spawner.md"
@@ -28,8 +31,10 @@ def example_block():
     return m.group(1)
 
 
-def docs_config(*extra):
-    lines = [
+def docs_lines():
+    """What the test machine needs after an example: the login, the hub's address, the
+    wrapper of this checkout."""
+    return [
         'c.JupyterHub.authenticator_class = "shared-password"',
         f'c.JupyterHub.api_tokens = {{"{ADMIN_TOKEN}": "admin"}}',
         'c.JupyterHub.hub_connect_url = ""',
@@ -41,8 +46,11 @@ def docs_config(*extra):
         'c.Spawner.env_keep = ["PATH", "LANG", "SLURM_CONF", "JUPYTERHUB_SINGLEUSER_APP"]',
         'c.Spawner.http_timeout = 60',
         f'c.SlurmSpawner.batchspawner_singleuser_cmd = "{WRAPPER}"',
-        *extra,
     ]
+
+
+def docs_config(*extra):
+    lines = docs_lines() + list(extra)
     return (example_block() + "\n# Appended by tests/integration/test_slurm_docs.py\n" +
             "\n".join(lines) + "\n")
 
@@ -91,3 +99,46 @@ def test_the_docs_example_runs_a_server(slurm, users, hub_factory):  # noqa: F81
     assert info["TimeLimit"] == "08:00:00", info    # req_runtime
     assert info["MinMemoryNode"] == "4G", info      # req_memory
     stop_server(hub, user)
+
+
+def rest_example_block():
+    """The ```python block under "### Example (slurmrestd)"."""
+    section = DOCS.read_text().split("\n### Example (slurmrestd)\n", 1)
+    assert len(section) == 2, "docs/slurm-spawner.md has no '### Example (slurmrestd)' heading"
+    m = re.search(r"```python\n(.*?)```", section[1], re.S)
+    assert m, "no ```python block under '### Example (slurmrestd)'"
+    return m.group(1)
+
+
+def test_the_slurmrestd_example_runs_a_server(slurm, users, hub_factory):  # noqa: F811
+    """The slurmrestd example as written, with the recipe's slurmrestd for the example's URL,
+    its token in SLURM_JWT (as the example says), the partition that exists here, the batch
+    commands set to /bin/false and no SLURM_CONF: the server comes up through REST alone."""
+    if "SLURMRESTD_URL" not in SLURM_REST:
+        pytest.skip("slurmrestd did not start with the cluster")
+    example = rest_example_block()
+    assert "c.SlurmSpawner.slurmrestd_token" not in example.replace(
+        "# (or c.SlurmSpawner.slurmrestd_token", "")
+    user = users()
+    config = (example.replace("http://slurmctl.cluster.example.org:6820",
+                              SLURM_REST["SLURMRESTD_URL"]) +
+              "\n# Appended by tests/integration/test_slurm_docs.py\n" + "\n".join([
+                  *docs_lines(),
+                  'c.SlurmSpawner.req_partition = "debug"',
+                  'c.SlurmSpawner.batch_submit_cmd = "/bin/false"',
+                  'c.SlurmSpawner.batch_query_cmd = "/bin/false"',
+                  'c.SlurmSpawner.batch_cancel_cmd = "/bin/false"',
+              ]) + "\n")
+    hub = hub_factory(config=config, config_name="jupyterhub_config.py",
+                      env={"SLURM_JWT": SLURM_REST["SLURM_JWT"]})
+    hub.api = Api(hub)
+    assert hub.api("POST", f"/users/{user}").status_code == 201
+    r = hub.api("POST", f"/users/{user}/server")
+    assert r.status_code in (201, 202), r.text
+    wait_ready(hub, user, timeout=120)
+    info = job_info(job_id_of(hub, user))
+    assert info["Partition"] == "debug", info
+    assert info["TimeLimit"] == "08:00:00", info    # req_runtime, as --time
+    assert info["MinMemoryNode"] == "4G", info      # req_memory, as --mem
+    stop_server(hub, user)
+    assert SLURM_REST["SLURM_JWT"] not in hub.log()

@@ -47,13 +47,15 @@ WRAPPER = ROOT / "spawners" / "slurm" / "batchspawner-singleuser"
 SLURM_STATE = RECIPES_STATE / "slurm"
 LOCK = RECIPES_STATE / ".ganymede-slurm-tests.lock"
 SLURM_ENV = {}  # SLURM_CONF, once the cluster runs
+SLURM_REST = {}  # SLURMRESTD_URL and SLURM_JWT, once slurmrestd runs (test_slurm_rest.py)
 
 
 # The cluster.
 
 def _recipe(*args):
+    # With slurmrestd (auth/jwt) too, for the REST backend's tests: one cluster for both.
     return subprocess.run([str(RECIPES / "start-slurm.sh"), *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, env=dict(os.environ, SLURM_RESTD="1"))
 
 
 @pytest.fixture(scope="session")
@@ -75,10 +77,15 @@ def slurm_cluster():
         p = _recipe()
         if p.returncode != 0:
             pytest.skip(f"the SLURM cluster cannot start here: {(p.stderr or p.stdout)[-800:]}")
-        m = re.search(r"SLURM_CONF='([^']+)'", _recipe("env").stdout)
+        env = _recipe("env").stdout
+        m = re.search(r"SLURM_CONF='([^']+)'", env)
         if not m:
             pytest.skip("start-slurm.sh env gave no SLURM_CONF")
     SLURM_ENV["SLURM_CONF"] = m.group(1)
+    for name in ("SLURMRESTD_URL", "SLURM_JWT"):
+        rest = re.search(name + r"='([^']+)'", env)
+        if rest:
+            SLURM_REST[name] = rest.group(1)
     return dict(SLURM_ENV)
 
 

@@ -1,6 +1,7 @@
-/* spawners/slurm/slurm_script.c, slurm_queue.c and slurm_form.c with the module's real
- * defaults (its option tables and init): batchspawner's script and commands, what squeue,
- * sbatch and scontrol print, the queue messages and the form's limits. */
+/* spawners/slurm/slurm_script.c, slurm_queue.c, slurm_form.c and slurm_sbatch.c with the
+ * module's real defaults (its option tables and init): batchspawner's script and commands, what
+ * squeue, sbatch and scontrol print, the queue messages, the form's limits, and the script's
+ * #SBATCH directives as slurmrestd's job properties. */
 #include "test.h"
 #include "core/options.h"
 #include "spawners/slurm/slurm.h"
@@ -283,6 +284,187 @@ static void test_form(void **state)
     json_decref(opts);
 }
 
+/* slurm_sbatch.c: the module's own script, as slurmrestd is given it. */
+static void test_rest_job_of_default_script(void **state)
+{
+    struct fixture *f = *state;
+    const char *set[][2] = {{"req_partition", "gpu"},
+                            {"req_runtime", "1:30:00"},
+                            {"req_memory", "4G"},
+                            {"req_nprocs", "2"}};
+    char **fields[] = {&f->conf.req_partition, &f->conf.req_runtime, &f->conf.req_memory,
+                       &f->conf.req_nprocs};
+    for (size_t i = 0; i < 4; i++) {
+        free(*fields[i]);
+        *fields[i] = strdup(set[i][1]);
+    }
+    const char *const job_env[] = {"PATH=/usr/bin", "JUPYTERHUB_API_TOKEN=secret",
+                                   "JUPYTERHUB_SERVICE_URL=http://0.0.0.0:0/user/alice/",
+                                   "HOME=/home/alice", NULL};
+    const char *const kept[] = {"PATH=/usr/bin", "JUPYTERHUB_API_TOKEN=secret", NULL};
+    json_t *vars = slurm_vars(&f->conf, "alice", "/home/alice", kept, argv);
+    char *script = NULL, err[300] = "";
+    assert_int_equal(slurm_format("batch_script", f->conf.batch_script, vars, SLURM_SCRIPT_MAX,
+                                  &script, err, sizeof(err)),
+                     0);
+    json_t *sub = NULL;
+    if (slurm_rest_job(script, job_env, &sub, err, sizeof(err)) != 0)
+        fail_msg("slurm_rest_job: %s", err);
+    assert_string_equal(json_string_value(json_object_get(sub, "script")), script);
+    const json_t *job = json_object_get(sub, "job");
+    assert_string_equal(json_string_value(json_object_get(job, "name")), "spawner-jupyterhub");
+    assert_string_equal(json_string_value(json_object_get(job, "standard_output")),
+                        "/home/alice/jupyterhub_slurmspawner_%j.log");
+    assert_string_equal(json_string_value(json_object_get(job, "current_working_directory")),
+                        "/home/alice");
+    /* slurmrestd 22.05 takes sbatch's own value ("L"), not the boolean its schema says. */
+    assert_string_equal(json_string_value(json_object_get(job, "get_user_environment")), "L");
+    assert_string_equal(json_string_value(json_object_get(job, "partition")), "gpu");
+    assert_int_equal(json_integer_value(json_object_get(job, "time_limit")), 90);
+    assert_int_equal(json_integer_value(json_object_get(job, "memory_per_node")), 4096);
+    assert_int_equal(json_integer_value(json_object_get(job, "cpus_per_task")), 2);
+    /* --export={{keepvars}}: the names kept, from the environment the job is given. */
+    const json_t *e = json_object_get(job, "environment");
+    assert_int_equal(json_object_size(e), 2);
+    assert_string_equal(json_string_value(json_object_get(e, "PATH")), "/usr/bin");
+    assert_string_equal(json_string_value(json_object_get(e, "JUPYTERHUB_API_TOKEN")), "secret");
+    json_decref(sub);
+    free(script);
+    json_decref(vars);
+}
+
+static json_t *job_of(const char *script, const char *const *job_env)
+{
+    json_t *sub = NULL;
+    char err[300] = "";
+    if (slurm_rest_job(script, job_env, &sub, err, sizeof(err)) != 0)
+        fail_msg("slurm_rest_job(%s): %s", script, err);
+    json_t *job = json_incref(json_object_get(sub, "job"));
+    json_decref(sub);
+    return job;
+}
+
+static void test_rest_job_directive_forms(void **state)
+{
+    (void)state;
+    const char *const none[] = {NULL};
+    const char *const env2[] = {"A=1", "B=2", NULL};
+    json_t *job = job_of("#!/bin/sh\n"
+                         "# a comment\n"
+                         "\n"
+                         "#SBATCH -p debug -t 2-12 --mem=512K -c4\n"
+                         "#SBATCH -N 1-2 --hold --job-name \"my job\" # not an option\n"
+                         "#SBATCH --nodes=3\n"
+                         "  #SBATCH --qos=long\n"
+                         "echo hi\n"
+                         "#SBATCH --account=late\n",
+                         env2);
+    assert_string_equal(json_string_value(json_object_get(job, "partition")), "debug");
+    assert_int_equal(json_integer_value(json_object_get(job, "time_limit")), 2 * 1440 + 12 * 60);
+    assert_int_equal(json_integer_value(json_object_get(job, "memory_per_node")), 1);
+    assert_int_equal(json_integer_value(json_object_get(job, "cpus_per_task")), 4);
+    assert_int_equal(json_array_size(json_object_get(job, "nodes")), 1); /* the last one */
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(job, "nodes"), 0)), 3);
+    assert_true(json_is_true(json_object_get(job, "hold")));
+    assert_string_equal(json_string_value(json_object_get(job, "name")), "my job");
+    assert_string_equal(json_string_value(json_object_get(job, "qos")), "long");
+    assert_null(json_object_get(job, "account")); /* after the first command: sbatch ignores it */
+    /* No --export: ALL. */
+    assert_int_equal(json_object_size(json_object_get(job, "environment")), 2);
+    json_decref(job);
+
+    job = job_of("#SBATCH --export=NONE\nrun\n", env2);
+    assert_string_equal(json_string_value(json_object_get(job, "get_user_environment")), "0");
+    const json_t *e = json_object_get(job, "environment");
+    assert_int_equal(json_object_size(e), 1); /* slurmrestd wants one */
+    assert_string_equal(json_string_value(json_object_get(e, "SLURM_EXPORT_ENV")), "NONE");
+    json_decref(job);
+
+    job = job_of("#SBATCH --export=ALL,C=3,B=x\nrun\n", env2);
+    e = json_object_get(job, "environment");
+    assert_int_equal(json_object_size(e), 3);
+    assert_string_equal(json_string_value(json_object_get(e, "B")), "x");
+    assert_string_equal(json_string_value(json_object_get(e, "C")), "3");
+    json_decref(job);
+
+    job = job_of("#SBATCH --export=B,NOSUCH\nrun\n", env2);
+    e = json_object_get(job, "environment");
+    assert_int_equal(json_object_size(e), 1);
+    assert_string_equal(json_string_value(json_object_get(e, "B")), "2");
+    json_decref(job);
+
+    job = job_of("#SBATCH --no-requeue --get-user-env -Jshort\n", none);
+    assert_string_equal(json_string_value(json_object_get(job, "get_user_environment")), "0");
+    assert_true(json_is_false(json_object_get(job, "requeue")));
+    assert_string_equal(json_string_value(json_object_get(job, "name")), "short");
+    json_decref(job);
+}
+
+static void test_rest_job_refusals(void **state)
+{
+    (void)state;
+    const char *const none[] = {NULL};
+    static const struct {
+        const char *script, *says;
+    } bad[] = {
+        {"#SBATCH --clusters=other\n", "--clusters=other"},
+        {"#SBATCH -M other\n", "-M"},
+        {"#SBATCH --time=soon\n", "--time=soon"},
+        {"#SBATCH --time=1:2:3:4\n", "--time"},
+        {"#SBATCH --mem=4Q\n", "--mem=4Q"},
+        {"#SBATCH --cpus-per-task=-1\n", "--cpus-per-task"},
+        {"#SBATCH --cpus-per-task\n", "needs a value"},
+        {"#SBATCH --hold=yes\n", "takes no value"},
+        {"#SBATCH --nodes=3-1\n", "--nodes"},
+        {"#SBATCH --export=A,=x\n", "without a name"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *sub = NULL;
+        char err[300] = "";
+        assert_int_equal(slurm_rest_job(bad[i].script, none, &sub, err, sizeof(err)), -EINVAL);
+        assert_null(sub);
+        if (!strstr(err, bad[i].says))
+            fail_msg("%s: '%s' does not say %s", bad[i].script, err, bad[i].says);
+    }
+}
+
+static void test_slurm_times_and_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        long minutes;
+    } times[] = {{"30", 30},       {"30:01", 31},     {"1:30:00", 90}, {"2-12", 3600},
+                 {"1-0:30", 1470}, {"1-0:0:1", 1441}, {"0", 0}};
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        long m = -1;
+        assert_int_equal(slurm_parse_minutes(times[i].in, &m), 0);
+        assert_int_equal(m, times[i].minutes);
+    }
+    const char *bad_times[] = {"", "x", "1:", "-1", "1-", "1:2:3:4", "1-2-3", "1:-2", "INFINITE"};
+    for (size_t i = 0; i < sizeof(bad_times) / sizeof(bad_times[0]); i++) {
+        long m;
+        if (slurm_parse_minutes(bad_times[i], &m) == 0)
+            fail_msg("'%s' read as %ld minutes", bad_times[i], m);
+    }
+    static const struct {
+        const char *in;
+        long mb;
+    } sizes[] = {{"4000", 4000},  {"512M", 512}, {"4G", 4096},  {"4g", 4096},
+                 {"1T", 1048576}, {"1025K", 2},  {"2GB", 2048}, {"0", 0}};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        long mb = -1;
+        assert_int_equal(slurm_parse_megabytes(sizes[i].in, &mb), 0);
+        assert_int_equal(mb, sizes[i].mb);
+    }
+    const char *bad_sizes[] = {"", "G", "4X", "4GiB", "-1", "99999999999999T"};
+    for (size_t i = 0; i < sizeof(bad_sizes) / sizeof(bad_sizes[0]); i++) {
+        long mb;
+        if (slurm_parse_megabytes(bad_sizes[i], &mb) == 0)
+            fail_msg("'%s' read as %ld MB", bad_sizes[i], mb);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +476,10 @@ int main(void)
         cmocka_unit_test(test_queue_messages),
         cmocka_unit_test(test_job_info),
         cmocka_unit_test(test_form),
+        cmocka_unit_test_setup_teardown(test_rest_job_of_default_script, setup, teardown),
+        cmocka_unit_test(test_rest_job_directive_forms),
+        cmocka_unit_test(test_rest_job_refusals),
+        cmocka_unit_test(test_slurm_times_and_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
