@@ -10,7 +10,9 @@ Covered: a start through the REST API into a kernel that runs as the user, with 
 of the job (submitted, running on localhost) and the job seen by squeue, then a stop that
 cancels it; progress that only goes forward when the port report beats the query; the default
 script with srun; queue position and reason while the node is full;
-a held job, stopped cleanly; a job that dies at once (its state, exit code and output in the
+the same in chromium (the batch options form, the spawn-pending page saying where the job
+stands while the node is full, then taking the user into the server once it frees); a held job,
+stopped cleanly; a job that dies at once (its state, exit code and output in the
 failure); sbatch failing and missing; a query whose output nobody understands (the job must be
 cancelled); slurmctld frozen mid-spawn (a running server is not declared stopped, a start fails
 with a clear message); the port report's checks (403 for tokens other than the server's own,
@@ -39,7 +41,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import ADMIN_TOKEN, BIN, RECIPES, RECIPES_STATE, Api, free_port
+from conftest import ADMIN_TOKEN, BIN, RECIPES, RECIPES_STATE, Api, free_port, run_browser
 from spawn_helpers import PASSWORD, server_model, start, wait_for, wait_ready, wait_stopped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -421,6 +423,49 @@ def test_queue_position_and_reason_while_the_node_is_full(slurm_alone, users, hu
         events = progress.wait(120)
         assert events[-1].get("ready") is True, progress.messages()
         assert jobs_of(user) == {job_id: ("RUNNING", user)}
+        stop_server(hub, user)
+        wait_no_jobs(user)
+    finally:
+        for b in blockers:
+            slurm_cmd("scancel", b, check=False)
+
+
+def test_browser_follows_the_queue_into_the_server(slurm_alone, users, hub_factory, tmp_path):
+    """chromium: the batch options form, the spawn-pending page while the job waits (where it
+    stands, why), and the same page taking the user into their server once the node frees."""
+    user = users()
+    trigger = tmp_path / "queued"
+    blockers = [submit_blocker(16)]
+    freed = threading.Event()
+
+    def free_when_seen():
+        # The browser writes the trigger once it shows the queue; bounded either way.
+        try:
+            wait_for(trigger.exists, 120, interval=0.2, what="the browser at the queue message")
+        finally:
+            slurm_cmd("scancel", blockers[0], check=False)
+            freed.set()
+
+    try:
+        wait_for(lambda: job_state(blockers[0]) == "RUNNING", 30, what="the blocker running")
+        hub = slurm_hub(hub_factory, slurm={"pending_poll_interval": 1, "batch_options": {
+            "partition": {"choices": ["debug"]}, "nprocs": {"min": 1, "max": 4, "default": 1}}})
+        t = threading.Thread(target=free_when_seen, daemon=True)
+        t.start()
+        found = run_browser("slurm-spawn", url=hub.public_url, user=user, password=PASSWORD,
+                            nprocs=2, trigger=str(trigger),
+                            queued=r"is waiting in the queue .*\(Resources\)\.")
+        assert freed.wait(30)
+        assert found["formLabels"] == ["Partition", "CPUs"], found
+        job_id = job_id_of(hub, user)
+        assert found["queued"] == (
+            f"Job {job_id} is waiting in the queue of partition debug: 1st of 1 pending there. "
+            "Why: the CPUs, memory or GPUs it asks for are in use by other jobs (Resources)."), found
+        assert found["redirectPromised"] is True
+        assert f"Job {job_id} submitted to SLURM" in found["log"], found
+        assert found["serverUrl"].startswith(hub.public_url + f"/user/{user}/"), found
+        assert job_info(job_id)["NumCPUs"] == "2"
+        assert found["consoleErrors"] == [], found["consoleErrors"]
         stop_server(hub, user)
         wait_no_jobs(user)
     finally:
