@@ -169,36 +169,44 @@ def proxy_line(index, g, machine):
 
 
 def slurm_section(index):
-    """The SLURM spawner's figures (bench/slurm.py), when the run has them."""
+    """The SLURM spawner's figures (bench/slurm.py), when the run has them: one result (older
+    runs) or one for each backend."""
     if not index.get("slurm"):
         return []
-    k = json.loads((ROOT / index["slurm"]).read_text())
-    s, p = k["summary"], k["polls"]
+    paths = [index["slurm"]] if isinstance(index["slurm"], str) else index["slurm"]
+    runs = [(path, json.loads((ROOT / path).read_text())) for path in paths]
     out = ["", "## SLURM spawner (Ganymede only)", "",
            "bench/slurm.py against the real one-node SLURM 22.05 cluster of "
            "`../shared/recipes/start-slurm.sh` (Debian has no batchspawner to run beside it): "
            "servers started one after the other through the REST API, each a SLURM job running "
-           "the real `jupyterhub-singleuser` as a local user through `sudo`; the phases come "
-           "from the hub's log. Then, with those servers running and `Spawner.poll_interval` "
-           "1 s, the hub's CPU time per poll (one `sudo squeue` run on the loop) and the query's "
-           f"wall time, from `/hub/metrics`. Raw results: `{index['slurm']}` ({k['started']}).",
+           "the real `jupyterhub-singleuser` as a local user; the phases come from the hub's "
+           "log. Then, with those servers running and `Spawner.poll_interval` 1 s, the hub's "
+           "CPU time per poll and the query's wall time, from `/hub/metrics`. Through the "
+           "commands, a poll is one `sudo squeue` run on the loop; through slurmrestd "
+           "(`SlurmSpawner.slurmrestd_url`), one HTTP request. Raw results: " +
+           ", ".join(f"`{path}` ({k['started']})" for path, k in runs) + ".",
            "",
-           "| spawns | POST to reachable through the proxy, median (max) | sbatch | submitted to "
-           "port reported (SLURM's scheduling and the server's start) | port to ready (HTTP "
-           "check, route) |",
-           "|---:|---:|---:|---:|---:|",
-           f"| {s['spawns']} | {s['median_s']:.2f} s ({s['max_s']:.2f} s) | "
-           f"{s.get('sbatch_s_median', 0) * 1000:.0f} ms | "
-           f"{s.get('submitted_to_port_s_median', 0):.2f} s | "
-           f"{s.get('port_to_ready_s_median', 0) * 1000:.0f} ms |",
-           "",
-           "| servers polled | queries | hub CPU per poll | query wall time | failures | "
-           "hub RSS |",
-           "|---:|---:|---:|---:|---:|---:|",
-           f"| {p['servers']} | {p['queries']} in {p['seconds']:.0f} s | "
-           f"{p['hub_cpu_ms_per_poll']:.3f} ms | {p['query_wall_ms']:.1f} ms | {p['failures']} | "
-           f"{p['hub_rss_mb']:.1f} MB |"]
+           "| backend | spawns | POST to reachable through the proxy, median (max) | submit | "
+           "submitted to port reported (SLURM's scheduling and the server's start) | port to "
+           "ready (HTTP check, route) |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for _, k in runs:
+        s = k["summary"]
+        out.append(f"| {k.get('backend', 'commands')} | {s['spawns']} | {s['median_s']:.2f} s "
+                   f"({s['max_s']:.2f} s) | {s.get('sbatch_s_median', 0) * 1000:.0f} ms | "
+                   f"{s.get('submitted_to_port_s_median', 0):.2f} s | "
+                   f"{s.get('port_to_ready_s_median', 0) * 1000:.0f} ms |")
+    out += ["",
+            "| backend | servers polled | queries | hub CPU per poll | query wall time | "
+            "failures | hub RSS |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for _, k in runs:
+        p = k["polls"]
+        out.append(f"| {k.get('backend', 'commands')} | {p['servers']} | {p['queries']} in "
+                   f"{p['seconds']:.0f} s | {p['hub_cpu_ms_per_poll']:.3f} ms | "
+                   f"{p['query_wall_ms']:.1f} ms | {p['failures']} | {p['hub_rss_mb']:.1f} MB |")
     return out
+
 
 def kube_section(index):
     """The Kubernetes spawner's figures (bench/kube.py), when the run has them."""

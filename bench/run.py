@@ -208,19 +208,22 @@ def kube_run(stamp, quick):
 
 
 def slurm_run(stamp, quick):
-    """bench/slurm.py against the recipes' SLURM cluster; the result's path, or None when the
-    cluster cannot run here."""
+    """bench/slurm.py against the recipes' SLURM cluster, through the commands then through
+    slurmrestd; the results' paths, or None when the cluster cannot run here."""
     if not (RECIPES_DIR / "start-slurm.sh").exists():
         log("no ../shared/recipes: the SLURM spawner's benchmark is skipped")
         return None
-    dest = RESULTS / f"slurm-{stamp}{'-quick' if quick else ''}.json"
     args = ["--spawn", "3", "--poll-seconds", "10"] if quick else ["--spawn", "10",
                                                                    "--poll-seconds", "30"]
-    log("SLURM spawner against the recipes' cluster (bench/slurm.py)")
-    subprocess.run([sys.executable, str(ROOT / "bench" / "slurm.py"), *args, "--bin",
-                    str(ROOT / "build-bench" / "ganymede"), "--out", str(dest)], check=True,
-                   timeout=3600)
-    return str(dest.relative_to(ROOT))
+    paths = []
+    for backend in ("commands", "slurmrestd"):
+        dest = RESULTS / f"slurm-{backend}-{stamp}{'-quick' if quick else ''}.json"
+        log(f"SLURM spawner against the recipes' cluster through the {backend} (bench/slurm.py)")
+        subprocess.run([sys.executable, str(ROOT / "bench" / "slurm.py"), *args, "--backend",
+                        backend, "--bin", str(ROOT / "build-bench" / "ganymede"), "--out",
+                        str(dest)], check=True, timeout=3600)
+        paths.append(str(dest.relative_to(ROOT)))
+    return paths
 
 
 def spawner_only(quick, name, fn):

@@ -11,6 +11,9 @@ through sudo, as batchspawner runs them:
   poll is one squeue through sudo, run on the loop: fork, exec, reading its output) and the
   wall time of the query command, from /hub/metrics.
 
+--backend slurmrestd measures the same through the recipe's slurmrestd (SlurmSpawner.
+slurmrestd_url, root's JWT in the hub's SLURM_JWT): each poll is then one HTTP request.
+
     bench/slurm.py --spawn 10 --poll-seconds 30 --out bench/results/slurm-X.json
 """
 import argparse
@@ -105,15 +108,21 @@ def main():
     ap.add_argument("--spawn", type=int, default=10)
     ap.add_argument("--poll-seconds", type=float, default=30)
     ap.add_argument("--bin", default=str(ROOT / "build-bench" / "ganymede"))
+    ap.add_argument("--backend", choices=["commands", "slurmrestd"], default="commands")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
+    recipe_env = dict(os.environ, SLURM_RESTD="1")  # one cluster for both backends, as the tests
     p = subprocess.run([str(RECIPES / "start-slurm.sh")], capture_output=True, text=True,
-                       timeout=300)
+                       timeout=300, env=recipe_env)
     if p.returncode != 0:
         raise SystemExit(f"start-slurm.sh failed: {p.stderr[-800:]}")
     env_text = subprocess.run([str(RECIPES / "start-slurm.sh"), "env"], capture_output=True,
-                              text=True, timeout=60).stdout
+                              text=True, timeout=60, env=recipe_env).stdout
     slurm_conf = re.search(r"SLURM_CONF='([^']+)'", env_text).group(1)
+    rest = {k: m.group(1) for k in ("SLURMRESTD_URL", "SLURM_JWT")
+            if (m := re.search(k + r"='([^']+)'", env_text))}
+    if a.backend == "slurmrestd" and len(rest) != 2:
+        raise SystemExit("start-slurm.sh gave no slurmrestd (SLURM_RESTD=1)")
     try:
         pwd.getpwnam(USER)
     except KeyError:
@@ -138,13 +147,16 @@ def main():
                     "cmd": ["jupyterhub-singleuser"]},
         "SlurmSpawner": {"batchspawner_singleuser_cmd": str(wrapper)},
     }
-    (state / "bench_config.json").write_text(json.dumps(cfg))
     env = dict(os.environ, SLURM_CONF=slurm_conf)
+    if a.backend == "slurmrestd":
+        cfg["SlurmSpawner"]["slurmrestd_url"] = rest["SLURMRESTD_URL"]
+        env["SLURM_JWT"] = rest["SLURM_JWT"]  # the token stays out of the config file
+    (state / "bench_config.json").write_text(json.dumps(cfg))
     hub_log = open(state / "hub.log", "w")
     proc = subprocess.Popen([a.bin, "-f", "bench_config.json"], cwd=state, env=env,
                             stdout=hub_log, stderr=subprocess.STDOUT, start_new_session=True)
     hub = f"http://127.0.0.1:{HUB_PORT}"
-    result = {"started": time.strftime("%Y%m%d-%H%M%S"), "spawns": []}
+    result = {"started": time.strftime("%Y%m%d-%H%M%S"), "backend": a.backend, "spawns": []}
     try:
         wait("the hub", lambda: call(hub + "/hub/api/")[0] == 200, 60)
         for n in names:
