@@ -59,12 +59,16 @@ struct gm_authenticator {
     const char *name;                      /* entry-point name: "dummy", "pam" */
     const char *const *aliases;            /* other names, e.g. the Python class path */
     const struct gm_option_class *options; /* its settings (NULL: only the base ones) */
-    size_t conf_size;                      /* bytes of its config struct */
-    const char *login_service;             /* label of a "Sign in with X" button, or NULL for the
-                                              username/password form */
-    const char *login_message;             /* with login_service and no login page of its own:
-                                              what the login page says instead (LTI: "open
-                                              the link in your course") */
+    /** The option classes between Authenticator and .options, from the root down, NULL-ended
+     * (ltiauthenticator's LTI13LaunchValidator): their settings fill the same config struct,
+     * as a spawner's ancestors do. NULL for none. */
+    const struct gm_option_class *const *ancestors;
+    size_t conf_size;          /* bytes of its config struct */
+    const char *login_service; /* label of a "Sign in with X" button, or NULL for the
+                                  username/password form */
+    const char *login_message; /* with login_service and no login page of its own:
+                                  what the login page says instead (LTI: "open
+                                  the link in your course") */
     /** For OAuth 2.0 / OpenID Connect modules: the provider (<ganymede/oauth2.h>); the hub
      * then does the login itself and `authenticate` is not used. */
     const struct gm_oauth2_provider *oauth2;

@@ -21,7 +21,7 @@
 
 /** Bumped whenever a struct in include/ganymede/ changes incompatibly. Every plugin struct
  * starts with the version it was built against. */
-#define GM_ABI_VERSION 3
+#define GM_ABI_VERSION 4
 
 enum gm_option_type {
     GM_OPTION_BOOL,    /* bool */

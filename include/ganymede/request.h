@@ -35,6 +35,17 @@ const char *gm_request_url(const struct gm_request *r);
  * https; @max_age in seconds, or -1 to clear it. Returns 0 or a negative errno. */
 int gm_request_set_cookie(struct gm_request *r, const char *name, const char *value, long max_age);
 
+/** The same for a cookie that must come back with a request another site's page makes (an LTI
+ * platform's form_post, a launch inside the platform's iframe): over https SameSite=None,
+ * Secure and Partitioned (kept per top-level site, so third-party cookie blocking leaves it
+ * alone); over http SameSite=Lax, as browsers drop SameSite=None without Secure (then only
+ * same-site pages bring it back). Returns 0 or a negative errno. */
+int gm_request_set_cross_site_cookie(struct gm_request *r, const char *name, const char *value,
+                                     long max_age);
+
+/** Whether the browser reached the hub over https (directly or per X-Forwarded-Proto). */
+bool gm_request_is_https(const struct gm_request *r);
+
 /** Answer with @status, @content_type and @body (copied). */
 int gm_request_respond(struct gm_request *r, int status, const char *content_type,
                        const char *body);
@@ -54,7 +65,8 @@ void gm_request_each_param(const struct gm_request *r,
 /** Log in with @data (copied): the hub calls the authenticator's `authenticate` with it, then
  * runs JupyterHub's pipeline (normalisation, blocked and allowed users, admin, groups,
  * auth_state), starts the session and redirects to @next when it stays on this hub (else to
- * the default page). A refusal or failure answers with the error page (403, 504 or 500). */
+ * the default page). A refusal or failure answers with the error page: 403 for -EACCES, 400
+ * for -EINVAL (a request that is not what it must be), 504 for -ETIMEDOUT, else 500. */
 int gm_request_login(struct gm_request *r, const json_t *data, const char *next);
 
 /** Log in a user the plugin has checked itself (a signed launch): @result (copied) is what

@@ -68,6 +68,9 @@ const struct gm_option_class *const *hub_option_classes(void)
     for (const struct gm_option_class *const *c = core_classes; *c && n < MAX_CLASSES; c++)
         all[n++] = *c;
     for (const struct gm_authenticator *const *m = auth_modules(); *m && n < MAX_CLASSES; m++) {
+        for (const struct gm_option_class *const *a = (*m)->ancestors; a && *a && n < MAX_CLASSES;
+             a++)
+            all[n++] = *a;
         bool seen = !(*m)->options;
         for (size_t i = 0; i < n && !seen; i++)
             seen = all[i] == (*m)->options;

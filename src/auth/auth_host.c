@@ -17,18 +17,30 @@
 #define MAX_CHAIN 4
 
 /* The classes from Authenticator down to @leaf, root first. */
-static size_t class_chain(const struct gm_option_class *leaf, const struct gm_option_class **out)
+/* The class named @name among the built-in bases and @a's own ancestors, or NULL. */
+static const struct gm_option_class *parent_class(const struct gm_authenticator *a,
+                                                  const char *name)
+{
+    if (strcmp(name, auth_local_class.name) == 0)
+        return &auth_local_class;
+    if (strcmp(name, auth_oauth2_class.name) == 0)
+        return &auth_oauth2_class;
+    for (const struct gm_option_class *const *c = a->ancestors; c && *c; c++)
+        if (strcmp((*c)->name, name) == 0)
+            return *c;
+    return NULL;
+}
+
+static size_t class_chain(const struct gm_authenticator *a, const struct gm_option_class **out)
 {
     const struct gm_option_class *path[MAX_CHAIN];
     size_t n = 0;
-    const struct gm_option_class *c = leaf;
+    const struct gm_option_class *c = a->options;
     while (c && n < MAX_CHAIN) {
         path[n++] = c;
         if (!c->parent || strcmp(c->parent, "Authenticator") == 0)
             break;
-        c = strcmp(c->parent, auth_local_class.name) == 0    ? &auth_local_class
-            : strcmp(c->parent, auth_oauth2_class.name) == 0 ? &auth_oauth2_class
-                                                             : NULL;
+        c = parent_class(a, c->parent);
     }
     out[0] = &auth_authenticator_class;
     for (size_t i = 0; i < n; i++)
@@ -68,7 +80,7 @@ int auth_host_init(struct hub *hub, char *err, size_t errlen)
     }
     const struct gm_option_class *chain[MAX_CHAIN + 1];
     void *confs[MAX_CHAIN + 1];
-    size_t n = a->options ? class_chain(a->options, chain) : 1;
+    size_t n = a->options ? class_chain(a, chain) : 1;
     if (!a->options)
         chain[0] = &auth_authenticator_class;
     confs[0] = hub->auth;
@@ -128,7 +140,7 @@ void auth_host_release(struct hub *hub)
     hub->authenticator_state = NULL;
     if (a && a->options && hub->authenticator_conf) {
         const struct gm_option_class *chain[MAX_CHAIN + 1];
-        size_t n = class_chain(a->options, chain);
+        size_t n = class_chain(a, chain);
         for (size_t i = 1; i < n; i++)
             options_release(chain[i], hub->authenticator_conf);
     }

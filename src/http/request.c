@@ -129,6 +129,8 @@ int http_set_cookie(struct http_request *req, const char *name, const char *valu
         gm_buf_puts(&b, "; Secure");
     if (o->same_site)
         gm_buf_printf(&b, "; SameSite=%s", o->same_site);
+    if (o->partitioned)
+        gm_buf_puts(&b, "; Partitioned");
     int r = b.data ? http_set_header(req, "Set-Cookie", b.data) : -ENOMEM;
     gm_buf_free(&b);
     return r;

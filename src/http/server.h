@@ -198,7 +198,8 @@ struct http_cookie_options {
     long max_age; /* seconds; 0 for a session cookie; < 0 deletes the cookie */
     bool http_only;
     bool secure;
-    const char *same_site; /* "Lax", or NULL */
+    const char *same_site; /* "Lax", "None" (with secure), or NULL */
+    bool partitioned;      /* CHIPS: kept per top-level site, so it works in another's iframe */
 };
 
 /** Add a Set-Cookie header. */

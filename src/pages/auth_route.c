@@ -186,6 +186,26 @@ int gm_request_set_cookie(struct gm_request *r, const char *name, const char *va
     return http_set_cookie(r->req, name, max_age < 0 ? "" : value, &o);
 }
 
+int gm_request_set_cross_site_cookie(struct gm_request *r, const char *name, const char *value,
+                                     long max_age)
+{
+    bool https = http_is_https(r->req);
+    struct http_cookie_options o = {
+        .path = r->req->hub->hub_prefix,
+        .max_age = max_age,
+        .http_only = true,
+        .secure = https,
+        .same_site = https ? "None" : "Lax",
+        .partitioned = https,
+    };
+    return http_set_cookie(r->req, name, max_age < 0 ? "" : value, &o);
+}
+
+bool gm_request_is_https(const struct gm_request *r)
+{
+    return http_is_https(r->req);
+}
+
 int gm_request_respond(struct gm_request *r, int status, const char *content_type, const char *body)
 {
     return http_respond(r->req, status, content_type, body, body ? strlen(body) : 0);
@@ -203,7 +223,8 @@ int gm_request_error(struct gm_request *r, int status, const char *message)
 
 static int login_error(struct http_request *req, int err, const char *message)
 {
-    return http_error(req, err == -EACCES ? 403 : err == -ETIMEDOUT ? 504 : 500, "%s", message);
+    int status = err == -EACCES ? 403 : err == -EINVAL ? 400 : err == -ETIMEDOUT ? 504 : 500;
+    return http_error(req, status, "%s", message);
 }
 
 int gm_request_login(struct gm_request *r, const json_t *data, const char *next)
