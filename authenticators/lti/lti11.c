@@ -10,6 +10,7 @@
  *     c.LTI11Authenticator.consumers = {"my-key": "my-secret"}
  *     c.LTI11Authenticator.username_key = "user_id"
  */
+#include "lti.h"
 #include "oauth1.h"
 
 #include <ctype.h>
@@ -17,9 +18,11 @@
 #include <ganymede/authenticator.h>
 #include <ganymede/buf.h>
 #include <ganymede/log.h>
+#include <ganymede/seen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define TIMESTAMP_SKEW_S 30   /* ltiauthenticator's limit on |now - oauth_timestamp| */
@@ -72,16 +75,10 @@ static const struct gm_option_class lti11_class = {
     .options = lti11_options,
 };
 
-struct seen_nonce {
-    long long timestamp;
-    char nonce[NONCE_MAX + 1];
-};
-
 struct lti11 {
     const struct gm_host *host;
     const struct lti11_conf *conf;
-    struct seen_nonce *seen; /* a ring of the last NONCES_KEPT launches */
-    size_t next_seen;
+    struct gm_seen *seen; /* the launches of the last minute (timestamp:nonce) */
 };
 
 static int lti11_init(const struct gm_host *host, const struct gm_authenticator_base *base,
@@ -96,7 +93,7 @@ static int lti11_init(const struct gm_host *host, const struct gm_authenticator_
         return -EINVAL;
     }
     struct lti11 *l = calloc(1, sizeof(*l));
-    if (!l || !(l->seen = calloc(NONCES_KEPT, sizeof(*l->seen)))) {
+    if (!l || gm_seen_new(NONCES_KEPT, 2 * TIMESTAMP_SKEW_S, &l->seen) < 0) {
         free(l);
         return -ENOMEM;
     }
@@ -113,72 +110,8 @@ static void lti11_destroy(void *state)
 {
     struct lti11 *l = state;
     if (l)
-        free(l->seen);
+        gm_seen_free(l->seen);
     free(l);
-}
-
-/* Whether the nonce was used in the window; remembers it when not. */
-static bool replayed(struct lti11 *l, long long ts, const char *nonce, long long now)
-{
-    for (size_t i = 0; i < NONCES_KEPT; i++) {
-        const struct seen_nonce *s = &l->seen[i];
-        if (s->nonce[0] && llabs(now - s->timestamp) <= 2 * TIMESTAMP_SKEW_S &&
-            s->timestamp == ts && strcmp(s->nonce, nonce) == 0)
-            return true;
-    }
-    struct seen_nonce *s = &l->seen[l->next_seen];
-    l->next_seen = (l->next_seen + 1) % NONCES_KEPT;
-    s->timestamp = ts;
-    snprintf(s->nonce, sizeof(s->nonce), "%s", nonce);
-    return false;
-}
-
-/* The first value of a header's comma-separated list, trimmed, lowercased, into @out. */
-static bool first_hop(const char *header, char *out, size_t outlen)
-{
-    if (!header)
-        return false;
-    while (*header == ' ')
-        header++;
-    size_t n = strcspn(header, ", ");
-    if (n == 0 || n >= outlen)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char)tolower((unsigned char)header[i]);
-    out[n] = '\0';
-    return true;
-}
-
-/* The scheme the platform saw (ltiauthenticator's get_client_protocol). */
-static void client_scheme(struct lti11 *l, struct gm_request *req, char out[8])
-{
-    if (strcmp(l->conf->uri_scheme, "auto") != 0) {
-        snprintf(out, 8, "%s", l->conf->uri_scheme);
-        return;
-    }
-    if ((first_hop(gm_request_header(req, "X-Scheme"), out, 8) ||
-         first_hop(gm_request_header(req, "X-Forwarded-Proto"), out, 8)) &&
-        (strcmp(out, "https") == 0 || strcmp(out, "http") == 0))
-        return;
-    snprintf(out, 8, "http");
-}
-
-/* The scheme the platform saw, this request's host and @path (NULL: this request's path), in
- * @out; NULL when the Host header is not a host name. */
-static const char *launch_url(struct lti11 *l, struct gm_request *req, const char *path, char *out,
-                              size_t outlen)
-{
-    const char *url = gm_request_url(req); /* scheme://host/path, the host checked */
-    const char *host = url ? strstr(url, "://") : NULL;
-    if (!host)
-        return NULL;
-    host += 3;
-    size_t hlen = strcspn(host, "/");
-    char scheme[8];
-    client_scheme(l, req, scheme);
-    int n =
-        snprintf(out, outlen, "%s://%.*s%s", scheme, (int)hlen, host, path ? path : host + hlen);
-    return n > 0 && (size_t)n < outlen ? out : NULL;
 }
 
 struct collected {
@@ -202,7 +135,7 @@ static void collect(void *data, const char *name, const char *value)
 /* The launch's checks, in ltiauthenticator's order. Returns 0, or the HTTP status with the
  * reason in @why. */
 static int check_launch(struct lti11 *l, struct gm_request *req, const json_t *args,
-                        const char **why, char *msg, size_t msglen)
+                        const json_t *header_params, const char **why, char *msg, size_t msglen)
 {
     static const char *const required[] = {"oauth_consumer_key",
                                            "oauth_signature_method",
@@ -254,12 +187,18 @@ static int check_launch(struct lti11 *l, struct gm_request *req, const json_t *a
         goto out;
     }
     gm_request_each_param(req, collect, c);
+    const char *hk;
+    json_t *hv;
+    json_object_foreach((json_t *)header_params, hk, hv)
+    {
+        collect(c, hk, json_string_value(hv));
+    }
     if (c->too_many) {
         *why = "The launch has too many fields.";
         status = 400;
         goto out;
     }
-    if (!launch_url(l, req, NULL, url, sizeof(url))) {
+    if (!lti_url(l->conf->uri_scheme, req, NULL, url, sizeof(url))) {
         *why = "The request's Host header is not a host name.";
         status = 400;
         goto out;
@@ -274,8 +213,11 @@ static int check_launch(struct lti11 *l, struct gm_request *req, const json_t *a
         status = 401;
         goto out;
     }
-    /* Only a launch that checks out uses up its nonce. */
-    if (replayed(l, ts, nonce, now)) {
+    /* Only a launch that checks out uses up its nonce: within the timestamp's window (a
+     * launch older than that is refused above anyway). */
+    char seen_key[32 + NONCE_MAX];
+    snprintf(seen_key, sizeof(seen_key), "%lld:%s", ts, nonce);
+    if (gm_seen_check_add(l->seen, seen_key, now) != 0) {
         *why = "This launch was already used (oauth_nonce): launch again from the platform.";
         status = 401;
     }
@@ -297,7 +239,34 @@ static int launch_page(void *state, struct gm_request *req)
         return -ENOMEM;
     const char *why = NULL;
     char msg[256];
-    int status = check_launch(l, req, args, &why, msg, sizeof(msg));
+    /* The OAuth parameters may come in an Authorization header instead of the form (RFC 5849
+     * 3.5.1); they are signed the same. */
+    json_t *header_params = NULL;
+    const char *authz = gm_request_header(req, "Authorization");
+    if (authz && strncasecmp(authz, "OAuth ", 6) == 0) {
+        char err[128];
+        if (!(header_params = oauth1_header_params(authz, err, sizeof(err)))) {
+            json_decref(args);
+            snprintf(msg, sizeof(msg), "The launch's %s.", err);
+            return gm_request_error(req, 400, msg);
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(header_params, k, v)
+        {
+            if (json_object_get(args, k)) {
+                snprintf(msg, sizeof(msg),
+                         "The launch gives %.64s both in its Authorization header and its form.",
+                         k);
+                json_decref(args);
+                json_decref(header_params);
+                return gm_request_error(req, 400, msg);
+            }
+            json_object_set(args, k, v);
+        }
+    }
+    int status = check_launch(l, req, args, header_params, &why, msg, sizeof(msg));
+    json_decref(header_params);
     if (status) {
         json_decref(args);
         return gm_request_error(req, status, why);
@@ -328,7 +297,7 @@ static int config_page(void *state, struct gm_request *req)
     struct lti11 *l = state;
     char path[URL_MAX], url[URL_MAX];
     snprintf(path, sizeof(path), "%slti/launch", l->host->hub_prefix);
-    if (!launch_url(l, req, path, url, sizeof(url)))
+    if (!lti_url(l->conf->uri_scheme, req, path, url, sizeof(url)))
         return gm_request_error(req, 400, "The request's Host header is not a host name.");
     const struct lti11_conf *c = l->conf;
     const char *fields[][2] = {{"title", c->config_title},

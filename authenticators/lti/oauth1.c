@@ -184,3 +184,52 @@ bool oauth1_verify(const char *base, const char *consumer_secret, const char *si
     size_t n = strlen(expected);
     return strlen(signature) == n && CRYPTO_memcmp(expected, signature, n) == 0;
 }
+
+/* RFC 5849 3.5.1: OAuth realm="x", oauth_consumer_key="k", ... (values percent-encoded). */
+json_t *oauth1_header_params(const char *header, char *err, size_t errlen)
+{
+    if (strncasecmp(header, "OAuth ", 6) != 0) {
+        snprintf(err, errlen, "the Authorization header is not an OAuth one");
+        return NULL;
+    }
+    json_t *out = json_object();
+    const char *p = header + 6;
+    size_t count = 0;
+    while (out && *p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        size_t nlen = strcspn(p, "=");
+        const char *eq = p + nlen;
+        if (*eq != '=' || eq[1] != '"' || nlen == 0 || nlen > 64 || ++count > 32) {
+            snprintf(err, errlen, "the OAuth Authorization header is not name=\"value\", ...");
+            json_decref(out);
+            return NULL;
+        }
+        const char *v = eq + 2, *close = strchr(v, '"');
+        if (!close || (size_t)(close - v) > 4096) {
+            snprintf(err, errlen, "the OAuth Authorization header has an unclosed value");
+            json_decref(out);
+            return NULL;
+        }
+        char name[65], value[4097];
+        snprintf(name, sizeof(name), "%.*s", (int)nlen, p);
+        long n = gm_url_decode(v, (size_t)(close - v), value, sizeof(value), false);
+        if (n < 0 || strlen(value) != (size_t)n) {
+            snprintf(err, errlen, "the OAuth Authorization header's %s is not percent-encoded",
+                     name);
+            json_decref(out);
+            return NULL;
+        }
+        if (strcmp(name, "realm") != 0 && !json_object_get(out, name) &&
+            json_object_set_new(out, name, json_string(value)) < 0) {
+            json_decref(out);
+            out = NULL;
+        }
+        p = close + 1;
+    }
+    if (!out)
+        snprintf(err, errlen, "out of memory");
+    return out;
+}

@@ -2,6 +2,7 @@
  * base string of a request and its signature, for the LTI 1.1 authenticator (lti11.c). */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,3 +25,8 @@ int oauth1_hmac_sha1(const char *base, const char *consumer_secret, const char *
 
 /** Whether @signature (base64 as sent) is that of @base, compared in constant time. */
 bool oauth1_verify(const char *base, const char *consumer_secret, const char *signature);
+
+/** The parameters of an `Authorization: OAuth ...` header (RFC 5849 3.5.1), decoded, realm
+ * left out: a new object of strings, or NULL with the reason in @err (not an OAuth header,
+ * not name="value" pairs, a value that does not decode, more than 32 of them). */
+json_t *oauth1_header_params(const char *header, char *err, size_t errlen);

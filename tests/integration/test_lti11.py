@@ -1,6 +1,7 @@
 """LTI 1.1 launches (authenticator_class "lti11") signed by the real LTI platform of
 ../shared/recipes/start-lti-platform.sh (npm oauth-1.0a HMAC-SHA1, as Canvas and Moodle sign):
-the launch logs the user in with the launch fields as auth_state; a changed field, a replay,
+the launch logs the user in with the launch fields as auth_state (the OAuth parameters in the form or in an Authorization
+header); a changed field, a replay,
 an unknown key, a stale timestamp, a missing field and the wrong scheme behind a TLS proxy are
 refused with a readable page; the platform's auto-submitted form works in a real browser."""
 import base64
@@ -89,6 +90,35 @@ def test_signed_launch_logs_the_user_in(lti_hub, lti_platform):
     assert state["roles"] == "Learner" and state["context_label"] == "HUB101"
     assert not [k for k in state if k.startswith("oauth_")]
     assert "hubtest-secret" not in hub.log()
+
+
+def test_oauth_parameters_in_an_authorization_header(lti_hub, lti_platform):
+    """RFC 5849 3.5.1: the same signed launch with its oauth_* parameters in an
+    `Authorization: OAuth ...` header instead of the form."""
+    hub = lti_hub()
+    fields = urllib.parse.parse_qsl(sign(hub.launch, user_id="dora"), keep_blank_values=True)
+    oauth = [(k, v) for k, v in fields if k.startswith("oauth_")]
+    form = urllib.parse.urlencode([(k, v) for k, v in fields if not k.startswith("oauth_")])
+    header = "OAuth realm=\"\", " + ", ".join(
+        f'{k}="{urllib.parse.quote(v, safe="")}"' for k, v in oauth)
+    r = launch(hub, form, headers={"Authorization": header})
+    assert r.status_code == 302, r.text
+    assert Api(hub)("GET", "/users/dora").status_code == 200
+    # Changed after signing, in the header this time.
+    fields = urllib.parse.parse_qsl(sign(hub.launch, user_id="erik"), keep_blank_values=True)
+    oauth = [(k, v if k != "oauth_nonce" else v + "x") for k, v in fields
+             if k.startswith("oauth_")]
+    form = urllib.parse.urlencode([(k, v) for k, v in fields if not k.startswith("oauth_")])
+    header = "OAuth " + ", ".join(f'{k}="{urllib.parse.quote(v, safe="")}"' for k, v in oauth)
+    r = launch(hub, form, headers={"Authorization": header})
+    assert r.status_code == 401 and "Invalid oauth_signature" in r.text
+    # Given twice, or not a header at all.
+    r = launch(hub, sign(hub.launch, user_id="erik"),
+               headers={"Authorization": 'OAuth oauth_nonce="1"'})
+    assert r.status_code == 400 and "both in its Authorization header and its form" in r.text
+    r = launch(hub, form, headers={"Authorization": 'OAuth oauth_nonce="%zz"'})
+    assert r.status_code == 400 and "not percent-encoded" in r.text
+    assert Api(hub)("GET", "/users/erik").status_code == 404
 
 
 def test_username_key_and_next(lti_hub, lti_platform):

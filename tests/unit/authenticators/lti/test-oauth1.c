@@ -95,13 +95,44 @@ static void test_verify(void **state)
     assert_false(oauth1_verify(base, "s3cret", ""));
 }
 
+/* RFC 5849 3.5.1's example header, then what a launch must not send. */
+static void test_header_params(void **state)
+{
+    (void)state;
+    char err[200];
+    json_t *p = oauth1_header_params(
+        "OAuth realm=\"Example\", oauth_consumer_key=\"9djdj82h48djs9d2\", "
+        "oauth_token=\"kkk9d7dh3k39sjv7\",oauth_signature_method=\"HMAC-SHA1\", "
+        "oauth_timestamp=\"137131201\", oauth_nonce=\"7d8f3e4a\", "
+        "oauth_signature=\"bYT5CMsGcbgUdFHObYMEfcx6bsw%3D\"",
+        err, sizeof(err));
+    assert_non_null(p);
+    assert_null(json_object_get(p, "realm"));
+    assert_int_equal(json_object_size(p), 6);
+    assert_string_equal(json_string_value(json_object_get(p, "oauth_signature")),
+                        "bYT5CMsGcbgUdFHObYMEfcx6bsw=");
+    assert_string_equal(json_string_value(json_object_get(p, "oauth_token")), "kkk9d7dh3k39sjv7");
+    json_decref(p);
+    const char *const bad[] = {"Basic abc",
+                               "OAuth oauth_nonce=1",
+                               "OAuth oauth_nonce=\"1",
+                               "OAuth oauth_nonce=\"%zz\"",
+                               "OAuth =\"x\"",
+                               "OAuth oauth_nonce=\"%00\""};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        p = oauth1_header_params(bad[i], err, sizeof(err));
+        if (p)
+            fail_msg("'%s' was taken", bad[i]);
+        assert_true(err[0] != '\0');
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc5849_base_string),
-        cmocka_unit_test(test_photos_example_signature),
-        cmocka_unit_test(test_url_forms),
-        cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_rfc5849_base_string), cmocka_unit_test(test_photos_example_signature),
+        cmocka_unit_test(test_url_forms),           cmocka_unit_test(test_verify),
+        cmocka_unit_test(test_header_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
