@@ -285,6 +285,10 @@ static int rest_init(struct slurm_state *st, const struct slurm_conf *conf, char
                  v);
         return -EINVAL;
     }
+    if (strncmp(url, "http://", 7) == 0 && strncmp(url + 7, "127.", 4) != 0 &&
+        strncmp(url + 7, "localhost", 9) != 0 && strncmp(url + 7, "[::1]", 5) != 0)
+        gm_log_warn("SlurmSpawner.slurmrestd_url is plain http to another host: root's token "
+                    "and the servers' API tokens cross the network in clear; use https");
     size_t n = strlen(url);
     while (n && url[n - 1] == '/')
         n--;

@@ -50,6 +50,7 @@ static void on_command_done(void *data, const struct gm_command_result *res)
     step_cb next = s->next;
     free(s);
     srv->command = NULL;
+    srv->step = NULL;
     slurm_step_ended(srv, res);
     next(srv, res);
 }
@@ -74,6 +75,8 @@ static int start_command(struct slurm_server *srv, enum slurm_command_kind kind,
     };
     slurm_step_started(srv, kind);
     int r = gm_command_run(st->host->loop, &req, on_command_done, s, &srv->command);
+    if (r == 0)
+        srv->step = s;
     if (r < 0) {
         free(s);
         struct gm_command_result res = {.error = r, .exit_status = 127, .out = "", .err = ""};
@@ -241,6 +244,8 @@ static void cancel_step(struct slurm_server *srv)
     srv->command = NULL;
     gm_fetch_cancel(srv->fetch);
     srv->fetch = NULL;
+    free(srv->step); /* its completion will not run */
+    srv->step = NULL;
 }
 
 void slurm_cancel_all(struct slurm_server *srv)
@@ -385,14 +390,18 @@ static void finish_if_ready(struct slurm_server *srv)
     start_done(srv, 0, url, NULL);
 }
 
+#define REPORTED "The server reported its port; connecting"
+
+/* The port came (the job's wrapper reported it) and a query saw the job run: both are said
+ * in that order, whichever came first, then the start completes. */
 void slurm_port_reported(struct slurm_server *srv)
 {
     if (!srv->starting || !srv->start_cb)
         return;
-    progress(srv, 80, "The server reported its port; connecting");
     if (srv->command || srv->fetch)
         return; /* the query under way finishes it */
     if (srv->host[0]) {
+        progress(srv, 80, REPORTED);
         finish_if_ready(srv);
         return;
     }
@@ -410,7 +419,7 @@ static void on_queue(struct slurm_server *srv, const struct gm_command_result *r
         progress(srv, 20, msg);
     else
         progress(srv, 20, "Pending in queue...");
-    schedule_query(srv, srv->poll_ms);
+    schedule_query(srv, srv->port ? 0 : srv->poll_ms); /* it reported meanwhile: it runs */
 }
 
 /* What a query says: its output (or stderr) kept as job_status, read by the state_*_re. A query
@@ -448,6 +457,8 @@ static void on_start_query(struct slurm_server *srv, const struct gm_command_res
         snprintf(msg, sizeof(msg), "Job %s is running on %s; waiting for its server to start",
                  srv->job_id, srv->host);
         progress(srv, 50, msg);
+        if (srv->port)
+            progress(srv, 80, REPORTED);
         finish_if_ready(srv);
         if (srv->start_cb)
             schedule_query(srv, srv->poll_ms);
@@ -557,6 +568,16 @@ static void on_account(void *data, int status, const struct gm_account *a)
         return;
     }
     const struct slurm_conf *conf = srv->st->conf;
+    if (srv->st->rest_url && a->uid == 0) {
+        /* slurmrestd runs the job as whoever the request names, with root's token: no sudoers
+         * rule stands between a hub user called root and a root job. */
+        snprintf(msg, sizeof(msg),
+                 "'%s' is the system's root account: the SLURM spawner does not submit jobs "
+                 "for root through slurmrestd",
+                 srv->user);
+        start_done(srv, -EPERM, NULL, msg);
+        return;
+    }
     json_decref(srv->vars);
     srv->vars = slurm_vars(conf, srv->user, a->home, (const char *const *)srv->spec_env,
                            (const char *const *)srv->argv);

@@ -65,6 +65,7 @@ static void on_response(void *data, const struct gm_fetch_response *resp)
     struct rest_call *call = data;
     struct slurm_server *srv = call->srv;
     srv->fetch = NULL;
+    srv->step = NULL;
     struct gm_buf out, err;
     gm_buf_init(&out, REST_OUT_MAX);
     gm_buf_init(&err, SLURM_STATUS_MAX);
@@ -134,6 +135,8 @@ static int request(struct slurm_server *srv, enum slurm_command_kind kind, const
     slurm_step_started(srv, kind);
     int r = gm_fetch_start(st->host->fetcher, &req, on_response, call, &srv->fetch);
     explicit_bzero(token_header, sizeof(token_header));
+    if (r == 0)
+        srv->step = call; /* freed by cancel_step when cancelled */
     if (r < 0) {
         free(call);
         struct gm_command_result res = {.error = r, .exit_status = 127, .out = "", .err = ""};
@@ -244,9 +247,7 @@ static void translate_query(struct rest_call *call, const struct gm_fetch_respon
 {
     (void)call;
     json_t *answer = parse_answer(resp, err);
-    if (!answer)
-        return;
-    const json_t *job = job_or_errors(answer, resp, err);
+    const json_t *job = answer ? job_or_errors(answer, resp, err) : NULL;
     if (job) {
         const char *state = job_str(job, "job_state");
         const char *host = job_str(job, "batch_host");
@@ -255,7 +256,8 @@ static void translate_query(struct rest_call *call, const struct gm_fetch_respon
         gm_buf_printf(out, "%s%s%s\n", state[0] ? state : "UNKNOWN", host[0] ? " " : "", host);
         *exit_status = 0;
     } else if (strcmp(text(err), "slurm_load_jobs error: Invalid job id specified") != 0) {
-        /* Not an answer about the job (the controller is away, the token refused): UNKNOWN. */
+        /* Not an answer about the job (the controller is away, the token refused, a proxy's
+         * HTML page): UNKNOWN, never gone. */
         gm_buf_reset(err);
         gm_buf_printf(err,
                       "slurm_load_jobs error: Unable to contact slurm controller (slurmrestd "

@@ -243,7 +243,7 @@ int slurm_parse_megabytes(const char *s, long *ret)
 static int export_environment(const char *value, const char *const *env, json_t *out, char *err,
                               size_t errlen)
 {
-    bool all = !value || strncmp(value, "ALL", 3) == 0;
+    bool all = !value || strcmp(value, "ALL") == 0 || strncmp(value, "ALL,", 4) == 0;
     if (all)
         for (const char *const *e = env; *e; e++) {
             const char *eq = strchr(*e, '=');

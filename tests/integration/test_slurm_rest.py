@@ -9,11 +9,15 @@ applied (job name, output file, working directory) and the token in no log; the 
 and reason from GET /jobs while the node is full; a held job (req_options) stopped cleanly; a
 job that dies at once (state, exit code, its output); a directive slurmrestd cannot take, an
 unknown partition, a refused token and a slurmrestd that is down, each a clear failure within
-seconds; settings refused at startup."""
+seconds; a hub user called root refused; a proxy's error page in place of a query's answer
+(the job is not declared dead); settings refused at startup."""
 import re
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from conftest import free_port
 from spawn_helpers import server_model
@@ -140,6 +144,86 @@ def test_rest_job_that_dies_at_once(rest, users, hub_factory):
     assert "SLURM: state FAILED, exit code 3:0" in msg, msg
     # The output file is read with output_tail_cmd, a command that runs as the user.
     assert "Last lines of its output:\nabout to fail" in msg, msg
+
+
+def test_rest_root_is_refused(rest, hub_factory):
+    """With root's token slurmrestd runs the job as whoever the request names: a hub user
+    called root gets no root job."""
+    hub = rest_hub(hub_factory, rest)
+    hub.api("POST", "/users/root")
+    msg, took, _ = failed_start(hub, "root")
+    assert "is the system's root account" in msg, msg
+    assert not jobs_of("root")
+
+
+class FlakyProxy:
+    """slurmrestd behind a proxy that, while .broken, answers job queries with a proxy's HTML
+    error page (502) instead of passing them on."""
+
+    def __init__(self, upstream):
+        self.broken = threading.Event()
+        self.seen_broken = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _pass(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else None
+                if outer.broken.is_set() and self.command == "GET" and "/job/" in self.path:
+                    outer.seen_broken += 1
+                    page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+                    self.send_response(502)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() in ("x-slurm-user-name", "x-slurm-user-token",
+                                            "content-type")}
+                r = requests.request(self.command, upstream + self.path, data=body,
+                                     headers=headers, timeout=30)
+                self.send_response(r.status_code)
+                self.send_header("Content-Type", r.headers.get("Content-Type", "text/plain"))
+                self.send_header("Content-Length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            do_GET = do_POST = do_DELETE = _pass
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_rest_a_proxy_error_page_is_not_a_dead_job(rest, users, hub_factory):
+    """A query answered by something other than slurmrestd (a proxy's 502 HTML) says nothing
+    of the job: the running server is not declared stopped."""
+    user = users()
+    proxy = FlakyProxy(rest["SLURMRESTD_URL"])
+    try:
+        hub = rest_hub(hub_factory, rest, slurm={"slurmrestd_url": proxy.url},
+                       spawner={"poll_interval": 1})
+        hub.api("POST", f"/users/{user}")
+        assert start_watched(hub, user).wait(120)[-1].get("ready") is True
+        job_id = job_id_of(hub, user)
+        proxy.broken.set()
+        wait_for(lambda: proxy.seen_broken >= 3 and "the query did not say" in hub.log(), 30,
+                 what="three polls answered by the proxy's error page")
+        assert server_model(hub, user) is not None
+        assert jobs_of(user) == {job_id: ("RUNNING", user)}
+        proxy.broken.clear()
+        stop_server(hub, user)
+        wait_no_jobs(user)
+    finally:
+        proxy.close()
 
 
 @pytest.mark.parametrize("case", ["directive", "partition", "token", "down"])
