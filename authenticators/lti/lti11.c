@@ -93,7 +93,7 @@ static int lti11_init(const struct gm_host *host, const struct gm_authenticator_
         return -EINVAL;
     }
     struct lti11 *l = calloc(1, sizeof(*l));
-    if (!l || gm_seen_new(NONCES_KEPT, 2 * TIMESTAMP_SKEW_S, &l->seen) < 0) {
+    if (!l || gm_seen_new(NONCES_KEPT, 2 * TIMESTAMP_SKEW_S + 1, &l->seen) < 0) {
         free(l);
         return -ENOMEM;
     }

@@ -2,9 +2,11 @@
  * platform (Canvas, Moodle, Open edX, Blackboard) starts an OpenID Connect launch.
  *
  *   1. The platform opens /hub/lti13/oauth_login (GET or POST: iss, login_hint,
- *      target_link_uri, lti_message_hint, client_id). The hub checks them, keeps a fresh state
- *      and nonce in a cookie named after the state (one per launch, so two tabs do not
- *      collide; SameSite=None and Partitioned over https, for the platform's iframe), and
+ *      target_link_uri, lti_message_hint, client_id). The hub checks them, keeps a random r in
+ *      a cookie named after a fresh state (one per launch, so two tabs do not collide;
+ *      SameSite=None and Partitioned over https, for the platform's iframe), asks for the
+ *      nonce SHA-256(r) (OpenID Connect Core 15.5.2: a stolen id_token's nonce gives no cookie
+ *      that matches it), and
  *      redirects to the platform's authorize_url (scope openid, response_type id_token,
  *      response_mode form_post, prompt none).
  *   2. The platform form_posts an id_token and the state to /hub/lti13/oauth_callback. The
@@ -29,6 +31,7 @@
 
 #include <errno.h>
 #include <ganymede/authenticator.h>
+#include <openssl/evp.h>
 #include <ganymede/buf.h>
 #include <ganymede/encode.h>
 #include <ganymede/jwt.h>
@@ -40,7 +43,8 @@
 #include <time.h>
 
 #define STATE_COOKIE    "lti13-state-"
-#define RANDOM_HEX      32  /* state, nonce and handle: 128 random bits */
+#define RANDOM_HEX      32  /* state, r and handle: 128 random bits */
+#define NONCE_HEX       64  /* SHA-256(r), in hex */
 #define COOKIE_AGE_S    600 /* a launch's login initiation to its form_post */
 #define PENDING_MAX     64  /* launches between the callback and `authenticate` */
 #define PENDING_AGE_MS  60000
@@ -128,7 +132,7 @@ static const struct gm_option_class *const lti13_ancestors[] = {&validator_class
 /* A launch whose state checked out, waiting for `authenticate`. */
 struct pending {
     char handle[RANDOM_HEX + 1]; /* "" for a free slot */
-    char nonce[RANDOM_HEX + 1];
+    char nonce[NONCE_HEX + 1];
     char *id_token;
     uint64_t created_ms;
 };
@@ -138,7 +142,7 @@ struct verifying {
     struct lti13 *l;
     gm_authenticate_cb cb;
     void *cb_data;
-    char nonce[RANDOM_HEX + 1];
+    char nonce[NONCE_HEX + 1];
     int status; /* the key set's answer, once known */
     json_t *header, *claims;
     char why[GM_JWT_WHY_MAX];
@@ -214,7 +218,7 @@ static int lti13_init(const struct gm_host *host, const struct gm_authenticator_
     struct gm_jwks_cache_config jc = {.url = c->jwks_endpoint};
     int r = gm_jwks_cache_new(host, &jc, &l->jwks);
     if (r == 0)
-        r = gm_seen_new(NONCES_KEPT, c->max_age + c->time_leeway + 60, &l->nonces);
+        r = gm_seen_new(NONCES_KEPT, c->max_age + 2 * c->time_leeway + 1, &l->nonces);
     if (r < 0) {
         gm_jwks_cache_free(l->jwks);
         free(l);
@@ -241,6 +245,16 @@ static void lti13_destroy(void *state)
 static bool is_hex(const char *s, size_t n)
 {
     return strlen(s) == n && strspn(s, "0123456789abcdef") == n;
+}
+
+/* The nonce asked for a launch whose cookie holds @r: hex(SHA-256(r)). */
+static int nonce_of(const char *r, char out[NONCE_HEX + 1])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    if (!EVP_Digest(r, strlen(r), md, &n, EVP_sha256(), NULL) || n != sizeof(md))
+        return -EIO;
+    return gm_hex_encode(md, sizeof(md), out, NONCE_HEX + 1) < 0 ? -EIO : 0;
 }
 
 /* 1. Login initiation. */
@@ -295,7 +309,9 @@ static int login_page(void *state, struct gm_request *req)
     if (bad)
         return gm_request_error(req, 400, msg);
     if (strcmp(iss, c->issuer) != 0) {
-        gm_log_warn("LTI 1.3 login initiation from an unknown issuer '%.200s'", iss);
+        char safe[200];
+        gm_log_warn("LTI 1.3 login initiation from an unknown issuer '%s'",
+                    gm_log_safe(iss, safe, sizeof(safe)));
         snprintf(msg, sizeof(msg),
                  "This launch comes from the issuer '%.200s', which is not the platform this "
                  "hub trusts (LTI13Authenticator.issuer).",
@@ -303,7 +319,9 @@ static int login_page(void *state, struct gm_request *req)
         return gm_request_error(req, 400, msg);
     }
     if (client_id && !is_client_id(c, client_id)) {
-        gm_log_warn("LTI 1.3 login initiation for an unknown client_id '%.200s'", client_id);
+        char safe[200];
+        gm_log_warn("LTI 1.3 login initiation for an unknown client_id '%s'",
+                    gm_log_safe(client_id, safe, sizeof(safe)));
         snprintf(msg, sizeof(msg),
                  "This launch is for the client id '%.200s', which is not one of this hub's "
                  "(LTI13Authenticator.client_id).",
@@ -317,8 +335,9 @@ static int login_page(void *state, struct gm_request *req)
                                     "several: the platform must send client_id.");
         client_id = c->client_id[0];
     }
-    char state_hex[RANDOM_HEX + 1], nonce[RANDOM_HEX + 1];
-    if (gm_random_hex(state_hex, RANDOM_HEX / 2) < 0 || gm_random_hex(nonce, RANDOM_HEX / 2) < 0)
+    char state_hex[RANDOM_HEX + 1], r_hex[RANDOM_HEX + 1], nonce[NONCE_HEX + 1];
+    if (gm_random_hex(state_hex, RANDOM_HEX / 2) < 0 || gm_random_hex(r_hex, RANDOM_HEX / 2) < 0 ||
+        nonce_of(r_hex, nonce) < 0)
         return gm_request_error(req, 500, "No randomness for the launch's state.");
     char origin[URL_MAX], callback[URL_MAX], prefix[URL_MAX], path[URL_MAX], to[NEXT_MAX];
     if (snprintf(prefix, sizeof(prefix), "%slti13/", l->host->hub_prefix) >= (int)sizeof(prefix) ||
@@ -328,10 +347,10 @@ static int login_page(void *state, struct gm_request *req)
         return gm_request_error(req, 400, "The request's Host header is not a host name.");
     lti13_next(next, target, origin, prefix, to, sizeof(to));
 
-    /* The state's cookie: the nonce, then where to go, base64url. */
+    /* The state's cookie: r, then where to go, base64url. */
     struct gm_buf cookie, url;
     gm_buf_init(&cookie, 4096);
-    gm_buf_printf(&cookie, "%s.", nonce);
+    gm_buf_printf(&cookie, "%s.", r_hex);
     gm_base64url_encode(&cookie, to, strlen(to), false);
     char name[sizeof(STATE_COOKIE) + RANDOM_HEX];
     snprintf(name, sizeof(name), STATE_COOKIE "%s", state_hex);
@@ -387,8 +406,10 @@ static int callback_page(void *state, struct gm_request *req)
     const char *error = gm_request_param(req, "error");
     if (error) {
         const char *desc = gm_request_param(req, "error_description");
-        gm_log_warn("LTI 1.3 launch: the platform answered %.100s (%.200s)", error,
-                    desc ? desc : "");
+        char safe[100], safe_desc[200];
+        gm_log_warn("LTI 1.3 launch: the platform answered %s (%s)",
+                    gm_log_safe(error, safe, sizeof(safe)),
+                    gm_log_safe(desc, safe_desc, sizeof(safe_desc)));
         snprintf(msg, sizeof(msg), "The platform refused the launch: %.100s%s%.300s", error,
                  desc ? ": " : "", desc ? desc : "");
         return gm_request_error(req, 400, msg);
@@ -412,13 +433,15 @@ static int callback_page(void *state, struct gm_request *req)
             "hub set when the launch began (cookies blocked for this site, a launch older than "
             "10 minutes, or one that did not begin at this hub). Launch again from the course.");
     }
-    char nonce[RANDOM_HEX + 1], next[NEXT_MAX];
+    char r_hex[RANDOM_HEX + 1], nonce[NONCE_HEX + 1], next[NEXT_MAX];
     const char *dot = strchr(cookie, '.');
     long n = dot ? gm_base64url_decode(dot + 1, strlen(dot + 1), next, sizeof(next) - 1) : -1;
-    if (!dot || dot - cookie != RANDOM_HEX || n < 0)
+    if (dot && dot - cookie == RANDOM_HEX)
+        snprintf(r_hex, sizeof(r_hex), "%.*s", RANDOM_HEX, cookie);
+    if (!dot || dot - cookie != RANDOM_HEX || n < 0 || !is_hex(r_hex, RANDOM_HEX) ||
+        nonce_of(r_hex, nonce) < 0)
         return gm_request_error(req, 400, "This launch's state cookie is not one this hub set.");
     next[n] = '\0';
-    snprintf(nonce, sizeof(nonce), "%.*s", RANDOM_HEX, cookie);
     gm_request_set_cross_site_cookie(req, name, "", -1); /* one launch, one use */
     struct pending *p = free_slot(l);
     if (!p)
@@ -515,14 +538,14 @@ static void finish(void *data)
     json_t *result = NULL;
     if (v->status == 0)
         result = check_launch(v->l, v->nonce, v->header, v->claims, why, sizeof(why));
-    else if (v->status == -ENOKEY || v->status == -EKEYREJECTED || v->status == -ENOTSUP ||
-             v->status == -EBADMSG || v->status == -E2BIG)
-        snprintf(why, sizeof(why), "%s", v->why);
-    else
+    else if (v->status == -ETIMEDOUT || v->status == -ECONNREFUSED || v->status == -EIO ||
+             v->status == -EPROTO || v->status == -ESHUTDOWN || v->status == -ECANCELED ||
+             v->status == -EBUSY)
         snprintf(why, sizeof(why),
-                 "the platform's keys (LTI13Authenticator.jwks_endpoint) "
-                 "could not be fetched: %s",
+                 "the platform's keys (LTI13Authenticator.jwks_endpoint) could not be fetched: %s",
                  v->why);
+    else /* the token itself: its form, algorithm, key or signature */
+        snprintf(why, sizeof(why), "%s", v->why);
     if (result) {
         gm_log_info("LTI 1.3 launch verified for %s",
                     json_string_value(json_object_get(result, "name")));

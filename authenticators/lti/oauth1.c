@@ -222,10 +222,22 @@ json_t *oauth1_header_params(const char *header, char *err, size_t errlen)
             json_decref(out);
             return NULL;
         }
-        if (strcmp(name, "realm") != 0 && !json_object_get(out, name) &&
-            json_object_set_new(out, name, json_string(value)) < 0) {
+        json_t *jv = json_string(value);
+        if (!jv || json_object_get(out, name)) {
+            snprintf(err, errlen,
+                     !jv ? "the OAuth Authorization header's %s is not UTF-8"
+                         : "the OAuth Authorization header gives %s twice",
+                     name);
+            json_decref(jv);
             json_decref(out);
-            out = NULL;
+            return NULL;
+        }
+        if (strcmp(name, "realm") == 0) {
+            json_decref(jv);
+        } else if (json_object_set_new(out, name, jv) < 0) {
+            snprintf(err, errlen, "out of memory");
+            json_decref(out);
+            return NULL;
         }
         p = close + 1;
     }

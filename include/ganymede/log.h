@@ -7,6 +7,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum gm_log_level {
     GM_LOG_DEBUG,
@@ -23,6 +24,10 @@ void gm_log_write(enum gm_log_level level, const char *file, int line, const cha
 
 /** Whether lines at @level are written (to skip building expensive messages). */
 bool gm_log_enabled(enum gm_log_level level);
+
+/** @s made fit for a log line: at most @len - 1 bytes of it, control characters (a CR or LF
+ * that would forge a line) as '?'. Returns @buf. For values a client sent. */
+const char *gm_log_safe(const char *s, char *buf, size_t len);
 
 #define gm_log_debug(...) gm_log_write(GM_LOG_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
 #define gm_log_info(...)  gm_log_write(GM_LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)

@@ -110,6 +110,16 @@ void log_set_buffered(bool on)
     log_state.buffered = on;
 }
 
+const char *gm_log_safe(const char *s, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < len; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    if (len)
+        buf[i] = '\0';
+    return buf;
+}
+
 void gm_log_write(enum gm_log_level level, const char *file, int line, const char *fmt, ...)
 {
     if (level < log_state.level)

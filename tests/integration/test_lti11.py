@@ -118,6 +118,8 @@ def test_oauth_parameters_in_an_authorization_header(lti_hub, lti_platform):
     assert r.status_code == 400 and "both in its Authorization header and its form" in r.text
     r = launch(hub, form, headers={"Authorization": 'OAuth oauth_nonce="%zz"'})
     assert r.status_code == 400 and "not percent-encoded" in r.text
+    r = launch(hub, form, headers={"Authorization": 'OAuth oauth_nonce="1", oauth_nonce="2"'})
+    assert r.status_code == 400 and "gives oauth_nonce twice" in r.text
     assert Api(hub)("GET", "/users/erik").status_code == 404
 
 

@@ -171,7 +171,8 @@ def follow_platform(hub, session, user):
         "scope": "openid", "response_type": "id_token", "response_mode": "form_post",
         "prompt": "none", "client_id": CLIENT_ID,
         "redirect_uri": hub.public_url + "/hub/lti13/oauth_callback"}, q
-    assert re.fullmatch(r"[0-9a-f]{32}", q["state"]) and re.fullmatch(r"[0-9a-f]{32}", q["nonce"])
+    # The nonce is SHA-256 of what the cookie keeps (OpenID Connect Core 15.5.2).
+    assert re.fullmatch(r"[0-9a-f]{32}", q["state"]) and re.fullmatch(r"[0-9a-f]{64}", q["nonce"])
     assert q["lti_message_hint"] and q["login_hint"] == user
     cookie = r.headers["Set-Cookie"]
     assert cookie.startswith(f"lti13-state-{q['state']}="), cookie
@@ -350,6 +351,24 @@ def test_replayed_launch(lti13_hub):
     r = post_launch(hub, thief, token, state)
     assert r.status_code == 403 and "used already" in page_text(r), page_text(r)
     assert "jupyterhub-session-id" not in r.headers.get("Set-Cookie", "")
+
+
+def test_stolen_token_with_a_forged_cookie(lti13_hub):
+    """Someone holding another's unused id_token makes a state and a cookie of their own: the
+    cookie cannot give the token's nonce (its hash), so the launch is refused."""
+    hub = lti13_hub()
+    _, nonce = kid_and_nonce(hub, requests.Session())
+    token = sign(claims_for("hank", nonce))
+    thief = requests.Session()
+    state = uuid.uuid4().hex
+    for r_value in (uuid.uuid4().hex, nonce[:32]):
+        thief.cookies.set(f"lti13-state-{state}", r_value + ".")
+        r = post_launch(hub, thief, token, state)
+        assert r.status_code == 403 and "nonce" in page_text(r), page_text(r)
+    thief.cookies.set(f"lti13-state-{state}", nonce + ".")
+    r = post_launch(hub, thief, token, state)
+    assert r.status_code == 400 and "not one this hub set" in page_text(r), page_text(r)
+    assert not user_exists(hub, "hank@example.org")
 
 
 @pytest.mark.parametrize("case", ["no cookie", "foreign cookie", "state not ours"])
