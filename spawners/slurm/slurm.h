@@ -132,8 +132,8 @@ struct slurm_server {
 
     struct gm_command *command; /* the one command running for this server */
     struct gm_fetch *fetch;     /* or the one request to slurmrestd */
-    void *step;                 /* what the command's or request's completion gets (freed
-                                   with it, or by a cancel) */
+    void *step;                 /* the data its completion is given: freed with it, or by a
+                                   cancel */
     struct gm_timer *timer;     /* the next query */
     int64_t command_started_ms;
 };
