@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from secrets_seen import check_secrets, remember, remember_response, remember_state_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("GANYMEDE_BIN", str(ROOT / "build-test" / "ganymede"))
 OUTPUT = Path(os.environ.get("GANYMEDE_TEST_OUTPUT", ROOT / ".test-output"))
@@ -239,7 +241,9 @@ class Hub:
     def request(self, method, path, **kw):
         kw.setdefault("timeout", 10)
         kw.setdefault("allow_redirects", False)
-        return requests.request(method, self.url + path, **kw)
+        r = requests.request(method, self.url + path, **kw)
+        remember_response(r)
+        return r
 
     def signal(self, sig=signal.SIGTERM):
         self.proc.send_signal(sig)
@@ -263,6 +267,8 @@ class Hub:
             self.log_file.close()
         text = self.log()
         check_sanitizers(text)
+        remember_state_dir(self.state_dir)
+        check_secrets(text, f"the log of {self.name} ({self.log_path.name})")
         if expect_code is not None:
             assert code == expect_code, f"hub exited with {code}:\n{text[-4000:]}"
         return code
@@ -286,6 +292,8 @@ def hub_factory(tmp_path, request):
             h.stop()
         elif h.proc is not None:
             check_sanitizers(h.log())
+            remember_state_dir(h.state_dir)
+            check_secrets(h.log(), f"the log of {h.name}")
     for state in {h.state_dir for h in hubs}:
         reap_leftovers(state)
     # Keep the logs of failed tests with the test output.
@@ -348,6 +356,7 @@ def pytest_runtest_makereport(item, call):
 # A hub set up for the REST API tests: an admin token from the config, a service with a role
 # (the idle culler's scopes), a group.
 ADMIN_TOKEN = "admin-token-0123456789abcdef"
+remember(ADMIN_TOKEN)
 CULLER_TOKEN = "culler-token-0123456789abcdef"
 
 API_CONFIG = {

@@ -7,10 +7,12 @@ from pathlib import Path
 import requests
 
 from conftest import ADMIN_TOKEN, Api
+from secrets_seen import remember
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ENV_SERVER = ["/usr/bin/python3", str(FIXTURES / "env_server.py")]
 PASSWORD = "spawn-password-123"
+remember(PASSWORD)
 
 
 def spawn_config(cmd=None, spawner="simple", home=None, **jupyterhub):

@@ -1,7 +1,9 @@
 """Login, logout, next= and the token page in a real browser (Debian chromium)."""
 from conftest import ADMIN_TOKEN, Api, run_browser
+from secrets_seen import remember
 
 PASSWORD = "shared-password-123"
+remember(PASSWORD)
 CONFIG = {
     "JupyterHub": {"authenticator_class": "shared-password", "redirect_to_server": False,
                    "api_tokens": {ADMIN_TOKEN: "admin"}},

@@ -13,10 +13,12 @@ import pytest
 import requests
 
 from conftest import ADMIN_TOKEN, API_CONFIG, Api, run_ganymede
+from secrets_seen import remember
 
 PASSWORD = "shared-password-123"
 ADMIN_PASSWORD = "admin-password-that-is-long-enough-123"
 CRYPT_KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+remember(PASSWORD, CRYPT_KEY)
 
 SHARED = {
     "JupyterHub": {"authenticator_class": "shared-password", "redirect_to_server": False,

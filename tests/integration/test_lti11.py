@@ -17,9 +17,11 @@ import pytest
 import requests
 
 from conftest import ADMIN_TOKEN, RECIPES, RECIPES_STATE, Api, run_browser, run_ganymede
+from secrets_seen import remember
 from test_login import CRYPT_KEY
 
 KEY, SECRET = "hubtest-key", "hubtest-secret"
+remember(SECRET)
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 

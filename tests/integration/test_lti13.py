@@ -32,6 +32,7 @@ from jwt.algorithms import RSAAlgorithm
 from conftest import ADMIN_TOKEN, RECIPES_STATE, Api, free_port, run_browser
 from spawn_helpers import server_model, spawn_config, wait_stopped, with_section
 from test_lti11 import PLATFORM_PORT, lti_platform  # noqa: F401
+from secrets_seen import remember
 from test_login import CRYPT_KEY
 
 ISSUER = f"http://127.0.0.1:{PLATFORM_PORT}"
@@ -116,7 +117,9 @@ def claims_for(user, nonce, **changes):
 
 def sign(claims, kid=None, alg="RS256"):
     k, key = platform_key()
-    return jwt.encode(claims, key, algorithm=alg, headers={"kid": kid or k})
+    token = jwt.encode(claims, key, algorithm=alg, headers={"kid": kid or k})
+    remember(token)
+    return token
 
 
 def b64(obj):

@@ -42,6 +42,7 @@ import requests
 import websocket
 
 from conftest import ADMIN_TOKEN, BIN, RECIPES, RECIPES_STATE, Api, free_port, run_browser
+from secrets_seen import remember
 from spawn_helpers import PASSWORD, server_model, start, wait_for, wait_ready, wait_stopped
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +89,7 @@ def slurm_cluster():
         rest = re.search(name + r"='([^']+)'", env)
         if rest:
             SLURM_REST[name] = rest.group(1)
+    remember(SLURM_REST.get("SLURM_JWT"))
     return dict(SLURM_ENV)
 
 

@@ -64,6 +64,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urljoin, urlsplit
 
+from secrets_seen import remember
+
 # ---------------------------------------------------------------------------------------------
 # base64url, RS256 and JWTs (pure Python: the RSA key of a fake is made once per process).
 
@@ -473,6 +475,7 @@ class FakeProvider(_Server):
         self.kind = kind
         self.client_id = client_id
         self.client_secret = client_secret
+        remember(client_secret)
         self.hang_seconds = hang_seconds
         self.auth0_domain = auth0_domain
         self.users = copy.deepcopy({"github": GITHUB_USERS, "auth0": AUTH0_USERS,
@@ -1152,6 +1155,7 @@ class OidcProvider:
     client_secret = "hubtest-secret"
 
     def __init__(self, port, redirect_uris, workdir, users=None):
+        remember(self.client_secret)
         self.port = port
         self.redirect_uris = list(redirect_uris)
         self.workdir = Path(workdir)
