@@ -285,6 +285,18 @@ static bool is_client_id(const struct lti13_conf *c, const char *id)
     return false;
 }
 
+/* A login initiation from a platform or for a tool this hub does not know: logged, and a 400
+ * page saying so (@page has one %s, for @value). */
+static int refuse_unknown(struct gm_request *req, const char *what, const char *value,
+                          const char *page)
+{
+    char safe[200], msg[512];
+    gm_log_warn("LTI 1.3 login initiation with an unknown %s '%s'", what,
+                gm_log_safe(value, safe, sizeof(safe)));
+    snprintf(msg, sizeof(msg), page, value);
+    return gm_request_error(req, 400, msg);
+}
+
 static void put_arg(struct gm_buf *b, const char *name, const char *value)
 {
     gm_buf_printf(b, "%s%s=", b->len && !strchr("?&", b->data[b->len - 1]) ? "&" : "", name);
@@ -308,26 +320,14 @@ static int login_page(void *state, struct gm_request *req)
     const char *next = bad ? NULL : init_param(req, "next", false, msg, sizeof(msg), &bad);
     if (bad)
         return gm_request_error(req, 400, msg);
-    if (strcmp(iss, c->issuer) != 0) {
-        char safe[200];
-        gm_log_warn("LTI 1.3 login initiation from an unknown issuer '%s'",
-                    gm_log_safe(iss, safe, sizeof(safe)));
-        snprintf(msg, sizeof(msg),
-                 "This launch comes from the issuer '%.200s', which is not the platform this "
-                 "hub trusts (LTI13Authenticator.issuer).",
-                 iss);
-        return gm_request_error(req, 400, msg);
-    }
-    if (client_id && !is_client_id(c, client_id)) {
-        char safe[200];
-        gm_log_warn("LTI 1.3 login initiation for an unknown client_id '%s'",
-                    gm_log_safe(client_id, safe, sizeof(safe)));
-        snprintf(msg, sizeof(msg),
-                 "This launch is for the client id '%.200s', which is not one of this hub's "
-                 "(LTI13Authenticator.client_id).",
-                 client_id);
-        return gm_request_error(req, 400, msg);
-    }
+    if (strcmp(iss, c->issuer) != 0)
+        return refuse_unknown(req, "issuer", iss,
+                              "This launch comes from the issuer '%.200s', which is not the "
+                              "platform this hub trusts (LTI13Authenticator.issuer).");
+    if (client_id && !is_client_id(c, client_id))
+        return refuse_unknown(req, "client_id", client_id,
+                              "This launch is for the client id '%.200s', which is not one of "
+                              "this hub's (LTI13Authenticator.client_id).");
     if (!client_id) {
         if (c->client_id[1])
             return gm_request_error(req, 400,

@@ -31,11 +31,14 @@ static const char *text(const struct gm_buf *b)
     return b->data ? b->data : "";
 }
 
+/* Reads an answer into what the command would have printed (@out, @err, @exit_status). */
+typedef void (*translate_fn)(const struct gm_fetch_response *resp, struct gm_buf *out,
+                             struct gm_buf *err, int *exit_status);
+
 struct rest_call {
     struct slurm_server *srv;
     slurm_step_cb next;
-    void (*translate)(struct rest_call *call, const struct gm_fetch_response *resp,
-                      struct gm_buf *out, struct gm_buf *err, int *exit_status);
+    translate_fn translate;
 };
 
 /* The errors slurmrestd put in its answer ("Invalid job id specified (2017)"), and whether
@@ -78,7 +81,7 @@ static void on_response(void *data, const struct gm_fetch_response *resp)
         res.error = resp->error ? resp->error : -EIO;
         gm_buf_puts(&err, message);
     } else {
-        call->translate(call, resp, &out, &err, &exit_status);
+        call->translate(resp, &out, &err, &exit_status);
         snprintf(message, sizeof(message), "slurmrestd answered %d", resp->status);
         if (exit_status == 0)
             message[0] = '\0';
@@ -102,9 +105,7 @@ static void on_response(void *data, const struct gm_fetch_response *resp)
 /* Start a request for @srv; @next runs with its result. Returns 0, or a negative errno and
  * @next never runs. */
 static int request(struct slurm_server *srv, enum slurm_command_kind kind, const char *method,
-                   const char *path, const char *body, size_t max_response,
-                   void (*translate)(struct rest_call *, const struct gm_fetch_response *,
-                                     struct gm_buf *, struct gm_buf *, int *),
+                   const char *path, const char *body, size_t max_response, translate_fn translate,
                    slurm_step_cb next)
 {
     const struct slurm_state *st = srv->st;
@@ -168,12 +169,22 @@ static bool url_job_id(const char *id)
     return true;
 }
 
+/* A request about the server's job: job/ID. */
+static int job_request(struct slurm_server *srv, enum slurm_command_kind kind, const char *method,
+                       translate_fn translate, slurm_step_cb next)
+{
+    char path[SLURM_JOB_ID_MAX + 8];
+    if (!url_job_id(srv->job_id))
+        return -EINVAL;
+    snprintf(path, sizeof(path), "job/%s", srv->job_id);
+    return request(srv, kind, method, path, NULL, 0, translate, next);
+}
+
 /* Submitting: the script, its directives as the job's properties. */
 
-static void translate_submit(struct rest_call *call, const struct gm_fetch_response *resp,
-                             struct gm_buf *out, struct gm_buf *err, int *exit_status)
+static void translate_submit(const struct gm_fetch_response *resp, struct gm_buf *out,
+                             struct gm_buf *err, int *exit_status)
 {
-    (void)call;
     json_t *answer = parse_answer(resp, err);
     if (!answer)
         return;
@@ -227,27 +238,30 @@ static const char *job_str(const json_t *job, const char *key)
     return s ? s : "";
 }
 
-/* A job that is not found, or the answer otherwise. Returns the job or NULL. */
+/* The job the answer is about, or NULL with slurmrestd's errors in @err and *@gone set when
+ * they say the controller does not know the job. */
 static const json_t *job_or_errors(const json_t *answer, const struct gm_fetch_response *resp,
-                                   struct gm_buf *err)
+                                   struct gm_buf *err, bool *gone)
 {
     const json_t *job = resp->status == 200 ? the_job(answer) : NULL;
+    *gone = false;
     if (job)
         return job;
     if (rest_errors(answer, err, ESLURM_INVALID_JOB_ID)) {
         /* squeue's words: no state_*_re matches them, so the job is gone. */
         gm_buf_reset(err);
         gm_buf_puts(err, "slurm_load_jobs error: Invalid job id specified");
+        *gone = true;
     }
     return NULL;
 }
 
-static void translate_query(struct rest_call *call, const struct gm_fetch_response *resp,
-                            struct gm_buf *out, struct gm_buf *err, int *exit_status)
+static void translate_query(const struct gm_fetch_response *resp, struct gm_buf *out,
+                            struct gm_buf *err, int *exit_status)
 {
-    (void)call;
     json_t *answer = parse_answer(resp, err);
-    const json_t *job = answer ? job_or_errors(answer, resp, err) : NULL;
+    bool gone = false;
+    const json_t *job = answer ? job_or_errors(answer, resp, err, &gone) : NULL;
     if (job) {
         const char *state = job_str(job, "job_state");
         const char *host = job_str(job, "batch_host");
@@ -255,7 +269,7 @@ static void translate_query(struct rest_call *call, const struct gm_fetch_respon
             host = job_str(job, "nodes");
         gm_buf_printf(out, "%s%s%s\n", state[0] ? state : "UNKNOWN", host[0] ? " " : "", host);
         *exit_status = 0;
-    } else if (strcmp(text(err), "slurm_load_jobs error: Invalid job id specified") != 0) {
+    } else if (!gone) {
         /* Not an answer about the job (the controller is away, the token refused, a proxy's
          * HTML page): UNKNOWN, never gone. */
         gm_buf_reset(err);
@@ -269,11 +283,7 @@ static void translate_query(struct rest_call *call, const struct gm_fetch_respon
 
 int slurm_rest_query(struct slurm_server *srv, slurm_step_cb next)
 {
-    char path[SLURM_JOB_ID_MAX + 8];
-    if (!url_job_id(srv->job_id))
-        return -EINVAL;
-    snprintf(path, sizeof(path), "job/%s", srv->job_id);
-    return request(srv, SLURM_CMD_QUERY, "GET", path, NULL, 0, translate_query, next);
+    return job_request(srv, SLURM_CMD_QUERY, "GET", translate_query, next);
 }
 
 /* The output file's name with sbatch's replacements that matter here (man sbatch, filename
@@ -308,14 +318,14 @@ static void expand_output(const char *pattern, const json_t *job, struct gm_buf 
     }
 }
 
-static void translate_info(struct rest_call *call, const struct gm_fetch_response *resp,
-                           struct gm_buf *out, struct gm_buf *err, int *exit_status)
+static void translate_info(const struct gm_fetch_response *resp, struct gm_buf *out,
+                           struct gm_buf *err, int *exit_status)
 {
-    (void)call;
     json_t *answer = parse_answer(resp, err);
     if (!answer)
         return;
-    const json_t *job = job_or_errors(answer, resp, err);
+    bool gone;
+    const json_t *job = job_or_errors(answer, resp, err, &gone);
     if (job) {
         /* exit_code is the wait status: scontrol prints it as exit:signal. */
         long long status = json_integer_value(json_object_get(job, "exit_code"));
@@ -337,19 +347,14 @@ static void translate_info(struct rest_call *call, const struct gm_fetch_respons
 
 int slurm_rest_job_info(struct slurm_server *srv, slurm_step_cb next)
 {
-    char path[SLURM_JOB_ID_MAX + 8];
-    if (!url_job_id(srv->job_id))
-        return -EINVAL;
-    snprintf(path, sizeof(path), "job/%s", srv->job_id);
-    return request(srv, SLURM_CMD_OTHER, "GET", path, NULL, 0, translate_info, next);
+    return job_request(srv, SLURM_CMD_OTHER, "GET", translate_info, next);
 }
 
 /* Cancelling (scancel). */
 
-static void translate_cancel(struct rest_call *call, const struct gm_fetch_response *resp,
-                             struct gm_buf *out, struct gm_buf *err, int *exit_status)
+static void translate_cancel(const struct gm_fetch_response *resp, struct gm_buf *out,
+                             struct gm_buf *err, int *exit_status)
 {
-    (void)call;
     (void)out;
     json_t *answer = parse_answer(resp, err);
     if (!answer)
@@ -363,11 +368,7 @@ static void translate_cancel(struct rest_call *call, const struct gm_fetch_respo
 
 int slurm_rest_cancel(struct slurm_server *srv, slurm_step_cb next)
 {
-    char path[SLURM_JOB_ID_MAX + 8];
-    if (!url_job_id(srv->job_id))
-        return -EINVAL;
-    snprintf(path, sizeof(path), "job/%s", srv->job_id);
-    return request(srv, SLURM_CMD_CANCEL, "DELETE", path, NULL, 0, translate_cancel, next);
+    return job_request(srv, SLURM_CMD_CANCEL, "DELETE", translate_cancel, next);
 }
 
 /* The queue: the pending jobs in the order SLURM will start them (squeue -t PENDING -S -p,i:
@@ -387,10 +388,9 @@ static int by_start_order(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void translate_queue(struct rest_call *call, const struct gm_fetch_response *resp,
-                            struct gm_buf *out, struct gm_buf *err, int *exit_status)
+static void translate_queue(const struct gm_fetch_response *resp, struct gm_buf *out,
+                            struct gm_buf *err, int *exit_status)
 {
-    (void)call;
     json_t *answer = parse_answer(resp, err);
     if (!answer)
         return;
