@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import pg
 from secrets_seen import check_secrets, remember, remember_response, remember_state_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,7 +191,9 @@ class Hub:
         cmd = [BIN, "--JupyterHub.hub_bind_url=http://127.0.0.1:0",
                f"--JupyterHub.bind_url=http://127.0.0.1:{self.proxy_port}",
                f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{self.proxy_api_port}",
-               "--JupyterHub.cleanup_servers=True", "--JupyterHub.cleanup_proxy=True"] + self.args
+               "--JupyterHub.cleanup_servers=True", "--JupyterHub.cleanup_proxy=True"]
+        # With GANYMEDE_TEST_PG_URL: this state directory's own PostgreSQL database (pg.py).
+        cmd += pg.hub_args(self.state_dir, self.args) + self.args
         self.proc = subprocess.Popen(cmd, cwd=self.state_dir, env=self.env,
                                      stdout=self.log_file, stderr=subprocess.STDOUT)
         if wait:
@@ -296,6 +299,7 @@ def hub_factory(tmp_path, request):
             check_secrets(h.log(), f"the log of {h.name}")
     for state in {h.state_dir for h in hubs}:
         reap_leftovers(state)
+        pg.forget(state)  # its PostgreSQL database, if it had one
     # Keep the logs of failed tests with the test output.
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         dest = OUTPUT / "failed" / request.node.name
@@ -326,6 +330,13 @@ def reap_leftovers(state_dir):
                         pids.append(pid)
         except sqlite3.Error:
             pass
+    for state in pg.spawner_states(state_dir):
+        try:
+            pid = json.loads(state).get("pid")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(pid, int):
+            pids.append(pid)
     for pid in pids:
         try:
             cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
@@ -439,6 +450,21 @@ def _running(pidfile):
         return False
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only: the test opens the hub's SQLite file itself; skipped when the "
+        "hubs run on PostgreSQL (GANYMEDE_TEST_PG_URL, pg.py)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not pg.enabled():
+        return
+    skip = pytest.mark.skip(reason="reads or writes the SQLite file (GANYMEDE_TEST_PG_URL is set)")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
+
 def pytest_sessionstart(session):
     if not hasattr(session.config, "workerinput"):
         session.config.ganymede_services_up = {
@@ -446,6 +472,7 @@ def pytest_sessionstart(session):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    pg.drop_all()  # the databases this process (a worker, or the only one) made
     if hasattr(session.config, "workerinput") or RECIPES is None:
         return
     was_up = getattr(session.config, "ganymede_services_up", None)

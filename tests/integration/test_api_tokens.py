@@ -3,6 +3,8 @@ JupyterHub's hash format (a database made by JupyterHub keeps working); config t
 import sqlite3
 import time
 
+import pytest
+
 from conftest import ADMIN_TOKEN, API_CONFIG, Api, run_ganymede
 from spawn_helpers import wait_for
 from helpers.jupyterhub_db import make_jupyterhub_3_db
@@ -126,6 +128,7 @@ def test_token_of_deleted_user(api_hub):
     assert api("GET", "/user", token=t).status_code == 403
 
 
+@pytest.mark.sqlite_only
 def test_tokens_are_hashed_as_jupyterhub_does(api_hub):
     t = api_hub.api.token_for("alice", note="check the row")
     con = sqlite3.connect(api_hub.state_dir / "jupyterhub.sqlite")
@@ -141,6 +144,7 @@ def test_tokens_are_hashed_as_jupyterhub_does(api_hub):
     assert t not in hashed
 
 
+@pytest.mark.sqlite_only
 def test_config_tokens_use_16384_rounds(api_hub):
     con = sqlite3.connect(api_hub.state_dir / "jupyterhub.sqlite")
     rows = con.execute("SELECT hashed FROM api_tokens WHERE note = 'from config'").fetchall()
@@ -151,6 +155,7 @@ def test_config_tokens_use_16384_rounds(api_hub):
         assert api_hub.api("GET", "/user").status_code == 200
 
 
+@pytest.mark.sqlite_only
 def test_token_from_a_jupyterhub_database(hub_factory, tmp_path):
     made = make_jupyterhub_3_db(tmp_path / "jupyterhub.sqlite", users={"alice": True})
     assert run_ganymede(["upgrade-db"], tmp_path).returncode == 0

@@ -3,6 +3,8 @@ upgraded after a backup, and refusals."""
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT, run_ganymede
 from helpers.jupyterhub_db import make_jupyterhub_3_db
 
@@ -25,6 +27,7 @@ def reference_schema(tmp_path):
     return schema(ref)
 
 
+@pytest.mark.sqlite_only
 def test_new_database_has_jupyterhub_5_schema(hub_factory, tmp_path):
     h = hub_factory()
     db = tmp_path / "jupyterhub.sqlite"
@@ -36,6 +39,7 @@ def test_new_database_has_jupyterhub_5_schema(hub_factory, tmp_path):
     assert (db.stat().st_mode & 0o077) == 0  # the database holds token hashes
 
 
+@pytest.mark.sqlite_only
 def test_jupyterhub_3_database_upgrade(hub_factory, tmp_path):
     db = tmp_path / "jupyterhub.sqlite"
     made = make_jupyterhub_3_db(db, users={"alice": True, "bob": False},
@@ -74,6 +78,7 @@ def test_jupyterhub_3_database_upgrade(hub_factory, tmp_path):
     assert p.returncode == 0 and "is up to date" in p.stderr
 
 
+@pytest.mark.sqlite_only
 def test_upgrade_at_start_when_configured(hub_factory, tmp_path):
     make_jupyterhub_3_db(tmp_path / "jupyterhub.sqlite", users={"alice": True})
     h = hub_factory(args=["--upgrade-db"])

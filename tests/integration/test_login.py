@@ -304,6 +304,7 @@ def test_builtin_default_login(hub_factory, tmp_path):
     assert login(h, requests.Session(), "newcomer", password).status_code == 302
 
 
+@pytest.mark.sqlite_only
 def test_auth_state_is_fernet(hub_factory):
     cfg = json.loads(json.dumps(SHARED))
     cfg["Authenticator"]["enable_auth_state"] = True

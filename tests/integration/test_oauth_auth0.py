@@ -121,6 +121,7 @@ def test_default_scope_asks_for_the_email(make_hub, auth0):
 
 
 @pytest.mark.parametrize("form", ["hub-config.yaml", "values.yaml"])
+@pytest.mark.sqlite_only
 def test_z2jh_config_loads_unchanged(hub_factory, tmp_path, form):
     if form == "values.yaml":
         # As zero-to-jupyterhub users write it: under hub.config in their values file.

@@ -8,7 +8,7 @@ SCRIPT = r"""
 import json, sys
 from jupyterhub import orm
 path, spec = sys.argv[1], json.loads(sys.argv[2])
-db = orm.new_session_factory('sqlite:///' + path)()
+db = orm.new_session_factory(path if '://' in path else 'sqlite:///' + path)()
 db.add(orm.OAuthClient(identifier='jupyterhub'))
 db.commit()
 tokens = {}
@@ -28,7 +28,8 @@ print(json.dumps({'tokens': tokens}))
 
 
 def make_jupyterhub_3_db(path, users=None, groups=None):
-    """Create a JupyterHub 3.0 database at @path; returns {"tokens": {user: token}}."""
+    """Create a JupyterHub 3.0 database at @path (a SQLite file, or a database URL such as
+    postgresql://...); returns {"tokens": {user: token}}."""
     spec = json.dumps({"users": users or {}, "groups": groups or {}})
     p = subprocess.run(["/usr/bin/python3", "-c", SCRIPT, str(path), spec], capture_output=True,
                        text=True, timeout=120)
