@@ -260,9 +260,9 @@ static int upgrade_db(const struct config *cfg)
     struct db_location loc;
     struct db *db = NULL;
     struct db_migrate_result res;
-    int r = db_parse_url(conf.db_url, &loc, err, sizeof(err));
+    int r = db_parse_url(conf.db_url, NULL, &loc, err, sizeof(err));
     if (r == 0)
-        r = db_open(&loc, &db, err, sizeof(err));
+        r = db_open(&loc, NULL, &db, err, sizeof(err));
     if (r == 0)
         r = db_migrate(db, true, &res, err, sizeof(err));
     db_close(db);
@@ -272,12 +272,12 @@ static int upgrade_db(const struct config *cfg)
         return 1;
     }
     if (res.created)
-        gm_log_info("Created a new database at %s", loc.path);
+        gm_log_info("Created a new database at %s", loc.display);
     else if (res.upgraded)
-        gm_log_info("Upgraded %s from %s to Ganymede schema %d; backup at %s", loc.path, res.from,
-                    res.version, res.backup[0] ? res.backup : "(none)");
+        gm_log_info("Upgraded %s from %s to Ganymede schema %d; backup at %s", loc.display,
+                    res.from, res.version, res.backup[0] ? res.backup : "(none)");
     else
-        gm_log_info("The database %s is up to date (%s)", loc.path, res.from);
+        gm_log_info("The database %s is up to date (%s)", loc.display, res.from);
     return 0;
 }
 

@@ -37,5 +37,8 @@ int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen);
 int hub_state_init(struct hub *hub, char *err, size_t errlen);
 void hub_state_release(struct hub *hub);
 
+/** On PostgreSQL, hold responses until their writes are durable (app/db_gate.c). */
+void hub_db_gate_start(struct hub *hub);
+
 /** Free what is left after the loop ended (or after a failed create/start). Accepts NULL. */
 void hub_free(struct hub *hub);

@@ -293,10 +293,10 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     if (r < 0)
         goto fail;
     struct db_location loc;
-    r = db_parse_url(hub->conf.db_url, &loc, err, errlen);
+    r = db_parse_url(hub->conf.db_url, NULL, &loc, err, errlen);
     if (r < 0)
         goto fail;
-    r = db_open(&loc, &hub->db, err, errlen);
+    r = db_open(&loc, loop, &hub->db, err, errlen);
     if (r < 0)
         goto fail;
     r = find_state_dir(hub, &loc, err, errlen);
@@ -308,9 +308,9 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
         goto fail;
     if (mig.created)
         gm_log_info("Created the database %s (JupyterHub 5.x schema)",
-                    loc.memory ? "in memory" : loc.path);
+                    loc.memory ? "in memory" : loc.display);
     else if (mig.upgraded)
-        gm_log_info("Upgraded the database %s from %s; backup at %s", loc.path, mig.from,
+        gm_log_info("Upgraded the database %s from %s; backup at %s", loc.display, mig.from,
                     mig.backup[0] ? mig.backup : "(none)");
     r = loop_fetch_create(loop, &hub->fetcher);
     if (r < 0) {
@@ -559,6 +559,7 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
                            &hub->http, err, errlen);
     if (r < 0)
         return r;
+    hub_db_gate_start(hub);
     uv_timer_init(hub->loop, &hub->stop_timer);
     hub->stop_timer.data = hub;
     hub->stop = hub_stop;

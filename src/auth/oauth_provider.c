@@ -180,7 +180,6 @@ int oauth_issue_code(struct hub *hub, struct hub_user *u, const struct oauth_req
     if (!scope_text)
         return -ENOMEM;
     int64_t now = time_now_us() / 1000000;
-    db_oauth_codes_purge(hub->db, now);
     struct db_oauth_code_row row = {
         .client_id = req->client->identifier,
         .code = code,
@@ -190,7 +189,7 @@ int oauth_issue_code(struct hub *hub, struct hub_user *u, const struct oauth_req
         .user_id = u->id,
         .scopes = scope_text,
     };
-    r = db_oauth_code_insert(hub->db, &row);
+    r = store_oauth_code_add(&hub->store, &row, now);
     free(scope_text);
     if (r < 0)
         return r;
@@ -224,7 +223,7 @@ struct exchange {
     struct oauth_token_result *ret;
 };
 
-static int on_code(void *ctx, const struct db_oauth_code_row *row)
+static int on_code(void *ctx, const struct hub_oauth_code *row)
 {
     struct exchange *x = ctx;
     struct hub *hub = x->hub;
@@ -313,9 +312,12 @@ void oauth_token_exchange(struct hub *hub, const char *client_id, const char *cl
         return;
     }
     struct exchange x = {hub, client_id, redirect_uri, ret};
-    int r = db_oauth_code_take(hub->db, code, on_code, &x);
-    if (r == -ENOENT)
+    /* A code is good for one exchange, successful or not. */
+    struct hub_oauth_code *taken = store_oauth_code_take(&hub->store, code);
+    if (!taken) {
         oauth_error(ret, 400, "invalid_grant", "The code is invalid or expired");
-    else if (r < 0 && !ret->body)
-        oauth_error(ret, 500, "server_error", "The hub could not read the code");
+        return;
+    }
+    on_code(&x, taken);
+    store_oauth_code_free(taken);
 }

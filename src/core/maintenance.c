@@ -19,7 +19,7 @@ static void on_tick(uv_timer_t *t)
     if (++hub->maintenance_ticks % PURGE_EVERY_TICKS == 0) {
         int64_t now = time_now_us();
         int n = store_tokens_purge_expired(&hub->store, now);
-        db_oauth_codes_purge(hub->db, now / 1000000);
+        store_oauth_codes_purge(&hub->store, now / 1000000);
         if (n > 0)
             gm_log_info("Deleted %d expired token(s)", n);
     }

@@ -3,6 +3,7 @@
 #include "core/store_impl.h"
 #include "auth/scopes.h"
 #include "util/str.h"
+#include "util/time.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -83,7 +84,13 @@ static int load_user(void *ctx, const struct db_user_row *row)
     u->created = row->created;
     u->last_activity = row->last_activity;
     u->cookie_id = str_dup(row->cookie_id ? row->cookie_id : "");
-    if (!u->name || !u->cookie_id || ptrvec_push(&s->users, u) < 0) {
+    if (row->auth_state &&
+        (u->auth_state = malloc(row->auth_state_len ? row->auth_state_len : 1))) {
+        memcpy(u->auth_state, row->auth_state, row->auth_state_len);
+        u->auth_state_len = row->auth_state_len;
+    }
+    if (!u->name || !u->cookie_id || (row->auth_state && !u->auth_state) ||
+        ptrvec_push(&s->users, u) < 0) {
         store_user_free(u);
         return -ENOMEM;
     }
@@ -303,6 +310,8 @@ int store_load(struct hub_store *s, struct db *db, const struct scope_registry *
         r = db_tokens_each(db, load_token, s);
     if (r == 0)
         r = db_spawners_each(db, load_spawner, s);
+    if (r == 0)
+        r = db_oauth_codes_each(db, time_now_us() / 1000000, store_oauth_code_load, s);
     if (r == 0 && s->users.n) {
         s->users_by_name.v = malloc(s->users.n * sizeof(void *));
         if (!s->users_by_name.v) {
@@ -368,6 +377,7 @@ void store_user_free(struct hub_user *u)
     scope_set_free(u->scopes);
     free(u->name);
     free(u->cookie_id);
+    free(u->auth_state);
     free(u);
 }
 
@@ -459,5 +469,6 @@ void store_release(struct hub_store *s)
     hmap_free(&s->service_index);
     hmap_free(&s->client_index);
     hmap_free(&s->token_prefix);
+    store_oauth_codes_release(s);
     memset(s, 0, sizeof(*s));
 }

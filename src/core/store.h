@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 struct db;
+struct db_oauth_code_row;
 struct scope_registry;
 struct scope_set;
 
@@ -67,6 +68,8 @@ struct hub_user {
     int64_t created;
     int64_t last_activity;
     char *cookie_id;
+    void *auth_state; /* encrypted_auth_state as stored, or NULL */
+    size_t auth_state_len;
     struct ptrvec groups;     /* struct hub_group * */
     struct ptrvec roles;      /* struct hub_role *, assigned directly */
     struct ptrvec spawners;   /* struct hub_spawner * */
@@ -149,11 +152,23 @@ struct hub_store {
     struct ptrvec clients;
     struct hmap client_index;
     struct hmap token_prefix; /* prefix → first token */
+    struct hmap oauth_codes;  /* code → struct hub_oauth_code (core/oauth_codes.c) */
     size_t n_tokens;
     /* Bumped by every change that can change someone's scopes (roles, memberships, admin
      * flags, names): cached scope sets compare against it. */
     uint64_t rbac_gen;
     int64_t activity_resolution_us;
+};
+
+/* An OAuth authorization code of the hub's provider, until it is exchanged or expires. */
+struct hub_oauth_code {
+    char *client_id;
+    char *code;
+    int64_t expires_at; /* unix seconds */
+    char *redirect_uri;
+    char *session_id;
+    int64_t user_id;
+    char *scopes; /* JSON text */
 };
 
 /* Life cycle. */
@@ -176,7 +191,7 @@ int store_user_delete(struct hub_store *s, struct hub_user *u);
 /** Move last_activity forward (never back); written when it moved by more than the activity
  * resolution, or always with @force. */
 int store_user_touch(struct hub_store *s, struct hub_user *u, int64_t when, bool force);
-/** The encrypted auth_state blob (caller frees), or NULL. */
+/** A copy of the encrypted auth_state blob (caller frees), or NULL. */
 int store_user_auth_state(struct hub_store *s, const struct hub_user *u, void **ret, size_t *len);
 int store_user_set_auth_state(struct hub_store *s, struct hub_user *u, const void *blob,
                               size_t len);
@@ -186,6 +201,20 @@ const char **store_user_group_names(const struct hub_user *u);
 
 /** Whether @u is in any group of @groups. */
 bool store_user_in_any_group(const struct hub_user *u, const struct strset *groups);
+
+/* OAuth codes (core/oauth_codes.c). */
+
+/** Keep a new code (copied from @row), after dropping those expired at @row's issue time
+ * @now_s. -ENOBUFS when too many wait to be exchanged. */
+int store_oauth_code_add(struct hub_store *s, const struct db_oauth_code_row *row, int64_t now_s);
+/** Take the code away (it is good for one exchange) and hand it to the caller, who frees it
+ * with store_oauth_code_free; NULL if there is none. */
+struct hub_oauth_code *store_oauth_code_take(struct hub_store *s, const char *code);
+void store_oauth_code_free(struct hub_oauth_code *c);
+/** Drop the codes that expired before @now_s. */
+int store_oauth_codes_purge(struct hub_store *s, int64_t now_s);
+int store_oauth_code_load(void *ctx, const struct db_oauth_code_row *row);
+void store_oauth_codes_release(struct hub_store *s);
 
 /* Groups (core/groups.c). */
 

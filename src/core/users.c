@@ -144,12 +144,37 @@ int store_user_touch(struct hub_store *s, struct hub_user *u, int64_t when, bool
 
 int store_user_auth_state(struct hub_store *s, const struct hub_user *u, void **ret, size_t *len)
 {
-    return db_user_get_auth_state(s->db, u->id, ret, len);
+    (void)s;
+    *ret = NULL;
+    *len = 0;
+    if (!u->auth_state)
+        return 0;
+    *ret = malloc(u->auth_state_len);
+    if (!*ret)
+        return -ENOMEM;
+    memcpy(*ret, u->auth_state, u->auth_state_len);
+    *len = u->auth_state_len;
+    return 0;
 }
 
 int store_user_set_auth_state(struct hub_store *s, struct hub_user *u, const void *blob, size_t len)
 {
-    return db_user_set_auth_state(s->db, u->id, blob, len);
+    void *copy = NULL;
+    if (blob) {
+        copy = malloc(len ? len : 1);
+        if (!copy)
+            return -ENOMEM;
+        memcpy(copy, blob, len);
+    }
+    int r = db_user_set_auth_state(s->db, u->id, blob, len);
+    if (r < 0) {
+        free(copy);
+        return r;
+    }
+    free(u->auth_state);
+    u->auth_state = copy;
+    u->auth_state_len = blob ? len : 0;
+    return 0;
 }
 
 bool store_user_in_any_group(const struct hub_user *u, const struct strset *groups)

@@ -1,131 +1,41 @@
-/* SQLite connection, statement cache and transactions. */
-#include "db/db.h"
-#include "db/rows.h"
+/* The database front: the URL, the backend chosen by it, the hub-given ids, and the calls every
+ * table file makes, passed on to db/sqlite.c or db/pg.c. */
+#include "db/backend.h"
+#include "db/pg.h"
+#include "db/url.h"
 #include "util/str.h"
 #include "util/time.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define DB_STMT_CACHE 256
-
-struct db_cached {
-    const char *sql;
-    sqlite3_stmt *stmt;
+const char *const db_id_tables[DB_ID_TABLES] = {
+    "users", "groups", "roles", "services", "oauth_clients", "api_tokens", "spawners", "servers",
 };
 
-struct db {
-    sqlite3 *handle;
-    struct db_location loc;
-    struct db_cached cache[DB_STMT_CACHE];
-};
-
-int db_parse_url(const char *url, struct db_location *ret, char *err, size_t errlen)
+int db_parse_url(const char *url, const char *password, struct db_location *ret, char *err,
+                 size_t errlen)
 {
-    struct db_location loc = {.memory = false};
-    if (!str_has_prefix(url, "sqlite://")) {
-        size_t n = strcspn(url, ":");
-        snprintf(err, errlen,
-                 "JupyterHub.db_url: Ganymede supports sqlite:// databases for now, not %.*s://",
-                 (int)(n < 32 ? n : 32), url);
-        return -EINVAL;
-    }
-    const char *rest = url + strlen("sqlite://");
-    if (*rest == '\0' || strcmp(rest, "/:memory:") == 0) {
-        loc.memory = true;
-        str_copy(loc.path, sizeof(loc.path), ":memory:");
-    } else if (rest[0] != '/') {
-        snprintf(err, errlen,
-                 "JupyterHub.db_url: expected sqlite:///relative/path or "
-                 "sqlite:////absolute/path");
-        return -EINVAL;
-    } else {
-        const char *path = rest + 1; /* sqlite:///x → "x"; sqlite:////x → "/x" */
-        size_t q = strcspn(path, "?");
-        if (q == 0 || q >= sizeof(loc.path)) {
-            snprintf(err, errlen, "JupyterHub.db_url: the database path is empty or too long");
-            return -EINVAL;
-        }
-        memcpy(loc.path, path, q);
-        loc.path[q] = '\0';
-    }
-    *ret = loc;
-    return 0;
+    if (db_url_is_postgres(url))
+        return db_url_parse_postgres(url, password, ret, err, errlen);
+    return db_url_parse_sqlite(url, ret, err, errlen);
 }
 
-int db_errno(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_DONE:
-    case SQLITE_ROW:
-        return 0;
-    case SQLITE_CONSTRAINT:
-        return -EEXIST;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-        return -EACCES;
-    case SQLITE_CANTOPEN:
-        return -ENOENT;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    default:
-        return -EIO;
-    }
-}
-
-int db_open(const struct db_location *loc, struct db **ret, char *err, size_t errlen)
+int db_open(const struct db_location *loc, uv_loop_t *loop, struct db **ret, char *err,
+            size_t errlen)
 {
     struct db *db = calloc(1, sizeof(*db));
     if (!db)
         return -ENOMEM;
     db->loc = *loc;
-    if (!loc->memory) {
-        /* Create it 0600 ourselves: the database holds token hashes and auth_state. */
-        int fd = open(loc->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            int e = errno;
-            snprintf(err, errlen, "cannot open the database %s: %s", loc->path, strerror(e));
-            free(db);
-            return -e;
-        }
-        close(fd);
-    }
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(loc->path, &db->handle, flags, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open the database %s: %s", loc->path,
-                 db->handle ? sqlite3_errmsg(db->handle) : sqlite3_errstr(rc));
-        db_close(db);
-        return db_errno(rc);
-    }
-    sqlite3_extended_result_codes(db->handle, 1);
-    /* The hub is meant to be the only writer; a short wait covers a concurrent upgrade-db. */
-    sqlite3_busy_timeout(db->handle, 2000);
-    /* Reads are served from the hub's memory, so SQLite's page cache only helps writes: a
-     * small one (512 KiB instead of 2 MiB) keeps the hub's footprint small. */
-    const char *setup = loc->memory ? "PRAGMA foreign_keys=ON;"
-                                    : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                                      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-512;";
-    char *msg = NULL;
-    rc = sqlite3_exec(db->handle, setup, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "cannot use the database %s: %s", loc->path,
-                 msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        db_close(db);
-        return db_errno(rc) ? db_errno(rc) : -EIO;
+    db->available = true;
+    int r = loc->kind == DB_POSTGRES ? db_pg_open(db, loop, err, errlen)
+                                     : db_sqlite_open(db, err, errlen);
+    if (r < 0) {
+        free(db);
+        return r;
     }
     *ret = db;
     return 0;
@@ -135,106 +45,214 @@ void db_close(struct db *db)
 {
     if (!db)
         return;
-    for (size_t i = 0; i < DB_STMT_CACHE; i++)
-        sqlite3_finalize(db->cache[i].stmt);
-    sqlite3_close(db->handle);
+    db->be->close(db);
     free(db);
 }
 
-sqlite3 *db_handle(struct db *db)
+enum db_kind db_kind(const struct db *db)
 {
-    return db->handle;
+    return db->loc.kind;
 }
 
 const char *db_path(const struct db *db)
 {
-    return db->loc.memory ? "" : db->loc.path;
+    return db->loc.kind == DB_SQLITE && !db->loc.memory ? db->loc.path : "";
 }
 
-sqlite3_stmt *db_stmt(struct db *db, const char *sql)
+const char *db_display(const struct db *db)
 {
-    size_t h = ((uintptr_t)sql >> 4) % DB_STMT_CACHE;
-    for (size_t i = 0; i < DB_STMT_CACHE; i++) {
-        struct db_cached *c = &db->cache[(h + i) % DB_STMT_CACHE];
-        if (c->sql == sql) {
-            sqlite3_reset(c->stmt);
-            sqlite3_clear_bindings(c->stmt);
-            return c->stmt;
-        }
-        if (!c->sql) {
-            if (sqlite3_prepare_v3(db->handle, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmt,
-                                   NULL) != SQLITE_OK)
-                return NULL;
-            c->sql = sql;
-            return c->stmt;
-        }
-    }
-    /* The cache is full (more distinct statements than expected): prepare without caching
-     * would leak, so refuse; raise DB_STMT_CACHE. */
-    return NULL;
+    return db->loc.display;
 }
 
-int db_exec(struct db *db, const char *sql)
+int db_write(struct db *db, const char *sql, const struct db_arg *args, size_t nargs)
 {
-    return sqlite3_exec(db->handle, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+    return db->be->write(db, sql, args, nargs);
 }
 
 int db_begin(struct db *db)
 {
-    return db_exec(db, "BEGIN IMMEDIATE");
+    if (db->in_group)
+        return -EINVAL;
+    int r = db->be->begin(db);
+    if (r == 0)
+        db->in_group = true;
+    return r;
 }
 
 int db_commit(struct db *db)
 {
-    return db_exec(db, "COMMIT");
+    if (!db->in_group)
+        return -EINVAL;
+    int r = db->be->commit(db);
+    if (r == 0)
+        db->in_group = false;
+    return r;
 }
 
 void db_rollback(struct db *db)
 {
-    sqlite3_exec(db->handle, "ROLLBACK", NULL, NULL, NULL);
+    if (!db->in_group)
+        return;
+    db->be->rollback(db);
+    db->in_group = false;
 }
 
-const char *db_errmsg(struct db *db)
+/* The counters start past the largest id in each table, read once. */
+int db_load_ids(struct db *db)
 {
-    return sqlite3_errmsg(db->handle);
+    for (size_t i = 0; i < DB_ID_TABLES; i++) {
+        char sql[96];
+        snprintf(sql, sizeof(sql), "SELECT COALESCE(MAX(id), 0) FROM %s", db_id_tables[i]);
+        struct db_rows *rows = NULL;
+        int r = db->be->query(db, sql, NULL, 0, &rows);
+        if (r < 0)
+            return r;
+        int64_t max = db_rows_next(rows) ? db_rows_int(rows, 0) : 0;
+        r = db_rows_close(rows);
+        if (r < 0)
+            return r;
+        db->next_id[i] = max + 1;
+    }
+    if (db->loc.kind == DB_POSTGRES)
+        db_pg_set_sequences(db);
+    db->ids_loaded = true;
+    return 0;
 }
 
-/* Column helpers shared by the table files (declared in db/rows.h). */
-
-int64_t db_column_time(sqlite3_stmt *st, int col)
+int db_next_id(struct db *db, const char *table, int64_t *ret)
 {
-    const unsigned char *text = sqlite3_column_text(st, col);
+    if (!db->ids_loaded) {
+        int r = db_load_ids(db);
+        if (r < 0)
+            return r;
+    }
+    for (size_t i = 0; i < DB_ID_TABLES; i++)
+        if (strcmp(db_id_tables[i], table) == 0) {
+            *ret = db->next_id[i]++;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+int db_query(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
+             struct db_rows **ret)
+{
+    return db->be->query(db, sql, args, nargs, ret);
+}
+
+bool db_rows_next(struct db_rows *rows)
+{
+    return rows->ops->next(rows);
+}
+
+bool db_rows_null(struct db_rows *rows, int col)
+{
+    return rows->ops->null(rows, col);
+}
+
+int64_t db_rows_int(struct db_rows *rows, int col)
+{
+    return rows->ops->integer(rows, col);
+}
+
+bool db_rows_bool(struct db_rows *rows, int col)
+{
+    return rows->ops->boolean(rows, col);
+}
+
+const char *db_rows_text(struct db_rows *rows, int col)
+{
+    return rows->ops->text(rows, col);
+}
+
+int64_t db_rows_time(struct db_rows *rows, int col)
+{
+    const char *text = rows->ops->text(rows, col);
     int64_t us = 0;
-    if (text && time_parse((const char *)text, &us) == 0)
+    if (text && time_parse(text, &us) == 0)
         return us;
     return 0;
 }
 
-void db_bind_time(sqlite3_stmt *st, int col, int64_t us)
+const void *db_rows_blob(struct db_rows *rows, int col, size_t *len)
 {
-    if (!us) {
-        sqlite3_bind_null(st, col);
-        return;
+    return rows->ops->blob(rows, col, len);
+}
+
+int db_rows_close(struct db_rows *rows)
+{
+    return rows ? rows->ops->close(rows) : 0;
+}
+
+int db_exec_script(struct db *db, const char *sql, char *err, size_t errlen)
+{
+    return db->be->exec_script(db, sql, err, errlen);
+}
+
+const char *db_errmsg(struct db *db)
+{
+    return db->be->errmsg(db);
+}
+
+uint64_t db_issued_seq(const struct db *db)
+{
+    return db->issued;
+}
+
+uint64_t db_durable_seq(const struct db *db)
+{
+    return db->durable;
+}
+
+uint64_t db_failed_seq(const struct db *db)
+{
+    return db->failed;
+}
+
+bool db_available(const struct db *db)
+{
+    return db->available;
+}
+
+int db_serve(struct db *db)
+{
+    return db->be->serve ? db->be->serve(db) : 0;
+}
+
+void db_on_settled(struct db *db, void (*cb)(void *ctx), void *ctx)
+{
+    db->on_settled = cb;
+    db->on_settled_ctx = ctx;
+}
+
+void db_settled(struct db *db)
+{
+    if (db->on_settled)
+        db->on_settled(db->on_settled_ctx);
+}
+
+int db_flush(struct db *db, uint64_t timeout_ms)
+{
+    return db->be->flush(db, timeout_ms);
+}
+
+char *db_sql_numbered(const char *sql)
+{
+    size_t n = 0;
+    for (const char *p = sql; *p; p++)
+        n += *p == '?';
+    size_t len = strlen(sql) + n * 4 + 1;
+    char *out = malloc(len);
+    if (!out)
+        return NULL;
+    char *o = out;
+    int k = 0;
+    for (const char *p = sql; *p; p++) {
+        if (*p == '?')
+            o += snprintf(o, len - (size_t)(o - out), "$%d", ++k);
+        else
+            *o++ = *p;
     }
-    char text[32];
-    time_format_db(us, text);
-    sqlite3_bind_text(st, col, text, -1, SQLITE_TRANSIENT);
-}
-
-void db_bind_text_or_null(sqlite3_stmt *st, int col, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, col, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, col);
-}
-
-int db_step_done(sqlite3_stmt *st)
-{
-    if (!st)
-        return -EIO;
-    int rc = sqlite3_step(st);
-    int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
-    sqlite3_reset(st);
-    return r;
+    *o = '\0';
+    return out;
 }

@@ -1,5 +1,7 @@
 /* Schema migrations from the SQL files compiled in from migrations/. */
 #include "db/migrate.h"
+#include "db/backend.h"
+#include "ganymede/buf.h"
 #include "util/embedded.h"
 #include "util/str.h"
 
@@ -67,62 +69,121 @@ int db_migrate_latest(void)
 
 static int query_int(struct db *db, const char *sql, int *ret)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db_handle(db), sql, -1, &st, NULL) != SQLITE_OK)
-        return -EIO;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *ret = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? 0 : -EIO;
+    struct db_rows *rows = NULL;
+    int r = db_query(db, sql, NULL, 0, &rows);
+    if (r == 0 && db_rows_next(rows))
+        *ret = (int)db_rows_int(rows, 0);
+    else if (r == 0)
+        r = -EIO;
+    int e = db_rows_close(rows);
+    return r ? r : e;
 }
 
 static int alembic_version(struct db *db, char *out, size_t n)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db_handle(db), "SELECT version_num FROM alembic_version", -1, &st,
-                           NULL) != SQLITE_OK)
+    struct db_rows *rows = NULL;
+    if (db_query(db, "SELECT version_num FROM alembic_version", NULL, 0, &rows) < 0)
         return -ENOENT;
-    int rc = sqlite3_step(st);
     int r = -ENOENT;
-    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-        str_copy(out, n, (const char *)sqlite3_column_text(st, 0));
+    if (db_rows_next(rows) && db_rows_text(rows, 0)) {
+        str_copy(out, n, db_rows_text(rows, 0));
         r = 0;
     }
-    sqlite3_finalize(st);
+    db_rows_close(rows);
     return r;
 }
 
-/* Run one SQL file and set user_version, all in one transaction. */
+static bool postgres(struct db *db)
+{
+    return db_kind(db) == DB_POSTGRES;
+}
+
+/* The migration files of this database's dialect: migrations/NAME for SQLite,
+ * migrations/postgresql/NAME for PostgreSQL. */
+static const struct embedded_file *migration_file(struct db *db, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s%s", postgres(db) ? "postgresql/" : "", name);
+    return embedded_find(embedded_migrations, path);
+}
+
+/* Ganymede's schema version: PRAGMA user_version on SQLite, a one-row table on PostgreSQL. */
+static int read_version(struct db *db, int *ret)
+{
+    if (!postgres(db))
+        return query_int(db, "PRAGMA user_version", ret);
+    char err[256];
+    int r = db_exec_script(db,
+                           "CREATE TABLE IF NOT EXISTS ganymede_schema (version INTEGER "
+                           "NOT NULL)",
+                           err, sizeof(err));
+    if (r < 0)
+        return r;
+    *ret = 0;
+    struct db_rows *rows = NULL;
+    r = db_query(db, "SELECT MAX(version) FROM ganymede_schema", NULL, 0, &rows);
+    if (r == 0 && db_rows_next(rows))
+        *ret = (int)db_rows_int(rows, 0);
+    int e = db_rows_close(rows);
+    return r ? r : e;
+}
+
+static int count_tables(struct db *db, int *ret)
+{
+    return query_int(db,
+                     postgres(db)
+                         ? "SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                           "current_schema() AND table_name NOT LIKE 'ganymede_%'"
+                         : "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                     ret);
+}
+
+/* Run one SQL file and record @version (if > 0), all in one transaction. */
 static int apply(struct db *db, const struct embedded_file *f, int version, char *err,
                  size_t errlen)
 {
-    if (db_begin(db) < 0) {
-        snprintf(err, errlen, "cannot start a transaction: %s", db_errmsg(db));
-        return -EIO;
+    struct gm_buf script;
+    gm_buf_init(&script, f->len + 256);
+    gm_buf_append(&script, f->data, f->len);
+    if (version > 0 && postgres(db))
+        gm_buf_printf(&script,
+                      ";\nDELETE FROM ganymede_schema; INSERT INTO ganymede_schema "
+                      "VALUES (%d);",
+                      version);
+    else if (version > 0)
+        gm_buf_printf(&script, ";\nPRAGMA user_version = %d;", version);
+    if (script.error) {
+        gm_buf_free(&script);
+        return -ENOMEM;
     }
-    char *msg = NULL;
-    int rc = sqlite3_exec(db_handle(db), (const char *)f->data, NULL, NULL, &msg);
-    if (rc == SQLITE_OK && version > 0) {
-        char pragma[64];
-        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
-        rc = sqlite3_exec(db_handle(db), pragma, NULL, NULL, &msg);
-    }
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "migration %s failed: %s", f->name, msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-        db_rollback(db);
-        return -EIO;
-    }
-    if (db_commit(db) < 0) {
-        snprintf(err, errlen, "migration %s could not be committed: %s", f->name, db_errmsg(db));
-        db_rollback(db);
+    char why[512];
+    int r = db_exec_script(db, script.data, why, sizeof(why));
+    gm_buf_free(&script);
+    if (r < 0) {
+        snprintf(err, errlen, "migration %s failed: %s", f->name, why);
         return -EIO;
     }
     return 0;
 }
 
-/* A consistent copy next to the database, named as `jupyterhub upgrade-db` names its backups. */
+static int set_version(struct db *db, int version, char *err, size_t errlen)
+{
+    char sql[128];
+    if (postgres(db))
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM ganymede_schema; INSERT INTO ganymede_schema VALUES (%d)", version);
+    else
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+    char why[256];
+    if (db_exec_script(db, sql, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "cannot write to the database %s: %s", db_display(db), why);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* A consistent copy next to a SQLite database, named as `jupyterhub upgrade-db` names its
+ * backups. On PostgreSQL the operator's pg_dump is the backup, as with JupyterHub. */
 static int backup(struct db *db, struct db_migrate_result *res, char *err, size_t errlen)
 {
     if (!db_path(db)[0])
@@ -140,16 +201,9 @@ static int backup(struct db *db, struct db_migrate_result *res, char *err, size_
         if (access(res->backup, F_OK) != 0)
             break;
     }
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db_handle(db), "VACUUM INTO ?", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, res->backup, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot write the backup %s before upgrading: %s", res->backup,
-                 db_errmsg(db));
+    char why[512];
+    if (db_sqlite_backup(db, res->backup, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "cannot write the backup %s before upgrading: %s", res->backup, why);
         res->backup[0] = '\0';
         return -EIO;
     }
@@ -162,9 +216,8 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
     memset(&res, 0, sizeof(res));
     int tables = 0, version = 0;
     int latest = db_migrate_latest();
-    if (query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'", &tables) < 0 ||
-        query_int(db, "PRAGMA user_version", &version) < 0) {
-        snprintf(err, errlen, "cannot read the database %s: %s", db_path(db), db_errmsg(db));
+    if (count_tables(db, &tables) < 0 || read_version(db, &version) < 0) {
+        snprintf(err, errlen, "cannot read the database %s: %s", db_display(db), db_errmsg(db));
         return -EIO;
     }
     if (tables == 0) {
@@ -176,7 +229,7 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
             snprintf(err, errlen,
                      "the database %s has tables but no alembic_version: it was not "
                      "made by JupyterHub or Ganymede",
-                     db_path(db));
+                     db_display(db));
             return -EINVAL;
         }
         if (in_list(head, jupyterhub_older)) {
@@ -184,14 +237,14 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
                      "the database %s was made by a JupyterHub older than 3.0 (schema "
                      "%s); upgrade it with JupyterHub 3.x to 5.x first "
                      "(`jupyterhub upgrade-db`)",
-                     db_path(db), head);
+                     db_display(db), head);
             return -EINVAL;
         }
         if (in_list(head, jupyterhub_newer)) {
             snprintf(err, errlen,
                      "the database %s was made by JupyterHub 6 (schema %s), which "
                      "this Ganymede does not support yet",
-                     db_path(db), head);
+                     db_display(db), head);
             return -EINVAL;
         }
         size_t start = sizeof(jupyterhub_chain) / sizeof(*jupyterhub_chain);
@@ -207,15 +260,14 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
                          "the database %s was made by %s; run `ganymede upgrade-db` "
                          "(or set JupyterHub.upgrade_db = True) to upgrade it, after "
                          "which JupyterHub older than 5.0 cannot open it",
-                         db_path(db), res.from);
+                         db_display(db), res.from);
                 return -EINVAL;
             }
             int r = backup(db, &res, err, errlen);
             if (r < 0)
                 return r;
             for (size_t i = start; i < sizeof(jupyterhub_chain) / sizeof(*jupyterhub_chain); i++) {
-                const struct embedded_file *f =
-                    embedded_find(embedded_migrations, jupyterhub_chain[i].step);
+                const struct embedded_file *f = migration_file(db, jupyterhub_chain[i].step);
                 if (!f) {
                     snprintf(err, errlen, "migration %s is missing from this build",
                              jupyterhub_chain[i].step);
@@ -229,15 +281,13 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
             snprintf(err, errlen,
                      "the database %s has an unknown schema (alembic %s); it may be "
                      "from a newer JupyterHub",
-                     db_path(db), head);
+                     db_display(db), head);
             return -EINVAL;
         }
         /* A JupyterHub 5.x database is what migration 001 creates. */
-        if (db_exec(db, "PRAGMA user_version = 1") < 0) {
-            snprintf(err, errlen, "cannot write to the database %s: %s", db_path(db),
-                     db_errmsg(db));
-            return -EIO;
-        }
+        int r = set_version(db, 1, err, errlen);
+        if (r < 0)
+            return r;
         version = 1;
     } else {
         snprintf(res.from, sizeof(res.from), "Ganymede schema %d", version);
@@ -246,7 +296,7 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
         snprintf(err, errlen,
                  "the database %s was made by a newer Ganymede (schema %d; this one "
                  "knows up to %d)",
-                 db_path(db), version, latest);
+                 db_display(db), version, latest);
         return -EINVAL;
     }
     if (version < latest && !res.created && !res.backup[0]) {
@@ -258,7 +308,7 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
         const struct embedded_file *f = NULL;
         for (const struct embedded_file *e = embedded_migrations; e->name; e++)
             if (migration_number(e->name) == n)
-                f = e;
+                f = migration_file(db, e->name);
         if (!f) {
             snprintf(err, errlen, "migration %03d is missing from this build", n);
             return -EIO;
@@ -268,6 +318,11 @@ int db_migrate(struct db *db, bool upgrade, struct db_migrate_result *ret, char 
             return r;
         if (!res.created)
             res.upgraded = true;
+    }
+    int r = db_load_ids(db);
+    if (r < 0) {
+        snprintf(err, errlen, "cannot read the database %s: %s", db_display(db), db_errmsg(db));
+        return r;
     }
     res.version = latest;
     *ret = res;

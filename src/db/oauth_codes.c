@@ -1,74 +1,53 @@
 /* SQL for oauth_codes: authorization codes of the OAuth2 provider, valid for minutes and used
- * once. Kept in the database, as JupyterHub does, so that a hub restart between the redirect and
- * the code exchange does not break a login. */
+ * once. Kept in the database, as JupyterHub does, so that a hub restart (or a standby taking
+ * over) between the redirect and the code exchange does not break a login; the hub looks them up
+ * in its memory (core/oauth_codes.c). */
 #include "db/rows.h"
 
-#include <errno.h>
-
+static const char sql_each[] = "SELECT client_id, code, expires_at, redirect_uri, session_id, "
+                               "user_id, scopes FROM oauth_codes WHERE expires_at >= ? ORDER BY id";
 static const char sql_insert[] =
     "INSERT INTO oauth_codes (client_id, code, expires_at, redirect_uri, session_id, user_id, "
     "scopes) VALUES (?, ?, ?, ?, ?, ?, ?)";
-static const char sql_take[] =
-    "SELECT id, client_id, code, expires_at, redirect_uri, session_id, user_id, scopes "
-    "FROM oauth_codes WHERE code = ?";
-static const char sql_delete[] = "DELETE FROM oauth_codes WHERE id = ?";
+static const char sql_delete[] = "DELETE FROM oauth_codes WHERE code = ?";
 static const char sql_purge[] = "DELETE FROM oauth_codes WHERE expires_at < ?";
 
-#define TEXT(col) ((const char *)sqlite3_column_text(st, (col)))
+int db_oauth_codes_each(struct db *db, int64_t now_s,
+                        int (*cb)(void *ctx, const struct db_oauth_code_row *row), void *ctx)
+{
+    struct db_rows *rows = NULL;
+    int r = db_query(db, sql_each, DB_ARGS(DB_INT(now_s)), &rows);
+    while (r == 0 && db_rows_next(rows)) {
+        struct db_oauth_code_row row = {
+            .client_id = db_rows_text(rows, 0),
+            .code = db_rows_text(rows, 1),
+            .expires_at = db_rows_int(rows, 2),
+            .redirect_uri = db_rows_text(rows, 3),
+            .session_id = db_rows_text(rows, 4),
+            .user_id = db_rows_int(rows, 5),
+            .scopes = db_rows_text(rows, 6),
+        };
+        if (row.client_id && row.code && row.redirect_uri)
+            r = cb(ctx, &row);
+    }
+    int e = db_rows_close(rows);
+    return r ? r : e;
+}
 
 int db_oauth_code_insert(struct db *db, const struct db_oauth_code_row *row)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_insert);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_text(st, 1, row->client_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, row->code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, row->expires_at);
-    sqlite3_bind_text(st, 4, row->redirect_uri, -1, SQLITE_STATIC);
-    db_bind_text_or_null(st, 5, row->session_id);
-    sqlite3_bind_int64(st, 6, row->user_id);
-    sqlite3_bind_text(st, 7, row->scopes, -1, SQLITE_STATIC);
-    return db_step_done(st);
+    return db_write(db, sql_insert,
+                    DB_ARGS(DB_TEXT(row->client_id), DB_TEXT(row->code), DB_INT(row->expires_at),
+                            DB_TEXT(row->redirect_uri), DB_TEXT(row->session_id),
+                            DB_INT(row->user_id), DB_TEXT(row->scopes)));
 }
 
-int db_oauth_code_take(struct db *db, const char *code,
-                       int (*cb)(void *ctx, const struct db_oauth_code_row *row), void *ctx)
+int db_oauth_code_delete(struct db *db, const char *code)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_take);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? -ENOENT : db_errno(rc);
-    }
-    int64_t id = sqlite3_column_int64(st, 0);
-    struct db_oauth_code_row row = {
-        .client_id = TEXT(1) ? TEXT(1) : "",
-        .code = TEXT(2) ? TEXT(2) : "",
-        .expires_at = sqlite3_column_int64(st, 3),
-        .redirect_uri = TEXT(4) ? TEXT(4) : "",
-        .session_id = TEXT(5),
-        .user_id = sqlite3_column_int64(st, 6),
-        .scopes = TEXT(7) ? TEXT(7) : "[]",
-    };
-    int r = cb(ctx, &row);
-    sqlite3_reset(st);
-    /* A code is good for one exchange, successful or not. */
-    sqlite3_stmt *del = db_stmt(db, sql_delete);
-    if (!del)
-        return -EIO;
-    sqlite3_bind_int64(del, 1, id);
-    int d = db_step_done(del);
-    return r < 0 ? r : d;
+    return db_write(db, sql_delete, DB_ARGS(DB_TEXT(code)));
 }
 
 int db_oauth_codes_purge(struct db *db, int64_t now_s)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_purge);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, now_s);
-    return db_step_done(st);
+    return db_write(db, sql_purge, DB_ARGS(DB_INT(now_s)));
 }

@@ -1,26 +1,27 @@
-/* SQL for roles and user_role_map, group_role_map, service_role_map. */
+/* SQL for roles and the user/group/service role maps. */
 #include "db/rows.h"
-
-#include <errno.h>
 
 static const char sql_each[] =
     "SELECT id, name, description, scopes, managed_by_auth FROM roles ORDER BY id";
-static const char sql_insert[] =
-    "INSERT INTO roles (name, description, scopes, managed_by_auth) VALUES (?, ?, ?, ?)";
+static const char sql_insert[] = "INSERT INTO roles (id, name, description, scopes, "
+                                 "managed_by_auth) VALUES (?, ?, ?, ?, ?)";
 static const char sql_update[] =
     "UPDATE roles SET description = ?, scopes = ?, managed_by_auth = ? WHERE id = ?";
 static const char sql_delete[] = "DELETE FROM roles WHERE id = ?";
 
 static const char *const sql_map_each[DB_ROLE_MAP_MAX] = {
-    "SELECT user_id, role_id, managed_by_auth FROM user_role_map ORDER BY rowid",
-    "SELECT group_id, role_id, managed_by_auth FROM group_role_map ORDER BY rowid",
-    "SELECT service_id, role_id, managed_by_auth FROM service_role_map ORDER BY rowid",
+    "SELECT user_id, role_id, managed_by_auth FROM user_role_map ORDER BY user_id, role_id",
+    "SELECT group_id, role_id, managed_by_auth FROM group_role_map ORDER BY group_id, role_id",
+    "SELECT service_id, role_id, managed_by_auth FROM service_role_map "
+    "ORDER BY service_id, role_id",
 };
 static const char *const sql_map_add[DB_ROLE_MAP_MAX] = {
-    "INSERT OR IGNORE INTO user_role_map (user_id, role_id, managed_by_auth) VALUES (?, ?, 0)",
-    "INSERT OR IGNORE INTO group_role_map (group_id, role_id, managed_by_auth) VALUES (?, ?, 0)",
-    "INSERT OR IGNORE INTO service_role_map (service_id, role_id, managed_by_auth) "
-    "VALUES (?, ?, 0)",
+    "INSERT INTO user_role_map (user_id, role_id, managed_by_auth) VALUES (?, ?, FALSE) "
+    "ON CONFLICT DO NOTHING",
+    "INSERT INTO group_role_map (group_id, role_id, managed_by_auth) VALUES (?, ?, FALSE) "
+    "ON CONFLICT DO NOTHING",
+    "INSERT INTO service_role_map (service_id, role_id, managed_by_auth) VALUES (?, ?, FALSE) "
+    "ON CONFLICT DO NOTHING",
 };
 static const char *const sql_map_remove[DB_ROLE_MAP_MAX] = {
     "DELETE FROM user_role_map WHERE user_id = ? AND role_id = ?",
@@ -30,100 +31,71 @@ static const char *const sql_map_remove[DB_ROLE_MAP_MAX] = {
 
 DB_EACH(db_roles_each, struct db_role_row)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_each);
-    if (!st)
-        return -EIO;
-    int rc, r = 0;
-    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct db_rows *rows = NULL;
+    int r = db_query(db, sql_each, NULL, 0, &rows);
+    while (r == 0 && db_rows_next(rows)) {
         struct db_role_row row = {
-            .id = sqlite3_column_int64(st, 0),
-            .name = (const char *)sqlite3_column_text(st, 1),
-            .description = (const char *)sqlite3_column_text(st, 2),
-            .scopes = (const char *)sqlite3_column_text(st, 3),
-            .managed_by_auth = sqlite3_column_int(st, 4) != 0,
+            .id = db_rows_int(rows, 0),
+            .name = db_rows_text(rows, 1),
+            .description = db_rows_text(rows, 2),
+            .scopes = db_rows_text(rows, 3),
+            .managed_by_auth = db_rows_bool(rows, 4),
         };
         if (row.name)
             r = cb(ctx, &row);
     }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = db_errno(rc);
-    sqlite3_reset(st);
-    return r;
+    int e = db_rows_close(rows);
+    return r ? r : e;
 }
 
 int db_role_map_each(struct db *db, enum db_role_map map,
                      int (*cb)(void *ctx, const struct db_pair_row *row), void *ctx)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_map_each[map]);
-    if (!st)
-        return -EIO;
-    int rc, r = 0;
-    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct db_pair_row row = {.a = sqlite3_column_int64(st, 0),
-                                  .b = sqlite3_column_int64(st, 1),
-                                  .managed_by_auth = sqlite3_column_int(st, 2) != 0};
+    struct db_rows *rows = NULL;
+    int r = db_query(db, sql_map_each[map], NULL, 0, &rows);
+    while (r == 0 && db_rows_next(rows)) {
+        struct db_pair_row row = {.a = db_rows_int(rows, 0),
+                                  .b = db_rows_int(rows, 1),
+                                  .managed_by_auth = db_rows_bool(rows, 2)};
         r = cb(ctx, &row);
     }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = db_errno(rc);
-    sqlite3_reset(st);
-    return r;
+    int e = db_rows_close(rows);
+    return r ? r : e;
 }
 
 int db_role_insert(struct db *db, const char *name, const char *description, const char *scopes,
                    bool managed_by_auth, int64_t *ret_id)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_insert);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    db_bind_text_or_null(st, 2, description);
-    sqlite3_bind_text(st, 3, scopes, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 4, managed_by_auth);
-    int r = db_step_done(st);
+    int64_t id;
+    int r = db_next_id(db, "roles", &id);
     if (r == 0)
-        *ret_id = sqlite3_last_insert_rowid(db_handle(db));
+        r = db_write(db, sql_insert,
+                     DB_ARGS(DB_INT(id), DB_TEXT(name), DB_TEXT(description), DB_TEXT(scopes),
+                             DB_BOOL(managed_by_auth)));
+    if (r == 0)
+        *ret_id = id;
     return r;
 }
 
 int db_role_update(struct db *db, int64_t id, const char *description, const char *scopes,
                    bool managed_by_auth)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_update);
-    if (!st)
-        return -EIO;
-    db_bind_text_or_null(st, 1, description);
-    sqlite3_bind_text(st, 2, scopes, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, managed_by_auth);
-    sqlite3_bind_int64(st, 4, id);
-    return db_step_done(st);
+    return db_write(
+        db, sql_update,
+        DB_ARGS(DB_TEXT(description), DB_TEXT(scopes), DB_BOOL(managed_by_auth), DB_INT(id)));
 }
 
 int db_role_delete(struct db *db, int64_t id)
 {
-    sqlite3_stmt *st = db_stmt(db, sql_delete);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, id);
-    return db_step_done(st);
-}
-
-static int map_write(struct db *db, const char *sql, int64_t bearer_id, int64_t role_id)
-{
-    sqlite3_stmt *st = db_stmt(db, sql);
-    if (!st)
-        return -EIO;
-    sqlite3_bind_int64(st, 1, bearer_id);
-    sqlite3_bind_int64(st, 2, role_id);
-    return db_step_done(st);
+    return db_write(db, sql_delete, DB_ARGS(DB_INT(id)));
 }
 
 int db_role_map_add(struct db *db, enum db_role_map map, int64_t bearer_id, int64_t role_id)
 {
-    return map_write(db, sql_map_add[map], bearer_id, role_id);
+    return db_write(db, sql_map_add[map], DB_ARGS(DB_INT(bearer_id), DB_INT(role_id)));
 }
 
 int db_role_map_remove(struct db *db, enum db_role_map map, int64_t bearer_id, int64_t role_id)
 {
-    return map_write(db, sql_map_remove[map], bearer_id, role_id);
+    return db_write(db, sql_map_remove[map], DB_ARGS(DB_INT(bearer_id), DB_INT(role_id)));
 }

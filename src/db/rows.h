@@ -1,7 +1,8 @@
 /* The SQL of every table, one file each (db/users.c, db/groups.c, ...). Rows are handed to
- * callbacks as these structs; their strings point into SQLite's memory and are valid only during
- * the callback. Timestamps are microseconds since the epoch (0 = NULL), stored as JupyterHub's
- * naive-UTC text. Writes return 0 or a negative errno (-EEXIST for a uniqueness conflict). */
+ * callbacks as these structs; their strings point into the database's memory and are valid only
+ * during the callback. Timestamps are microseconds since the epoch (0 = NULL), stored as
+ * JupyterHub's naive-UTC text. Writes return 0 or a negative errno (-EEXIST for a uniqueness
+ * conflict). */
 #pragma once
 
 #include "db/db.h"
@@ -14,12 +15,11 @@
 #define DB_EACH(name, row_type)                                                                    \
     int name(struct db *db, int (*cb)(void *ctx, const row_type *row), void *ctx)
 
-/* Helpers for the db_*.c files. */
-int64_t db_column_time(sqlite3_stmt *st, int col);
-void db_bind_time(sqlite3_stmt *st, int col, int64_t us);
-void db_bind_text_or_null(sqlite3_stmt *st, int col, const char *s);
-/** Run a write statement to completion; returns 0 or a negative errno. */
-int db_step_done(sqlite3_stmt *st);
+/** A reference column: 0 is SQL NULL. */
+static inline struct db_arg db_ref(int64_t id)
+{
+    return id ? DB_INT(id) : (struct db_arg){.type = DB_ARG_NULL};
+}
 
 /* users */
 struct db_user_row {
@@ -29,6 +29,8 @@ struct db_user_row {
     int64_t created;
     int64_t last_activity;
     const char *cookie_id;
+    const void *auth_state; /* encrypted_auth_state, NULL if none */
+    size_t auth_state_len;
 };
 DB_EACH(db_users_each, struct db_user_row);
 int db_user_insert(struct db *db, const char *name, bool admin, int64_t created,
@@ -37,7 +39,6 @@ int db_user_set_name(struct db *db, int64_t id, const char *name);
 int db_user_set_admin(struct db *db, int64_t id, bool admin);
 int db_user_set_last_activity(struct db *db, int64_t id, int64_t when);
 int db_user_delete(struct db *db, int64_t id);
-int db_user_get_auth_state(struct db *db, int64_t id, void **ret, size_t *len);
 int db_user_set_auth_state(struct db *db, int64_t id, const void *blob, size_t len);
 
 /* groups and user_group_map */
@@ -180,9 +181,10 @@ struct db_oauth_code_row {
     int64_t user_id;
     const char *scopes; /* JSON text */
 };
+/** The codes that have not expired at @now_s. */
+int db_oauth_codes_each(struct db *db, int64_t now_s,
+                        int (*cb)(void *ctx, const struct db_oauth_code_row *row), void *ctx);
 int db_oauth_code_insert(struct db *db, const struct db_oauth_code_row *row);
-/** Find the row of @code, hand it to @cb, and delete it whatever @cb says. -ENOENT if none. */
-int db_oauth_code_take(struct db *db, const char *code,
-                       int (*cb)(void *ctx, const struct db_oauth_code_row *row), void *ctx);
+int db_oauth_code_delete(struct db *db, const char *code);
 /** Delete codes that expired before @now_s. */
 int db_oauth_codes_purge(struct db *db, int64_t now_s);

@@ -30,6 +30,8 @@ struct http_server {
     int port;
     size_t active;
     struct http_request *waiting; /* suspended requests */
+    struct http_gate gate;
+    struct http_request *held; /* responses waiting at the gate */
     bool shutting_down;
     uv_timer_t grace_timer;
     http_server_closed_cb closed_cb;
@@ -164,9 +166,127 @@ static void stream_wake(struct http_request *req)
     loop_mhd_kick(&req->server->driver);
 }
 
+/* The gate. */
+
+static void unlink_held(struct http_request *req)
+{
+    struct http_server *s = req->server;
+    if (!req->gate_held)
+        return;
+    if (req->held_prev)
+        req->held_prev->held_next = req->held_next;
+    else if (s->held == req)
+        s->held = req->held_next;
+    if (req->held_next)
+        req->held_next->held_prev = req->held_prev;
+    req->held_prev = req->held_next = NULL;
+    req->gate_held = false;
+}
+
+/* Replace the response that was ready with an error (its headers go with it). */
+static void replace_response(struct http_request *req, int status, const char *msg)
+{
+    req->resp_headers = NULL;
+    if (req->streaming)
+        return; /* its status line is part of what it streams: it goes as it is */
+    http_error(req, status, "%s", msg);
+}
+
+/* Let @req through: its writes are settled (or will not be, in time). */
+static void release(struct http_request *req, bool timed_out)
+{
+    struct http_server *s = req->server;
+    unlink_held(req);
+    uv_timer_stop(&req->timer);
+    req->gate_passed = true;
+    if (timed_out)
+        replace_response(req, 503,
+                         "The hub's database did not confirm this change in time; it may still "
+                         "be saved when the database answers again");
+    else if (s->gate.failed(s->gate.ctx) > req->gate_start &&
+             s->gate.failed(s->gate.ctx) <= req->gate_until)
+        replace_response(req, 500, "The hub's database refused this change; it was not saved");
+    MHD_resume_connection(req->conn);
+    loop_mhd_kick(&s->driver);
+}
+
+static void on_gate_timeout(uv_timer_t *t)
+{
+    struct http_request *req = t->data;
+    if (req->gate_held)
+        release(req, true);
+}
+
+/* True when the response must wait: the connection is suspended until release(). */
+static bool hold(struct http_request *req)
+{
+    struct http_server *s = req->server;
+    if (req->gate_passed || !s->gate.issued)
+        return false;
+    req->gate_until = s->gate.issued(s->gate.ctx);
+    if (req->gate_until <= s->gate.durable(s->gate.ctx)) {
+        req->gate_passed = true;
+        if (s->gate.failed(s->gate.ctx) > req->gate_start &&
+            s->gate.failed(s->gate.ctx) <= req->gate_until)
+            replace_response(req, 500, "The hub's database refused this change; it was not saved");
+        return false;
+    }
+    if (!req->timer_started) {
+        uv_timer_init(s->loop, &req->timer);
+        req->timer.data = req;
+        req->timer_started = true;
+    }
+    MHD_suspend_connection(req->conn);
+    req->gate_held = true;
+    req->held_prev = NULL;
+    req->held_next = s->held;
+    if (s->held)
+        s->held->held_prev = req;
+    s->held = req;
+    uv_timer_start(&req->timer, on_gate_timeout, s->gate.timeout_ms, 0);
+    return true;
+}
+
+void http_server_set_gate(struct http_server *s, const struct http_gate *gate)
+{
+    s->gate = *gate;
+}
+
+void http_server_gate_moved(struct http_server *s)
+{
+    if (!s->gate.durable)
+        return;
+    uint64_t durable = s->gate.durable(s->gate.ctx);
+    for (struct http_request *req = s->held, *next; req; req = next) {
+        next = req->held_next;
+        if (req->gate_until <= durable)
+            release(req, false);
+    }
+}
+
+/* While the database is down, a request that would change something is refused before it
+ * changes the hub's memory. */
+static bool refused_at_gate(struct http_request *req)
+{
+    struct http_server *s = req->server;
+    if (!s->gate.available)
+        return false;
+    if (s->gate.available(s->gate.ctx) || req->method == HTTP_GET || req->method == HTTP_HEAD ||
+        req->method == HTTP_OPTIONS)
+        return false;
+    http_set_header(req, "Retry-After", "5");
+    http_error(req, 503,
+               "The hub's database is unreachable; the hub is reconnecting. Try again in a "
+               "moment.");
+    req->gate_passed = true;
+    return true;
+}
+
 static enum MHD_Result queue(struct http_request *req)
 {
     struct http_server *s = req->server;
+    if (hold(req))
+        return MHD_YES;
     struct MHD_Response *resp =
         req->streaming
             ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, req, NULL)
@@ -206,6 +326,8 @@ static void dispatch(struct http_request *req)
     unsigned allowed = 0;
     enum http_match m = http_router_match(s->router, req, &route, &allowed);
     req->route = route;
+    if (m == HTTP_MATCH_OK && refused_at_gate(req))
+        return;
     if (m == HTTP_MATCH_BAD_ENCODING) {
         http_error(req, 400, "The URL is not valid percent-encoding");
         return;
@@ -299,6 +421,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (!req->first_call_done) {
         req->first_call_done = true;
         req->conn = conn;
+        if (req->server->gate.issued)
+            req->gate_start = req->server->gate.issued(req->server->gate.ctx);
         req->method_name = arena_strdup(&req->arena, method);
         req->method = parse_method(method);
         const char *cl =
@@ -427,6 +551,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         detach(req);
     }
     unlink_waiting(req);
+    unlink_held(req);
     s->active--;
     if (req->timer_started) {
         uv_timer_stop(&req->timer);
@@ -589,6 +714,8 @@ void http_server_shutdown(struct http_server *s, unsigned grace_ms, http_server_
      * finish_shutdown); otherwise MHD closes it when it stops. */
     if (MHD_quiesce_daemon(s->daemon) == MHD_INVALID_SOCKET)
         s->listen_fd = -1;
+    /* Held responses keep waiting for the database (within their timeout): the database is
+     * closed after the HTTP server. */
     while (s->waiting) {
         struct http_request *req = s->waiting;
         unlink_waiting(req);

@@ -134,7 +134,25 @@ struct http_request {
     bool stream_ended;
     struct gm_buf stream_out;
     size_t stream_off;
+
+    /* The durability gate (http_server_set_gate): the response waits for the writes before it. */
+    uint64_t gate_start; /* writes issued when the request was dispatched */
+    uint64_t gate_until; /* and when its response was ready */
+    bool gate_passed;
+    bool gate_held;
+    struct http_request *held_prev, *held_next;
     char arena_initial[1536];
+};
+
+/* A response is sent only once the writes issued before it are durable: the database's
+ * sequence numbers (db/db.h), seen through these calls. */
+struct http_gate {
+    uint64_t (*issued)(void *ctx);
+    uint64_t (*durable)(void *ctx);
+    uint64_t (*failed)(void *ctx);
+    bool (*available)(void *ctx);
+    void *ctx;
+    uint64_t timeout_ms; /* a response held longer becomes a 503 */
 };
 
 struct http_server_options {
@@ -173,6 +191,12 @@ typedef void (*http_server_closed_cb)(void *data);
 
 /** Stop accepting connections, answer suspended requests with 503, let requests in progress
  * finish for up to @grace_ms, then close everything and free @s; @cb runs after that. */
+/** Hold responses behind @gate (copied). */
+void http_server_set_gate(struct http_server *s, const struct http_gate *gate);
+
+/** The gate moved (more writes durable, or availability changed): send what may go. */
+void http_server_gate_moved(struct http_server *s);
+
 void http_server_shutdown(struct http_server *s, unsigned grace_ms, http_server_closed_cb cb,
                           void *data);
 
