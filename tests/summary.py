@@ -2,7 +2,7 @@
 """Print the closing line of ./dev test: "N passed, N failed[, N skipped]".
 
 Counts every cmocka case from meson's test log (TAP), every pytest case from its JUnit XML,
-and the repository checks; exits 1 if anything failed or a suite did not report at all.
+and the repository checks (further JUnit files after the checks' counts are added); exits 1 if anything failed or a suite did not report at all.
 """
 import json
 import re
@@ -56,6 +56,9 @@ def main():
     testlog, junit, checks_passed, checks_failed = sys.argv[1:5]
     up, uf, us = unit_counts(testlog)
     ip, i_f, i_s = integration_counts(junit)
+    for more in sys.argv[5:]:  # further passes (the integration tests on PostgreSQL)
+        p, f, s = integration_counts(more)
+        ip, i_f, i_s = ip + p, i_f + f, i_s + s
     passed = up + ip + int(checks_passed)
     failed = uf + i_f + int(checks_failed)
     skipped = us + i_s

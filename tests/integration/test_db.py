@@ -92,9 +92,15 @@ def test_refused_databases(tmp_path):
     con.close()
     p = run_ganymede(["--db=sqlite:///newer.sqlite", "upgrade-db"], tmp_path)
     assert p.returncode == 1 and "made by JupyterHub 6" in p.stderr
-    p = run_ganymede(["--db=postgresql://user:pw@db/hub"], tmp_path)
+    p = run_ganymede(["--db=mysql://user:s3cret-pw@db/hub"], tmp_path)
     assert p.returncode == 1
-    assert "supports sqlite:// databases for now, not postgresql://" in p.stderr
+    assert "supports sqlite:// and postgresql:// databases, not mysql://" in p.stderr
+    assert "s3cret-pw" not in p.stderr
+    # A PostgreSQL server that is not there: the message names the URL, not the password.
+    p = run_ganymede(["--db=postgresql://user:s3cret-pw@127.0.0.1:1/hub"], tmp_path)
+    assert p.returncode == 1
+    assert "cannot connect to the database postgresql://user@127.0.0.1:1/hub" in p.stderr
+    assert "s3cret-pw" not in p.stderr
     assert "pw@" not in p.stderr
     p = run_ganymede(["--db=sqlite:////nonexistent/dir/hub.sqlite"], tmp_path)
     assert p.returncode == 1 and "cannot open the database /nonexistent/dir/hub.sqlite" in p.stderr
