@@ -208,6 +208,45 @@ def slurm_section(index):
     return out
 
 
+def postgres_section(index):
+    """SQLite against PostgreSQL (bench/postgres.py), when the run has them."""
+    if not index.get("postgres"):
+        return []
+    r = json.loads((ROOT / index["postgres"]).read_text())
+    s, p = r["sqlite"], r["postgres"]
+    rows = [
+        ("POST /hub/api/users/{new}, 1 client: req/s", ("post_1", "rps")),
+        ("POST /hub/api/users/{new}, 1 client: p50 ms", ("post_1", "p50_ms")),
+        ("POST /hub/api/users/{new}, 1 client: p99 ms", ("post_1", "p99_ms")),
+        ("POST /hub/api/users/{new}, 32 clients: req/s", ("post_32", "rps")),
+        ("POST /hub/api/users/{new}, 32 clients: p99 ms", ("post_32", "p99_ms")),
+        ("POST, 32 clients: hub CPU ms/request", ("post_32", "hub_cpu_ms_per_req")),
+        ("POST, 32 clients: PostgreSQL CPU ms/request", ("post_32", "postgres_cpu_ms_per_req")),
+        ("POST, 32 clients: errors", ("post_32", "errors")),
+        ("GET /hub/api/users/{name}, 32 clients: req/s", ("get_32", "rps")),
+        ("GET /hub/api/users/{name}, 32 clients: p99 ms", ("get_32", "p99_ms")),
+        ("users the POST runs made", "users"),
+        ("hub RSS after the runs (with those users): MiB", None),
+    ]
+    out = ["", "## SQLite and PostgreSQL", "",
+           f"bench/postgres.py: the same release build on SQLite (WAL) and on PostgreSQL "
+           f"{r.get('postgresql', '?')} (Debian's, local, over TCP, fsync and synchronous_commit "
+           f"on), wrk {r['seconds']} s per row straight at the hub's port. Each POST creates a "
+           "user: its answer waits until the row is durable (docs/database.md). Raw results: "
+           f"`{index['postgres']}`.", "",
+           "| figure | SQLite | PostgreSQL |", "|---|---:|---:|"]
+    for label, path in rows:
+        if path is None:
+            sv, pv = (s.get("hub_rss_kb") or 0) / 1024, (p.get("hub_rss_kb") or 0) / 1024
+        elif path == "users":
+            sv, pv = (sum(get(x, k, "requests") or 0 for k in ("post_1", "post_32"))
+                      for x in (s, p))
+        else:
+            sv, pv = get(s, *path), get(p, *path)
+        out.append(f"| {label} | {fmt(sv)} | {fmt(pv)} |")
+    return out
+
+
 def kube_section(index):
     """The Kubernetes spawner's figures (bench/kube.py), when the run has them."""
     if not index.get("kube"):
@@ -291,6 +330,7 @@ def main():
     out += absolute_targets(gf)
     out += kube_section(index)
     out += slurm_section(index)
+    out += postgres_section(index)
     out += [
         "",
         "## Everything the harness measured",

@@ -8,6 +8,7 @@ the raw results in bench/results/ and write docs/benchmarks.md (bench/report.py)
     bench/run.py --kube-only  only the Kubernetes spawner's benchmark (bench/kube.py), added to
                             the last full run's report
     bench/run.py --slurm-only the same for the SLURM spawner (bench/slurm.py)
+    bench/run.py --postgres-only the same for SQLite against PostgreSQL (bench/postgres.py)
 
 Each hub runs alone: nothing else should use the machine meanwhile (the figures share 2 cores
 with wrk and the harness)."""
@@ -226,6 +227,20 @@ def slurm_run(stamp, quick):
     return paths
 
 
+def postgres_run(stamp, quick):
+    """bench/postgres.py: the hub on SQLite and on a local PostgreSQL server; the result's path,
+    or None when PostgreSQL's server is not installed."""
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
+        log("no PostgreSQL server (apt-get install postgresql): its benchmark is skipped")
+        return None
+    dest = RESULTS / f"postgres-{stamp}{'-quick' if quick else ''}.json"
+    log("SQLite and PostgreSQL side by side (bench/postgres.py)")
+    subprocess.run([sys.executable, str(ROOT / "bench" / "postgres.py"), "--bin",
+                    str(ROOT / "build-bench" / "ganymede"), "--out", str(dest)]
+                   + (["--quick"] if quick else []), check=True, timeout=3600)
+    return str(dest.relative_to(ROOT))
+
+
 def spawner_only(quick, name, fn):
     """One spawner's benchmark alone, added to the newest full run's index (with what earlier
     additions to it measured) and report."""
@@ -237,7 +252,7 @@ def spawner_only(quick, name, fn):
     for added in sorted(RESULTS.glob(f"{runs[-1].stem}-*.json")):
         if "-quick" not in added.name:
             index.update({k: v for k, v in json.loads(added.read_text()).items()
-                          if k in ("kube", "slurm") and v})
+                          if k in ("kube", "slurm", "postgres") and v})
     stamp = time.strftime("%Y%m%d-%H%M%S")
     index[name] = fn(stamp, quick)
     dest = RESULTS / f"run-{index['started']}-{name}-{stamp}.json"
@@ -253,10 +268,12 @@ def main():
     ap.add_argument("--only", choices=sorted(HUBS))
     ap.add_argument("--kube-only", action="store_true")
     ap.add_argument("--slurm-only", action="store_true")
+    ap.add_argument("--postgres-only", action="store_true")
     a = ap.parse_args()
-    if a.kube_only or a.slurm_only:
-        spawner_only(a.quick, "kube" if a.kube_only else "slurm",
-                     kube_run if a.kube_only else slurm_run)
+    if a.kube_only or a.slurm_only or a.postgres_only:
+        name = "kube" if a.kube_only else "slurm" if a.slurm_only else "postgres"
+        spawner_only(a.quick, name, {"kube": kube_run, "slurm": slurm_run,
+                                     "postgres": postgres_run}[name])
         return
     ensure_ports_free()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -291,6 +308,7 @@ def main():
     if not a.only or a.only == "ganymede":
         summary["kube"] = kube_run(stamp, a.quick)
         summary["slurm"] = slurm_run(stamp, a.quick)
+        summary["postgres"] = postgres_run(stamp, a.quick)
     summary["finished"] = time.strftime("%Y%m%d-%H%M%S")
     summary["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count()}
     index = RESULTS / f"run-{stamp}{'-quick' if a.quick else ''}.json"
