@@ -1,10 +1,12 @@
 /* The PostgreSQL backend (libpq).
  *
  * Start-up (connect, migrations, the loads of store_load) is synchronous: nothing is served yet.
- * From the first write on, the connection is in libpq's pipeline mode on the loop: each write
- * group is its statements, the journal update, and a Sync, which PostgreSQL runs as one implicit
- * transaction; groups are sent without waiting for the previous one's answer and settle in
- * order. The journal update (ganymede_lease.seq = the group's number) makes resending exactly
+ * From the first write on, the connection is in libpq's pipeline mode on the loop. Commits are
+ * grouped: one batch is in flight at a time, made of every write group waiting when the last
+ * one settled (its statements, then the journal update, then a Sync, which PostgreSQL runs as
+ * one implicit transaction), so that under load one commit covers many requests. A batch that
+ * PostgreSQL refuses is sent again one group at a time, so that only the group at fault fails.
+ * The journal update (ganymede_lease.seq = the group's number) makes resending exactly
  * once: after a reconnection the hub reads the number back, forgets the groups up to it and
  * sends the rest again. */
 #include "db/backend.h"
@@ -25,6 +27,7 @@
 #define PG_MAX_QUEUED     100000
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 5000
+#define PG_BATCH_MAX 256 /* groups in one transaction */
 
 struct pg_stmt {
     const char *sql; /* numbered, from the cache */
@@ -38,7 +41,7 @@ struct pg_group {
     uint64_t seq;
     struct pg_stmt *stmts;
     size_t n, cap;
-    bool failed;
+    bool solo; /* its batch was refused: it goes alone */
     struct pg_group *next;
 };
 
@@ -60,8 +63,11 @@ struct pg_db {
     bool connecting;
     bool resyncing; /* the journal read after a reconnection is in flight */
     int64_t epoch;
-    /* Groups in order: [head, unsent) sent and not settled, [unsent, NULL) waiting. */
+    /* Groups in order: [head, unsent) sent and not settled (one batch, ending at batch_last),
+     * [unsent, NULL) waiting. */
     struct pg_group *head, *tail, *unsent;
+    struct pg_group *batch_last;
+    bool batch_failed;
     size_t queued;
     struct pg_group *open; /* db_begin..db_commit */
     struct pg_sql cache[PG_SQL_CACHE];
@@ -310,17 +316,21 @@ static void settle(struct pg_db *p, uint64_t seq, bool failed)
         db->failed = seq;
 }
 
-/* Send the waiting groups. */
-static int send_group(struct pg_db *p, struct pg_group *g)
+/* Send the groups from @first to @last (inclusive) as one transaction. */
+static int send_batch(struct pg_db *p, struct pg_group *first, struct pg_group *last)
 {
-    for (size_t i = 0; i < g->n; i++) {
-        struct pg_stmt *st = &g->stmts[i];
-        if (!PQsendQueryParams(p->conn, st->sql, st->n, NULL, (const char *const *)st->values,
-                               st->lengths, st->formats, 0))
-            return -EIO;
+    for (struct pg_group *g = first;; g = g->next) {
+        for (size_t i = 0; i < g->n; i++) {
+            struct pg_stmt *st = &g->stmts[i];
+            if (!PQsendQueryParams(p->conn, st->sql, st->n, NULL,
+                                   (const char *const *)st->values, st->lengths, st->formats, 0))
+                return -EIO;
+        }
+        if (g == last)
+            break;
     }
     char seq[24], epoch[24];
-    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)g->seq);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)last->seq);
     snprintf(epoch, sizeof(epoch), "%lld", (long long)p->epoch);
     const char *v[] = {seq, epoch};
     if (!PQsendQueryParams(p->conn, sql_journal, 2, NULL, v, NULL, NULL, 0) ||
@@ -331,15 +341,18 @@ static int send_group(struct pg_db *p, struct pg_group *g)
 
 static void send_waiting(struct pg_db *p)
 {
-    if (!p->async || p->connecting || p->resyncing)
+    if (!p->async || p->connecting || p->resyncing || p->batch_last || !p->unsent)
         return;
-    while (p->unsent) {
-        if (send_group(p, p->unsent) < 0) {
-            lost(p, PQerrorMessage(p->conn));
-            return;
-        }
-        p->unsent = p->unsent->next;
+    struct pg_group *first = p->unsent, *last = first;
+    for (size_t n = 1; !first->solo && last->next && !last->next->solo && n < PG_BATCH_MAX; n++)
+        last = last->next;
+    if (send_batch(p, first, last) < 0) {
+        lost(p, PQerrorMessage(p->conn));
+        return;
     }
+    p->batch_last = last;
+    p->batch_failed = false;
+    p->unsent = last->next;
     pump(p);
 }
 
@@ -355,7 +368,7 @@ static void on_resync_row(struct pg_db *p, PGresult *res)
 {
     uint64_t done = PQntuples(res) == 1 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
     /* Groups up to @done committed before the connection went: settle them. */
-    while (p->head && p->head->seq <= done && p->head != p->unsent) {
+    while (p->head && p->head->seq <= done) {
         struct pg_group *g = p->head;
         p->head = g->next;
         settle(p, g->seq, false);
@@ -365,6 +378,37 @@ static void on_resync_row(struct pg_db *p, PGresult *res)
     if (!p->head)
         p->tail = NULL;
     p->unsent = p->head;
+}
+
+/* The batch in flight is done: committed, or refused. A refused batch of several groups is
+ * sent again one group at a time (nothing else is in flight, so the order holds). */
+static void settle_batch(struct pg_db *p)
+{
+    struct pg_group *last = p->batch_last;
+    p->batch_last = NULL;
+    if (!last)
+        return;
+    if (p->batch_failed && p->head != last) {
+        for (struct pg_group *g = p->head;; g = g->next) {
+            g->solo = true;
+            if (g == last)
+                break;
+        }
+        p->unsent = p->head;
+        return;
+    }
+    if (p->batch_failed)
+        gm_log_error("The database refused a change (%s); it is not saved", p->errmsg);
+    for (bool done = false; !done;) {
+        struct pg_group *g = p->head;
+        done = g == last;
+        p->head = g->next;
+        settle(p, g->seq, p->batch_failed);
+        group_free(g);
+        p->queued--;
+    }
+    if (!p->head)
+        p->tail = NULL;
 }
 
 static void read_results(struct pg_db *p)
@@ -402,8 +446,7 @@ static void read_results(struct pg_db *p)
             PQclear(res);
             continue;
         }
-        struct pg_group *g = p->head;
-        if (!g || g == p->unsent) {
+        if (!p->batch_last) {
             PQclear(res);
             continue;
         }
@@ -415,19 +458,15 @@ static void read_results(struct pg_db *p)
                 lost(p, why);
                 return;
             }
-            if (!g->failed) {
+            if (!p->batch_failed)
                 set_err(p, PQresultErrorMessage(res));
-                gm_log_error("The database refused a change (%s); it is not saved", p->errmsg);
-            }
-            g->failed = true;
+            p->batch_failed = true;
         } else if (s == PGRES_PIPELINE_SYNC) {
-            p->head = g->next;
-            if (!p->head)
-                p->tail = NULL;
-            settle(p, g->seq, g->failed);
-            group_free(g);
-            p->queued--;
+            settle_batch(p);
             changed = true;
+            PQclear(res);
+            send_waiting(p);
+            continue;
         }
         PQclear(res);
     }
@@ -536,6 +575,7 @@ static void lost(struct pg_db *p, const char *why)
     p->connecting = false;
     p->resyncing = false;
     p->unsent = p->head;
+    p->batch_last = NULL;
     bool was_available = p->db->available;
     p->db->available = false;
     if (was_available) {
