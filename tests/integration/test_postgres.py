@@ -214,6 +214,20 @@ def test_a_refused_change_is_a_500_and_the_hub_goes_on(hub_factory, server):
     assert "duplicate key" in h.log()
     assert h.api("POST", "/groups/fine").status_code == 201
     assert query(url, "SELECT count(*) FROM groups WHERE name = 'fine'") == [(1,)]
+    # Under load the refused change shares a transaction with others': the batch is sent
+    # again group by group, and only the change at fault fails.
+    query(url, "INSERT INTO groups (id, name) VALUES (100001, 'sneaky2')")
+    out = []
+    threads = [threading.Thread(target=burst, args=(h, f"c{k}x", 2, out)) for k in range(6)]
+    for t in threads:
+        t.start()
+    r = h.api("POST", "/groups/sneaky2")
+    for t in threads:
+        t.join(60)
+    assert r.status_code == 500, r.text
+    assert out and {c for _, c, _ in out} == {201}, [x for x in out if x[1] != 201][:5]
+    made = {n for (n,) in query(url, "SELECT name FROM users WHERE name LIKE 'c%%x%%'")}
+    assert made == {n for n, _, _ in out}
 
 
 def test_bad_passwords_and_urls_are_named_without_the_password(server, tmp_path):
