@@ -18,9 +18,9 @@ static uint64_t durable(void *ctx)
     return db_durable_seq(((struct hub *)ctx)->db);
 }
 
-static uint64_t failed(void *ctx)
+static bool failed_in(void *ctx, uint64_t lo, uint64_t hi)
 {
-    return db_failed_seq(((struct hub *)ctx)->db);
+    return db_failed_between(((struct hub *)ctx)->db, lo, hi);
 }
 
 static bool available(void *ctx)
@@ -42,7 +42,7 @@ void hub_db_gate_start(struct hub *hub)
     struct http_gate gate = {
         .issued = issued,
         .durable = durable,
-        .failed = failed,
+        .failed_in = failed_in,
         .available = available,
         .ctx = hub,
         .timeout_ms = APP_DB_GATE_TIMEOUT_MS,

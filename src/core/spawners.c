@@ -61,6 +61,10 @@ int store_spawner_touch(struct hub_store *s, struct hub_spawner *sp, int64_t whe
 {
     if (when <= sp->last_activity)
         return 0;
+    /* Activity is a hint: while the database is down it is not recorded (a read must not wait
+     * for a write that cannot be made); the next activity after it is back is. */
+    if (!db_available(s->db))
+        return 0;
     int r = db_spawner_set_last_activity(s->db, sp->id, when);
     if (r == 0)
         sp->last_activity = when;

@@ -189,6 +189,9 @@ int store_token_touch(struct hub_store *s, struct hub_token *t, int64_t now)
 {
     if (t->last_activity && now - t->last_activity <= s->activity_resolution_us)
         return 0;
+    /* See store_spawner_touch. */
+    if (!db_available(s->db))
+        return 0;
     int r = db_token_set_last_activity(s->db, t->id, now);
     if (r == 0)
         t->last_activity = now;

@@ -136,6 +136,9 @@ int store_user_touch(struct hub_store *s, struct hub_user *u, int64_t when, bool
     bool write = force || !u->last_activity || when - u->last_activity > s->activity_resolution_us;
     if (!write)
         return 0;
+    /* See store_spawner_touch. */
+    if (!db_available(s->db))
+        return 0;
     int r = db_user_set_last_activity(s->db, u->id, when);
     if (r == 0)
         u->last_activity = when;

@@ -36,6 +36,9 @@ struct db_backend {
     void (*close)(struct db *db);
 };
 
+/* Refused groups remembered for db_failed_between (responses are held 15 s at most). */
+#define DB_FAILED_KEPT 64
+
 /* Tables whose id the hub gives (db_next_id). */
 #define DB_ID_TABLES 8
 
@@ -47,7 +50,8 @@ struct db {
     /* Durability: on SQLite issued == durable always. */
     uint64_t issued;
     uint64_t durable;
-    uint64_t failed;
+    uint64_t failed[DB_FAILED_KEPT]; /* the last refused groups, a ring */
+    size_t failed_n;
     bool available;
     void (*on_settled)(void *ctx);
     void *on_settled_ctx;
@@ -60,6 +64,9 @@ extern const char *const db_id_tables[DB_ID_TABLES];
 /** Backends: open into @db (loc and be are set by the caller). */
 int db_sqlite_open(struct db *db, char *err, size_t errlen);
 int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen);
+
+/** Remember that the group @seq was refused. */
+void db_note_failed(struct db *db, uint64_t seq);
 
 /** Read the id counters (db_migrate does, once the schema is there). */
 int db_load_ids(struct db *db);

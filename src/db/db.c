@@ -204,9 +204,18 @@ uint64_t db_durable_seq(const struct db *db)
     return db->durable;
 }
 
-uint64_t db_failed_seq(const struct db *db)
+void db_note_failed(struct db *db, uint64_t seq)
 {
-    return db->failed;
+    db->failed[db->failed_n++ % DB_FAILED_KEPT] = seq;
+}
+
+bool db_failed_between(const struct db *db, uint64_t lo, uint64_t hi)
+{
+    size_t n = db->failed_n < DB_FAILED_KEPT ? db->failed_n : DB_FAILED_KEPT;
+    for (size_t i = 0; i < n; i++)
+        if (db->failed[i] > lo && db->failed[i] <= hi)
+            return true;
+    return false;
 }
 
 bool db_available(const struct db *db)

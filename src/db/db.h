@@ -129,9 +129,9 @@ const char *db_errmsg(struct db *db);
 uint64_t db_issued_seq(const struct db *db);
 /** Every write up to this sequence number is settled: applied, or refused by the server. */
 uint64_t db_durable_seq(const struct db *db);
-/** The sequence number of the last write the server refused (0: none); a response whose writes
- * came after @since and up to it lost a change. */
-uint64_t db_failed_seq(const struct db *db);
+/** Whether a write numbered in (@lo, @hi] was refused by the server (the last 64 refusals are
+ * remembered): a response whose writes were numbered so lost a change. */
+bool db_failed_between(const struct db *db, uint64_t lo, uint64_t hi);
 /** False while the connection is down (writes wait, and new requests that write should be
  * refused with 503). */
 bool db_available(const struct db *db);

@@ -27,7 +27,10 @@
 #define PG_MAX_QUEUED     100000
 #define PG_BACKOFF_MIN_MS 100
 #define PG_BACKOFF_MAX_MS 5000
-#define PG_BATCH_MAX 256 /* groups in one transaction */
+#define PG_BATCH_MAX      256 /* groups in one transaction */
+/* libpq does not time out a PQconnectPoll connection: a server that accepts and never answers
+ * would hold the reconnection forever. */
+#define PG_CONNECT_DEADLINE_MS 10000
 
 struct pg_stmt {
     const char *sql; /* numbered, from the cache */
@@ -312,8 +315,8 @@ static void settle(struct pg_db *p, uint64_t seq, bool failed)
     struct db *db = p->db;
     if (seq > db->durable)
         db->durable = seq;
-    if (failed && seq > db->failed)
-        db->failed = seq;
+    if (failed)
+        db_note_failed(db, seq);
 }
 
 /* Send the groups from @first to @last (inclusive) as one transaction. */
@@ -322,8 +325,8 @@ static int send_batch(struct pg_db *p, struct pg_group *first, struct pg_group *
     for (struct pg_group *g = first;; g = g->next) {
         for (size_t i = 0; i < g->n; i++) {
             struct pg_stmt *st = &g->stmts[i];
-            if (!PQsendQueryParams(p->conn, st->sql, st->n, NULL,
-                                   (const char *const *)st->values, st->lengths, st->formats, 0))
+            if (!PQsendQueryParams(p->conn, st->sql, st->n, NULL, (const char *const *)st->values,
+                                   st->lengths, st->formats, 0))
                 return -EIO;
         }
         if (g == last)
@@ -341,7 +344,7 @@ static int send_batch(struct pg_db *p, struct pg_group *first, struct pg_group *
 
 static void send_waiting(struct pg_db *p)
 {
-    if (!p->async || p->connecting || p->resyncing || p->batch_last || !p->unsent)
+    if (!p->async || !p->conn || p->connecting || p->resyncing || p->batch_last || !p->unsent)
         return;
     struct pg_group *first = p->unsent, *last = first;
     for (size_t n = 1; !first->solo && last->next && !last->next->solo && n < PG_BATCH_MAX; n++)
@@ -490,6 +493,7 @@ static void on_connected(struct pg_db *p)
 {
     p->connecting = false;
     p->backoff_ms = 0;
+    uv_timer_stop(p->retry);
     if (!PQenterPipelineMode(p->conn)) {
         lost(p, "libpq refused pipeline mode");
         return;
@@ -549,6 +553,13 @@ static void on_retry(uv_timer_t *t)
     start_connect(t->data);
 }
 
+static void on_connect_deadline(uv_timer_t *t)
+{
+    struct pg_db *p = t->data;
+    if (p->connecting)
+        lost(p, "the database server did not answer the connection in time");
+}
+
 static void start_connect(struct pg_db *p)
 {
     p->conn = PQconnectStart(p->db->loc.conninfo);
@@ -558,6 +569,7 @@ static void start_connect(struct pg_db *p)
     }
     PQsetnonblocking(p->conn, 1);
     p->connecting = true;
+    uv_timer_start(p->retry, on_connect_deadline, PG_CONNECT_DEADLINE_MS, 0);
     connect_step(p);
 }
 
@@ -583,8 +595,8 @@ static void lost(struct pg_db *p, const char *why)
         gm_log_error("The database connection is lost (%s); changes wait, and requests that "
                      "change something are refused, until it is back",
                      msg);
-        db_settled(p->db);
     }
+    db_settled(p->db); /* the journal read may have settled groups before the loss */
     p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : PG_BACKOFF_MIN_MS;
     if (p->backoff_ms > PG_BACKOFF_MAX_MS)
         p->backoff_ms = PG_BACKOFF_MAX_MS;
@@ -932,7 +944,11 @@ int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen)
         return -EIO;
     }
     struct db_rows *rows = NULL;
-    int r = pg_query(db, "SELECT epoch, seq FROM ganymede_lease WHERE id = 1", NULL, 0, &rows);
+    /* A new epoch: writes a previous hub still has in flight fail from now on (the journal
+     * update checks it), and this waits for any transaction of it that holds the row. */
+    int r = pg_query(
+        db, "UPDATE ganymede_lease SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch, seq", NULL,
+        0, &rows);
     if (r == 0 && db_rows_next(rows)) {
         p->epoch = db_rows_int(rows, 0);
         db->issued = db->durable = (uint64_t)db_rows_int(rows, 1);

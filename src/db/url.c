@@ -141,26 +141,27 @@ int db_url_parse_postgres(const char *url, const char *password, struct db_locat
         return bad(err, errlen, "the URL is longer than 2048 bytes");
     struct db_location loc = {.kind = DB_POSTGRES};
     char user[256] = "", pass[512] = "", host[1024] = "", port[16] = "", dbname[256] = "";
+    /* The userinfo as SQLAlchemy reads it (JupyterHub's parser, so the same URLs mean the
+     * same): a user name without ':' or '/', then ':' and a password without '@', then '@'. A
+     * password may thus hold '/' and '?' unencoded. */
+    size_t ul = strcspn(rest, ":/@?");
+    const char *at = NULL;
+    if (rest[ul] == '@')
+        at = rest + ul;
+    else if (rest[ul] == ':')
+        at = strchr(rest + ul + 1, '@');
+    if (at) {
+        const char *colon = rest[ul] == ':' ? rest + ul : NULL;
+        if (!decode(rest, ul, user, sizeof(user)))
+            return bad(err, errlen, "the user name in the URL is not valid percent-encoding");
+        if (colon && !decode(colon + 1, (size_t)(at - colon - 1), pass, sizeof(pass)))
+            return bad(err, errlen, "the password in the URL is not valid percent-encoding");
+        rest = at + 1;
+    }
     size_t query_at = strcspn(rest, "?");
     size_t path_at = strcspn(rest, "/?");
     const char *authority = rest;
     size_t alen = path_at;
-    /* The last '@' ends the userinfo (a password may hold one when users forget to encode it). */
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++)
-        if (authority[i] == '@')
-            at = authority + i;
-    if (at) {
-        size_t ulen = (size_t)(at - authority);
-        const char *colon = memchr(authority, ':', ulen);
-        size_t nlen = colon ? (size_t)(colon - authority) : ulen;
-        if (!decode(authority, nlen, user, sizeof(user)))
-            return bad(err, errlen, "the user name in the URL is not valid percent-encoding");
-        if (colon && !decode(colon + 1, ulen - nlen - 1, pass, sizeof(pass)))
-            return bad(err, errlen, "the password in the URL is not valid percent-encoding");
-        alen -= ulen + 1;
-        authority = at + 1;
-    }
     /* host[:port], or [v6]:port */
     const char *hp_end = authority + alen;
     const char *colon = NULL;

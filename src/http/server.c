@@ -203,8 +203,7 @@ static void release(struct http_request *req, bool timed_out)
         replace_response(req, 503,
                          "The hub's database did not confirm this change in time; it may still "
                          "be saved when the database answers again");
-    else if (s->gate.failed(s->gate.ctx) > req->gate_start &&
-             s->gate.failed(s->gate.ctx) <= req->gate_until)
+    else if (s->gate.failed_in(s->gate.ctx, req->gate_start, req->gate_until))
         replace_response(req, 500, "The hub's database refused this change; it was not saved");
     MHD_resume_connection(req->conn);
     loop_mhd_kick(&s->driver);
@@ -223,11 +222,14 @@ static bool hold(struct http_request *req)
     struct http_server *s = req->server;
     if (req->gate_passed || !s->gate.issued)
         return false;
+    if (!req->route) { /* refused before any handler ran: it wrote nothing */
+        req->gate_passed = true;
+        return false;
+    }
     req->gate_until = s->gate.issued(s->gate.ctx);
     if (req->gate_until <= s->gate.durable(s->gate.ctx)) {
         req->gate_passed = true;
-        if (s->gate.failed(s->gate.ctx) > req->gate_start &&
-            s->gate.failed(s->gate.ctx) <= req->gate_until)
+        if (s->gate.failed_in(s->gate.ctx, req->gate_start, req->gate_until))
             replace_response(req, 500, "The hub's database refused this change; it was not saved");
         return false;
     }
@@ -318,6 +320,8 @@ static enum MHD_Result queue(struct http_request *req)
 static void dispatch(struct http_request *req)
 {
     struct http_server *s = req->server;
+    if (s->gate.issued)
+        req->gate_start = s->gate.issued(s->gate.ctx);
     if (req->bad_uri) {
         http_error(req, 414, "The URL is longer than the hub accepts (%zu bytes)", s->opts.max_url);
         return;
@@ -354,6 +358,8 @@ static void dispatch(struct http_request *req)
         http_error(req, 404, "Not found");
         return;
     }
+    if (s->gate.issued) /* the writes after this one are this request's */
+        req->gate_start = s->gate.issued(s->gate.ctx);
     int r = route->handler(req);
     if (r == HTTP_SUSPENDED) {
         if (!req->suspended && !req->responded)
@@ -421,8 +427,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (!req->first_call_done) {
         req->first_call_done = true;
         req->conn = conn;
-        if (req->server->gate.issued)
-            req->gate_start = req->server->gate.issued(req->server->gate.ctx);
         req->method_name = arena_strdup(&req->arena, method);
         req->method = parse_method(method);
         const char *cl =
@@ -714,8 +718,11 @@ void http_server_shutdown(struct http_server *s, unsigned grace_ms, http_server_
      * finish_shutdown); otherwise MHD closes it when it stops. */
     if (MHD_quiesce_daemon(s->daemon) == MHD_INVALID_SOCKET)
         s->listen_fd = -1;
-    /* Held responses keep waiting for the database (within their timeout): the database is
-     * closed after the HTTP server. */
+    /* Held responses cannot outlive the daemon (MHD refuses to stop with suspended
+     * connections): they go now, as 503s unless their writes are durable already. */
+    http_server_gate_moved(s);
+    while (s->held)
+        release(s->held, true);
     while (s->waiting) {
         struct http_request *req = s->waiting;
         unlink_waiting(req);

@@ -136,7 +136,7 @@ struct http_request {
     size_t stream_off;
 
     /* The durability gate (http_server_set_gate): the response waits for the writes before it. */
-    uint64_t gate_start; /* writes issued when the request was dispatched */
+    uint64_t gate_start; /* writes issued when its handler was called */
     uint64_t gate_until; /* and when its response was ready */
     bool gate_passed;
     bool gate_held;
@@ -149,7 +149,7 @@ struct http_request {
 struct http_gate {
     uint64_t (*issued)(void *ctx);
     uint64_t (*durable)(void *ctx);
-    uint64_t (*failed)(void *ctx);
+    bool (*failed_in)(void *ctx, uint64_t lo, uint64_t hi); /* a write in (lo, hi] failed */
     bool (*available)(void *ctx);
     void *ctx;
     uint64_t timeout_ms; /* a response held longer becomes a 503 */

@@ -5,7 +5,9 @@ loses no acknowledged change and applies none twice; a server that is down is an
 503s before anything changes; a refused change is a 500 that leaves the hub working; bad URLs
 and passwords get messages without the password; a JupyterHub 3.0 database on PostgreSQL is
 upgraded in place; and the docs example runs."""
+import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -173,6 +175,7 @@ def test_postgres_down_refuses_changes_and_serves_reads(hub_factory, server):
     url = server.database()
     h = pg_hub(hub_factory, url)
     assert h.api("POST", "/users/before").status_code == 201
+    fresh = h.api.token_for("before")  # never used: its first use records activity
     server.pg_ctl("stop", "-m", "fast")
     try:
         # The hub notices without writing (it watches the connection).
@@ -186,6 +189,10 @@ def test_postgres_down_refuses_changes_and_serves_reads(hub_factory, server):
         assert "database is unreachable" in r.json()["message"]
         assert h.api("GET", "/users/before").status_code == 200
         assert h.api("GET", "/users/during").status_code == 404
+        # A read that would record activity does not wait for the database.
+        t0 = time.monotonic()
+        assert h.api("GET", "/user", token=fresh).status_code == 200
+        assert time.monotonic() - t0 < 5
     finally:
         server.pg_ctl("start")
     # Back: the hub reconnects by itself (backoff at most 5 s).
@@ -279,3 +286,46 @@ def test_the_docs_example(hub_factory, server, tmp_path):
     assert h.api("POST", "/users/docs").status_code == 201
     assert query(url, "SELECT count(*) FROM users WHERE name = 'docs'") == [(1,)]
     assert ours.password not in h.log()
+
+
+def postgres_pids(server):
+    """The server's processes: the postmaster and its children."""
+    pid = int((server.dir / "data" / "postmaster.pid").read_text().split()[0])
+    kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                          text=True).stdout.split()
+    return [pid] + [int(k) for k in kids]
+
+
+def test_a_hub_stopped_while_a_response_waits_for_postgres(hub_factory, server):
+    url = server.database()
+    h = pg_hub(hub_factory, url)
+    assert h.api("POST", "/users/first").status_code == 201
+    pids = postgres_pids(server)
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)  # PostgreSQL hangs: the change cannot be confirmed
+    try:
+        out = []
+        t = threading.Thread(target=lambda: out.append(h.api("POST", "/users/held")))
+        t.start()
+        # Wait (bounded) until the client's connection to the hub is open: the hub reads the
+        # request at once, and holds its answer.
+        port = urlsplit(h.url).port
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and t.is_alive():
+            ss = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
+                                capture_output=True, text=True).stdout
+            if ss.strip():
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)  # the request's bytes, already sent, reach the hub's loop
+        h.signal(signal.SIGTERM)
+        t.join(30)
+        assert not t.is_alive()
+        # The held answer goes out as a 503 instead of aborting the hub (MHD refuses to stop
+        # with suspended connections).
+        assert out and out[0].status_code == 503, out and out[0].text
+        assert "did not confirm this change" in out[0].json()["message"]
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    assert h.wait(60) == 0, h.log()[-3000:]

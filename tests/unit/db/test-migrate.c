@@ -121,6 +121,11 @@ static void test_postgres_urls(void **state)
     assert_string_equal(loc.display, "postgresql://hub@/run/postgresql/jh");
     assert_int_equal(db_parse_url("postgres://[::1]:5432/x", NULL, &loc, err, sizeof(err)), 0);
     assert_non_null(strstr(loc.conninfo, "host='::1' port='5432'"));
+    /* A password with '/', '?' or ':' unencoded, as SQLAlchemy reads it. */
+    assert_int_equal(db_parse_url("postgresql://u:12/3?4:5@h/db", NULL, &loc, err, sizeof(err)), 0);
+    assert_string_equal(loc.conninfo, "host='h' dbname='db' user='u' password='12/3?4:5' "
+                                      "connect_timeout='10' application_name='ganymede'");
+    assert_null(strstr(loc.display, "12/3"));
     static const char *const bad[] = {
         "postgresql://u:secret@h:port/db",    "postgresql://u:secret@h/db?nonsense=1",
         "postgresql://u:secret@h/db?sslmode", "postgresql://u:sec%zzret@h/db",
