@@ -33,6 +33,8 @@ static void on_settled(void *ctx)
     struct hub *hub = ctx;
     if (hub->http)
         http_server_gate_moved(hub->http);
+    if (db_superseded(hub->db))
+        hub_stop_soon(hub, 1);
 }
 
 void hub_db_gate_start(struct hub *hub)

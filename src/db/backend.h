@@ -53,6 +53,7 @@ struct db {
     uint64_t failed[DB_FAILED_KEPT]; /* the last refused groups, a ring */
     size_t failed_n;
     bool available;
+    bool superseded;
     void (*on_settled)(void *ctx);
     void *on_settled_ctx;
     int64_t next_id[DB_ID_TABLES];

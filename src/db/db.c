@@ -218,6 +218,11 @@ bool db_failed_between(const struct db *db, uint64_t lo, uint64_t hi)
     return false;
 }
 
+bool db_superseded(const struct db *db)
+{
+    return db->superseded;
+}
+
 bool db_available(const struct db *db)
 {
     return db->available;

@@ -139,6 +139,9 @@ bool db_available(const struct db *db);
  * is watched, so that a server that goes away is noticed while the hub is idle. Returns 0 or a
  * negative errno. */
 int db_serve(struct db *db);
+/** True once a write failed the epoch check: another hub opened the database since this one
+ * did, and this one must stop. */
+bool db_superseded(const struct db *db);
 /** Called on the loop each time db_durable_seq advances or availability changes. */
 void db_on_settled(struct db *db, void (*cb)(void *ctx), void *ctx);
 /** Wait (running @loop) until every issued write is settled or @timeout_ms passes; for

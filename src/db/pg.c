@@ -464,6 +464,15 @@ static void read_results(struct pg_db *p)
             if (!p->batch_failed)
                 set_err(p, PQresultErrorMessage(res));
             p->batch_failed = true;
+            /* The journal update divides by zero when the epoch is not this hub's any more
+             * (no other statement of the hub divides). */
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            if (state && strcmp(state, "22012") == 0 && !p->db->superseded) {
+                p->db->superseded = true;
+                gm_log_error("Another hub opened this database since this one did (its epoch "
+                             "is newer): this hub stops, and its changes since are not saved");
+                changed = true;
+            }
         } else if (s == PGRES_PIPELINE_SYNC) {
             settle_batch(p);
             changed = true;
