@@ -22,7 +22,7 @@ tag=${IMAGE_TAG:-ganymede/hub:dev}
 mkdir -p "$out"
 
 # The hub's run-time libraries (ldd of the release binary), the proxy and TLS roots.
-pkgs=(ca-certificates libmicrohttpd12 libuv1 libcurl4 libsqlite3-0 libjansson4 libssl3
+pkgs=(ca-certificates libmicrohttpd12 libuv1 libcurl4 libsqlite3-0 libpq5 libjansson4 libssl3
   libyaml-0-2 libpcre2-8-0 libpam0g libpam-modules node-configurable-http-proxy tini)
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
