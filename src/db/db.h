@@ -147,6 +147,3 @@ void db_on_settled(struct db *db, void (*cb)(void *ctx), void *ctx);
 /** Wait (running @loop) until every issued write is settled or @timeout_ms passes; for
  * shutdown. Returns 0 or -ETIMEDOUT. */
 int db_flush(struct db *db, uint64_t timeout_ms);
-
-/** Map an SQLite result code to a negative errno (constraint → -EEXIST, busy → -EBUSY, ...). */
-int db_errno(int sqlite_rc);

@@ -138,6 +138,16 @@ static int count_tables(struct db *db, int *ret)
                      ret);
 }
 
+/* The statements that record Ganymede's schema @version (see read_version). */
+static void version_sql(struct db *db, int version, char out[128])
+{
+    if (postgres(db))
+        snprintf(out, 128, "DELETE FROM ganymede_schema; INSERT INTO ganymede_schema VALUES (%d);",
+                 version);
+    else
+        snprintf(out, 128, "PRAGMA user_version = %d;", version);
+}
+
 /* Run one SQL file and record @version (if > 0), all in one transaction. */
 static int apply(struct db *db, const struct embedded_file *f, int version, char *err,
                  size_t errlen)
@@ -145,13 +155,11 @@ static int apply(struct db *db, const struct embedded_file *f, int version, char
     struct gm_buf script;
     gm_buf_init(&script, f->len + 256);
     gm_buf_append(&script, f->data, f->len);
-    if (version > 0 && postgres(db))
-        gm_buf_printf(&script,
-                      ";\nDELETE FROM ganymede_schema; INSERT INTO ganymede_schema "
-                      "VALUES (%d);",
-                      version);
-    else if (version > 0)
-        gm_buf_printf(&script, ";\nPRAGMA user_version = %d;", version);
+    if (version > 0) {
+        char sql[128];
+        version_sql(db, version, sql);
+        gm_buf_printf(&script, ";\n%s", sql);
+    }
     if (script.error) {
         gm_buf_free(&script);
         return -ENOMEM;
@@ -168,13 +176,8 @@ static int apply(struct db *db, const struct embedded_file *f, int version, char
 
 static int set_version(struct db *db, int version, char *err, size_t errlen)
 {
-    char sql[128];
-    if (postgres(db))
-        snprintf(sql, sizeof(sql),
-                 "DELETE FROM ganymede_schema; INSERT INTO ganymede_schema VALUES (%d)", version);
-    else
-        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
-    char why[256];
+    char sql[128], why[256];
+    version_sql(db, version, sql);
     if (db_exec_script(db, sql, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "cannot write to the database %s: %s", db_display(db), why);
         return -EIO;

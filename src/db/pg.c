@@ -82,7 +82,6 @@ struct pg_rows {
     PGresult *res;
     int row;
     int n;
-    int err;
     unsigned char *blob;
 };
 
@@ -91,12 +90,31 @@ static struct pg_db *impl(struct db *db)
     return db->impl;
 }
 
+/* libpq's messages end with a newline: copy @msg without it. */
+static void copy_message(char *out, size_t n, const char *msg, const char *fallback)
+{
+    str_copy(out, n, msg && msg[0] ? msg : fallback);
+    for (size_t len = strlen(out); len && (out[len - 1] == '\n' || out[len - 1] == ' ');)
+        out[--len] = '\0';
+}
+
 static void set_err(struct pg_db *p, const char *msg)
 {
-    str_copy(p->errmsg, sizeof(p->errmsg), msg ? msg : "unknown error");
-    size_t n = strlen(p->errmsg);
-    while (n && (p->errmsg[n - 1] == '\n' || p->errmsg[n - 1] == ' '))
-        p->errmsg[--n] = '\0';
+    copy_message(p->errmsg, sizeof(p->errmsg), msg, "unknown error");
+}
+
+/* The journal update's parameters for the group numbered @seq. */
+struct journal_params {
+    char seq[24], epoch[24];
+    const char *v[2];
+};
+
+static void journal_params(const struct pg_db *p, uint64_t seq, struct journal_params *j)
+{
+    snprintf(j->seq, sizeof(j->seq), "%llu", (unsigned long long)seq);
+    snprintf(j->epoch, sizeof(j->epoch), "%lld", (long long)p->epoch);
+    j->v[0] = j->seq;
+    j->v[1] = j->epoch;
 }
 
 static const char *numbered(struct pg_db *p, const char *sql)
@@ -243,11 +261,9 @@ static int group_run_sync(struct pg_db *p, struct pg_group *g)
         r = exec_sync(p, g->stmts[i].sql, g->stmts[i].n, g->stmts[i].values, g->stmts[i].lengths,
                       g->stmts[i].formats, NULL);
     if (r == 0) {
-        char seq[24], epoch[24];
-        snprintf(seq, sizeof(seq), "%llu", (unsigned long long)g->seq);
-        snprintf(epoch, sizeof(epoch), "%lld", (long long)p->epoch);
-        char *v[] = {seq, epoch};
-        r = exec_sync(p, sql_journal, 2, v, NULL, NULL, NULL);
+        struct journal_params j;
+        journal_params(p, g->seq, &j);
+        r = exec_sync(p, sql_journal, 2, (char *const *)j.v, NULL, NULL, NULL);
     }
     if (r == 0)
         r = exec_sync(p, "COMMIT", 0, NULL, NULL, NULL, NULL);
@@ -332,11 +348,9 @@ static int send_batch(struct pg_db *p, struct pg_group *first, struct pg_group *
         if (g == last)
             break;
     }
-    char seq[24], epoch[24];
-    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)last->seq);
-    snprintf(epoch, sizeof(epoch), "%lld", (long long)p->epoch);
-    const char *v[] = {seq, epoch};
-    if (!PQsendQueryParams(p->conn, sql_journal, 2, NULL, v, NULL, NULL, 0) ||
+    struct journal_params j;
+    journal_params(p, last->seq, &j);
+    if (!PQsendQueryParams(p->conn, sql_journal, 2, NULL, j.v, NULL, NULL, 0) ||
         !PQpipelineSync(p->conn))
         return -EIO;
     return 0;
@@ -440,10 +454,8 @@ static void read_results(struct pg_db *p)
                 send_waiting(p);
                 continue;
             } else if (s == PGRES_FATAL_ERROR) {
-                char why[300];
-                str_copy(why, sizeof(why), PQresultErrorMessage(res));
+                lost(p, PQresultErrorMessage(res)); /* copies the message first */
                 PQclear(res);
-                lost(p, why);
                 return;
             }
             PQclear(res);
@@ -455,10 +467,8 @@ static void read_results(struct pg_db *p)
         }
         if (s == PGRES_FATAL_ERROR) {
             if (connection_error(res) || PQstatus(p->conn) == CONNECTION_BAD) {
-                char why[300];
-                str_copy(why, sizeof(why), PQresultErrorMessage(res));
+                lost(p, PQresultErrorMessage(res)); /* copies the message first */
                 PQclear(res);
-                lost(p, why);
                 return;
             }
             if (!p->batch_failed)
@@ -586,9 +596,7 @@ static void start_connect(struct pg_db *p)
 static void lost(struct pg_db *p, const char *why)
 {
     char msg[300];
-    str_copy(msg, sizeof(msg), why && why[0] ? why : "connection lost");
-    for (size_t n = strlen(msg); n && (msg[n - 1] == '\n' || msg[n - 1] == ' ');)
-        msg[--n] = '\0';
+    copy_message(msg, sizeof(msg), why, "connection lost");
     poll_stop(p);
     if (p->conn)
         PQfinish(p->conn);
@@ -765,11 +773,10 @@ static const void *rows_blob(struct db_rows *r, int col, size_t *len)
 static int rows_close(struct db_rows *r)
 {
     struct pg_rows *pr = rows_of(r);
-    int e = pr->err;
     PQfreemem(pr->blob);
     PQclear(pr->res);
     free(pr);
-    return e;
+    return 0; /* the whole result came at once: nothing can fail while reading it */
 }
 
 static const struct db_rows_ops pg_rows_ops = {
@@ -869,13 +876,12 @@ static void pg_close(struct db *db)
     struct pg_db *p = impl(db);
     if (!p)
         return;
-    if (p->head && p->conn && !p->connecting && pg_flush(db, 5000) < 0)
-        gm_log_warn("%zu change(s) were not written to the database before the hub stopped",
-                    p->queued);
-    else if (p->head)
-        gm_log_warn("%zu change(s) were not written to the database before the hub stopped "
-                    "(it is unreachable)",
-                    p->queued);
+    bool reachable = p->conn && !p->connecting;
+    if (p->head && reachable)
+        pg_flush(db, 5000);
+    if (p->head)
+        gm_log_warn("%zu change(s) were not written to the database before the hub stopped%s",
+                    p->queued, reachable ? "" : " (it is unreachable)");
     poll_stop(p);
     if (p->retry) {
         uv_timer_stop(p->retry);

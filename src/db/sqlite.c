@@ -27,7 +27,6 @@ struct sqlite_db {
 struct sqlite_rows {
     struct db_rows base;
     sqlite3_stmt *st;
-    bool cached; /* reset, not finalised, at close */
     int rc;
 };
 
@@ -36,7 +35,8 @@ static struct sqlite_db *impl(struct db *db)
     return db->impl;
 }
 
-int db_errno(int rc)
+/* An SQLite result code as a negative errno (constraint → -EEXIST, busy → -EBUSY, ...). */
+static int sqlite_errno(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -131,7 +131,7 @@ static int sqlite_write(struct db *db, const char *sql, const struct db_arg *arg
         return -EIO;
     bind(st, args, nargs);
     int rc = sqlite3_step(st);
-    int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_errno(rc);
+    int r = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sqlite_errno(rc);
     sqlite3_reset(st);
     if (r == 0 && !db->in_group)
         db->durable = ++db->issued;
@@ -208,12 +208,10 @@ static const void *rows_blob(struct db_rows *r, int col, size_t *len)
 static int rows_close(struct db_rows *r)
 {
     struct sqlite_rows *sr = rows_of(r);
-    int e =
-        sr->rc == SQLITE_DONE || sr->rc == SQLITE_ROW || sr->rc == SQLITE_OK ? 0 : db_errno(sr->rc);
-    if (sr->cached)
-        sqlite3_reset(sr->st);
-    else
-        sqlite3_finalize(sr->st);
+    int e = sr->rc == SQLITE_DONE || sr->rc == SQLITE_ROW || sr->rc == SQLITE_OK
+                ? 0
+                : sqlite_errno(sr->rc);
+    sqlite3_finalize(sr->st);
     free(sr);
     return e;
 }
@@ -228,7 +226,7 @@ static const struct db_rows_ops sqlite_rows_ops = {
     .close = rows_close,
 };
 
-/* Queries of the table files use the cache; others (built at run time) are prepared once. */
+/* Queries run at start-up and in migrations, once each: prepared for the one use. */
 static int sqlite_query(struct db *db, const char *sql, const struct db_arg *args, size_t nargs,
                         struct db_rows **ret)
 {
@@ -325,7 +323,7 @@ int db_sqlite_open(struct db *db, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open the database %s: %s", loc->path,
                  s->handle ? sqlite3_errmsg(s->handle) : sqlite3_errstr(rc));
         sqlite_close(db);
-        return db_errno(rc);
+        return sqlite_errno(rc);
     }
     sqlite3_extended_result_codes(s->handle, 1);
     /* The hub is meant to be the only writer; a short wait covers a concurrent upgrade-db. */
@@ -342,7 +340,7 @@ int db_sqlite_open(struct db *db, char *err, size_t errlen)
                  msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         sqlite_close(db);
-        return db_errno(rc) ? db_errno(rc) : -EIO;
+        return sqlite_errno(rc) ? sqlite_errno(rc) : -EIO;
     }
     return 0;
 }

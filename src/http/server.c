@@ -166,6 +166,16 @@ static void stream_wake(struct http_request *req)
     loop_mhd_kick(&req->server->driver);
 }
 
+/* The request's one timer: a suspension's or the gate's deadline (never both at once). */
+static void request_timer(struct http_request *req)
+{
+    if (req->timer_started)
+        return;
+    uv_timer_init(req->server->loop, &req->timer);
+    req->timer.data = req;
+    req->timer_started = true;
+}
+
 /* The gate. */
 
 static void unlink_held(struct http_request *req)
@@ -192,19 +202,29 @@ static void replace_response(struct http_request *req, int status, const char *m
     http_error(req, status, "%s", msg);
 }
 
-/* Let @req through: its writes are settled (or will not be, in time). */
+/* @req's writes are settled: its response goes, as a 500 if one of them was refused. */
+static void pass_gate(struct http_request *req)
+{
+    struct http_server *s = req->server;
+    req->gate_passed = true;
+    if (s->gate.failed_in(s->gate.ctx, req->gate_start, req->gate_until))
+        replace_response(req, 500, "The hub's database refused this change; it was not saved");
+}
+
+/* Let a held @req through: its writes are settled (or will not be, in time). */
 static void release(struct http_request *req, bool timed_out)
 {
     struct http_server *s = req->server;
     unlink_held(req);
     uv_timer_stop(&req->timer);
-    req->gate_passed = true;
-    if (timed_out)
+    if (timed_out) {
+        req->gate_passed = true;
         replace_response(req, 503,
                          "The hub's database did not confirm this change in time; it may still "
                          "be saved when the database answers again");
-    else if (s->gate.failed_in(s->gate.ctx, req->gate_start, req->gate_until))
-        replace_response(req, 500, "The hub's database refused this change; it was not saved");
+    } else {
+        pass_gate(req);
+    }
     MHD_resume_connection(req->conn);
     loop_mhd_kick(&s->driver);
 }
@@ -228,16 +248,10 @@ static bool hold(struct http_request *req)
     }
     req->gate_until = s->gate.issued(s->gate.ctx);
     if (req->gate_until <= s->gate.durable(s->gate.ctx)) {
-        req->gate_passed = true;
-        if (s->gate.failed_in(s->gate.ctx, req->gate_start, req->gate_until))
-            replace_response(req, 500, "The hub's database refused this change; it was not saved");
+        pass_gate(req);
         return false;
     }
-    if (!req->timer_started) {
-        uv_timer_init(s->loop, &req->timer);
-        req->timer.data = req;
-        req->timer_started = true;
-    }
+    request_timer(req);
     MHD_suspend_connection(req->conn);
     req->gate_held = true;
     req->held_prev = NULL;
@@ -768,11 +782,7 @@ int http_suspend(struct http_request *req, uint64_t timeout_ms)
         return -EINVAL;
     if (s->shutting_down)
         return -ESHUTDOWN;
-    if (!req->timer_started) {
-        uv_timer_init(s->loop, &req->timer);
-        req->timer.data = req;
-        req->timer_started = true;
-    }
+    request_timer(req);
     MHD_suspend_connection(req->conn);
     req->suspended = true;
     uv_timer_start(&req->timer, on_suspend_timeout, timeout_ms, 0);
