@@ -300,7 +300,11 @@ static int run_hub(const struct config *cfg)
     }
     struct hub *hub = NULL;
     int code = 1;
-    if (hub_create(&loop, cfg, &hub, err, sizeof(err)) < 0) {
+    int r = hub_create(&loop, cfg, &hub, err, sizeof(err));
+    if (r == -ECANCELED) {
+        gm_log_info("Ganymede stopped (%s)", err);
+        code = 0;
+    } else if (r < 0) {
         gm_log_error("%s", err);
     } else if (hub_start(hub, err, sizeof(err)) < 0) {
         gm_log_error("%s", err);

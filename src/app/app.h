@@ -7,8 +7,10 @@
 
 #include "core/config.h"
 #include "core/hub.h"
+#include "db/db.h"
 
 #include <stddef.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 /** Every option class compiled into this build (NULL-terminated): the config registry. */
@@ -36,6 +38,16 @@ int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen);
  * services, roles, config tokens). app/hub_state.c. */
 int hub_state_init(struct hub *hub, char *err, size_t errlen);
 void hub_state_release(struct hub *hub);
+
+/** Resolve a listening URL (http://ip:port) for @what (the setting's name, for messages). */
+int hub_resolve_listen(const char *bind_url, const char *what, struct sockaddr_storage *ss,
+                       socklen_t *len, char *err, size_t errlen);
+
+/** Another hub holds the PostgreSQL database's lease: answer 503 {"status": "standby"} on
+ * hub_bind_url and run the loop until the lease is this hub's (0), a signal stops it
+ * (-ECANCELED), or the database cannot be used (a negative errno; @err says why).
+ * app/standby.c. */
+int hub_standby_wait(struct hub *hub, const struct db_location *loc, char *err, size_t errlen);
 
 /** On PostgreSQL, hold responses until their writes are durable (app/db_gate.c). */
 void hub_db_gate_start(struct hub *hub);

@@ -33,8 +33,12 @@ static void on_settled(void *ctx)
     struct hub *hub = ctx;
     if (hub->http)
         http_server_gate_moved(hub->http);
-    if (db_superseded(hub->db))
+    /* Superseded: the hub that took over owns the servers and the proxy's routes now. */
+    if (db_superseded(hub->db) && !hub->stopping) {
+        hub->conf.cleanup_servers = false;
+        hub->conf.cleanup_proxy = false;
         hub_stop_soon(hub, 1);
+    }
 }
 
 void hub_db_gate_start(struct hub *hub)

@@ -163,8 +163,8 @@ static int derive_urls(struct hub *hub, char *err, size_t errlen)
     return 0;
 }
 
-static int resolve_listen(const char *bind_url, const char *what, struct sockaddr_storage *ss,
-                          socklen_t *len, char *err, size_t errlen)
+int hub_resolve_listen(const char *bind_url, const char *what, struct sockaddr_storage *ss,
+                       socklen_t *len, char *err, size_t errlen)
 {
     struct url u;
     if (url_parse(bind_url, &u) < 0 || strcmp(u.scheme, "http") != 0) {
@@ -296,7 +296,13 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     r = db_parse_url(hub->conf.db_url, NULL, &loc, err, errlen);
     if (r < 0)
         goto fail;
-    r = db_open(&loc, loop, &hub->db, err, errlen);
+    loc.lease_ms = (unsigned)(hub->conf.db_lease_seconds * 1000);
+    /* Another hub holds the lease: stand by until it lapses, then open as its holder. */
+    while ((r = db_open(&loc, loop, &hub->db, err, errlen)) == -EBUSY) {
+        r = hub_standby_wait(hub, &loc, err, errlen);
+        if (r < 0)
+            goto fail;
+    }
     if (r < 0)
         goto fail;
     r = find_state_dir(hub, &loc, err, errlen);
@@ -511,8 +517,8 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
     socklen_t sl;
-    int r =
-        resolve_listen(hub->conf.hub_bind_url, "JupyterHub.hub_bind_url", &ss, &sl, err, errlen);
+    int r = hub_resolve_listen(hub->conf.hub_bind_url, "JupyterHub.hub_bind_url", &ss, &sl, err,
+                               errlen);
     if (r < 0)
         return r;
     struct gm_buf csp;

@@ -569,6 +569,16 @@ int config_z2jh_load(struct config *cfg, const char *dir, char *err, size_t errl
         set_new(&z, "JupyterHub", "db_url", json_string("sqlite://"));
     else
         set_if(&z, "JupyterHub", "db_url", "hub.db.url");
+    /* A rolling update starts the new hub pod beside the old one: on SQLite both would write
+     * the file; on PostgreSQL the new one stands by, unready, and the rollout waits for it. */
+    const char *strategy = json_string_value(get(&z, "hub.deploymentStrategy.type"));
+    if (strategy && strcmp(strategy, "RollingUpdate") == 0)
+        gm_log_warn("hub.deploymentStrategy.type is RollingUpdate: %s; use Recreate "
+                    "(docs/database.md, \"Kubernetes\")",
+                    db && strcmp(db, "postgres") == 0
+                        ? "the new hub pod stands by until the old one stops, so the rollout "
+                          "stalls"
+                        : "the new hub pod would write the same SQLite file as the old one");
 
     hub_settings(&z);
     set_new(&z, "JupyterHub", "hub_bind_url", json_string("http://:8081"));

@@ -74,6 +74,7 @@ struct hub_config {
     int64_t max_connections;
     int64_t connection_timeout;
     double shutdown_timeout;
+    double db_lease_seconds;
 };
 
 struct oauth2_client;
@@ -139,6 +140,7 @@ struct hub {
     bool stopping;
     int exit_code;
     int64_t start_us;
+    struct hub_standby *standby; /* while another hub holds the lease (app/standby.c) */
 };
 
 /** The JupyterHub.* and Ganymede.* option classes (core/hub_options.c). */

@@ -113,6 +113,13 @@ static int check_nonnegative(const json_t *v, const char **why)
     return json_number_value(v) >= 0 ? 0 : -EINVAL;
 }
 
+static int check_lease(const json_t *v, const char **why)
+{
+    *why = "seconds, from 0.3 to 3600";
+    double d = json_number_value(v);
+    return d >= 0.3 && d <= 3600 ? 0 : -EINVAL;
+}
+
 static const struct gm_option jupyterhub_options[] = {
     GM_OPTION(
         "bind_url", GM_OPTION_STRING, OPT(bind_url), "\"http://:8000\"",
@@ -262,6 +269,11 @@ static const struct gm_option ganymede_options[] = {
     GM_OPTION_X("shutdown_timeout", GM_OPTION_FLOAT, OPT(shutdown_timeout), "5",
                 "Seconds requests in progress get to finish when the hub stops.",
                 .check = gm_check_positive),
+    GM_OPTION_X("db_lease_seconds", GM_OPTION_FLOAT, OPT(db_lease_seconds), "3",
+                "PostgreSQL: how long the active hub's lease on the database lasts without a "
+                "renewal (it renews it every third of that). A standby hub takes over this long "
+                "after the active one stops renewing.",
+                .check = check_lease),
     GM_OPTION_END,
 };
 

@@ -54,6 +54,7 @@ struct db {
     size_t failed_n;
     bool available;
     bool superseded;
+    int64_t lease_until_us; /* PostgreSQL: the lease is this hub's until then (monotonic) */
     void (*on_settled)(void *ctx);
     void *on_settled_ctx;
     int64_t next_id[DB_ID_TABLES];
@@ -65,6 +66,9 @@ extern const char *const db_id_tables[DB_ID_TABLES];
 /** Backends: open into @db (loc and be are set by the caller). */
 int db_sqlite_open(struct db *db, char *err, size_t errlen);
 int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen);
+
+/** Fill what @loc leaves out of the lease: the holder ("hostname:pid") and lease_ms. */
+void db_lease_defaults(struct db_location *loc);
 
 /** Remember that the group @seq was refused. */
 void db_note_failed(struct db *db, uint64_t seq);

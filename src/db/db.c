@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *const db_id_tables[DB_ID_TABLES] = {
     "users", "groups", "roles", "services", "oauth_clients", "api_tokens", "spawners", "servers",
@@ -31,6 +32,7 @@ int db_open(const struct db_location *loc, uv_loop_t *loop, struct db **ret, cha
         return -ENOMEM;
     db->loc = *loc;
     db->available = true;
+    db_lease_defaults(&db->loc);
     int r = loc->kind == DB_POSTGRES ? db_pg_open(db, loop, err, errlen)
                                      : db_sqlite_open(db, err, errlen);
     if (r < 0) {
@@ -47,6 +49,18 @@ void db_close(struct db *db)
         return;
     db->be->close(db);
     free(db);
+}
+
+void db_lease_defaults(struct db_location *loc)
+{
+    if (!loc->holder[0]) {
+        char host[64] = "";
+        gethostname(host, sizeof(host) - 1);
+        snprintf(loc->holder, sizeof(loc->holder), "%s:%d", host[0] ? host : "localhost",
+                 (int)getpid());
+    }
+    if (!loc->lease_ms)
+        loc->lease_ms = DB_LEASE_MS_DEFAULT;
 }
 
 enum db_kind db_kind(const struct db *db)
@@ -225,7 +239,7 @@ bool db_superseded(const struct db *db)
 
 bool db_available(const struct db *db)
 {
-    return db->available;
+    return db->available && (!db->lease_until_us || time_mono_us() < db->lease_until_us);
 }
 
 int db_serve(struct db *db)

@@ -30,7 +30,13 @@ struct db_location {
     bool memory;         /* SQLite in memory */
     char conninfo[4096]; /* PostgreSQL: libpq keyword=value connection string */
     char display[512];   /* the URL without its password, for messages */
+    /* PostgreSQL: who opens it (default "hostname:pid") and how long its lease lasts without a
+     * renewal (default 3000 ms); see db_open. */
+    char holder[128];
+    unsigned lease_ms;
 };
+
+#define DB_LEASE_MS_DEFAULT 3000
 
 /** Parse JupyterHub's db_url: sqlite:///relative.sqlite, sqlite:////abs/path.sqlite, sqlite://
  * (in memory), postgresql://user:password@host:port/db?sslmode=... (also postgres:// and
@@ -43,7 +49,12 @@ int db_parse_url(const char *url, const char *password, struct db_location *ret,
 /** Open (a SQLite file is created with mode 0600). @loop may be NULL for a command that only
  * migrates; PostgreSQL then writes synchronously. Connecting blocks (start-up only), bounded by
  * libpq's connect_timeout (10 s unless the URL says otherwise). Returns 0 or a negative errno
- * with a message in @err that never holds the password. */
+ * with a message in @err that never holds the password.
+ *
+ * On PostgreSQL one hub writes at a time: opening takes the lease (the row ganymede_lease),
+ * which the hub renews with its writes, or alone every lease_ms / 3 when idle. -EBUSY: another
+ * holder's lease has not lapsed (db_lease_probe waits for it). Each opening starts a new epoch;
+ * a write under an older one fails, so a hub that lost the lease cannot write again. */
 int db_open(const struct db_location *loc, uv_loop_t *loop, struct db **ret, char *err,
             size_t errlen);
 
@@ -132,8 +143,8 @@ uint64_t db_durable_seq(const struct db *db);
 /** Whether a write numbered in (@lo, @hi] was refused by the server (the last 64 refusals are
  * remembered): a response whose writes were numbered so lost a change. */
 bool db_failed_between(const struct db *db, uint64_t lo, uint64_t hi);
-/** False while the connection is down (writes wait, and new requests that write should be
- * refused with 503). */
+/** False while the connection is down or, on PostgreSQL, while the lease has lapsed without a
+ * renewal (writes wait, and new requests that write should be refused with 503). */
 bool db_available(const struct db *db);
 /** Start-up is over: from now on writes go through the loop, and on PostgreSQL the connection
  * is watched, so that a server that goes away is noticed while the hub is idle. Returns 0 or a
@@ -142,6 +153,19 @@ int db_serve(struct db *db);
 /** True once a write failed the epoch check: another hub opened the database since this one
  * did, and this one must stop. */
 bool db_superseded(const struct db *db);
+/* The standby's view of the lease (PostgreSQL): a connection that tries to take it. */
+struct db_lease_probe;
+/** Connect (blocks, bounded by connect_timeout). Returns 0 or a negative errno with @err. */
+int db_lease_probe_open(const struct db_location *loc, struct db_lease_probe **ret, char *err,
+                        size_t errlen);
+/** Try to take the lease for loc->holder; blocks for one round trip (reconnecting first if the
+ * connection was lost). Returns 1 when taken (db_open then succeeds for the same holder), 0
+ * when another holds it (its name in @active, and the milliseconds its lease still runs in
+ * @left_ms), or a negative errno with @err. */
+int db_lease_try(struct db_lease_probe *probe, char *active, size_t activelen, int64_t *left_ms,
+                 char *err, size_t errlen);
+void db_lease_probe_close(struct db_lease_probe *probe);
+
 /** Called on the loop each time db_durable_seq advances or availability changes. */
 void db_on_settled(struct db *db, void (*cb)(void *ctx), void *ctx);
 /** Wait (running @loop) until every issued write is settled or @timeout_ms passes; for

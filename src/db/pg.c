@@ -8,7 +8,10 @@
  * PostgreSQL refuses is sent again one group at a time, so that only the group at fault fails.
  * The journal update (ganymede_lease.seq = the group's number) makes resending exactly
  * once: after a reconnection the hub reads the number back, forgets the groups up to it and
- * sends the rest again. */
+ * sends the rest again. The same update checks the epoch and renews the lease
+ * (db/pg_lease.c); an idle hub renews it with an empty group every lease_ms / 3. A hub whose
+ * lease lapsed refuses changes (db_available) until a renewal succeeds, and one whose epoch
+ * was taken over stops writing (db_superseded). */
 #include "db/backend.h"
 #include "db/pg.h"
 #include "ganymede/log.h"
@@ -44,7 +47,8 @@ struct pg_group {
     uint64_t seq;
     struct pg_stmt *stmts;
     size_t n, cap;
-    bool solo; /* its batch was refused: it goes alone */
+    bool solo;    /* its batch was refused: it goes alone */
+    bool renewal; /* no statements: it only renews the lease, and takes no number */
     struct pg_group *next;
 };
 
@@ -62,10 +66,14 @@ struct pg_db {
     int poll_fd;
     int poll_events;
     uv_timer_t *retry;
+    uv_timer_t *renew;
+    int64_t batch_sent_us; /* when the batch in flight was sent (monotonic) */
     unsigned backoff_ms;
     bool connecting;
     bool resyncing; /* the journal read after a reconnection is in flight */
     int64_t epoch;
+    bool holding;      /* the lease was taken (it is given up at a clean close) */
+    bool lapse_logged; /* the lease lapsed and the log said so */
     /* Groups in order: [head, unsent) sent and not settled (one batch, ending at batch_last),
      * [unsent, NULL) waiting. */
     struct pg_group *head, *tail, *unsent;
@@ -105,16 +113,18 @@ static void set_err(struct pg_db *p, const char *msg)
 
 /* The journal update's parameters for the group numbered @seq. */
 struct journal_params {
-    char seq[24], epoch[24];
-    const char *v[2];
+    char seq[24], epoch[24], lease[32];
+    const char *v[3];
 };
 
 static void journal_params(const struct pg_db *p, uint64_t seq, struct journal_params *j)
 {
     snprintf(j->seq, sizeof(j->seq), "%llu", (unsigned long long)seq);
     snprintf(j->epoch, sizeof(j->epoch), "%lld", (long long)p->epoch);
+    snprintf(j->lease, sizeof(j->lease), "%u milliseconds", p->db->loc.lease_ms);
     j->v[0] = j->seq;
     j->v[1] = j->epoch;
+    j->v[2] = j->lease;
 }
 
 static const char *numbered(struct pg_db *p, const char *sql)
@@ -249,10 +259,12 @@ static int exec_sync(struct pg_db *p, const char *sql, int n, char *const *value
     return r;
 }
 
-/* The journal update that ends every group; it fails the group (division by zero) when the
- * lease row is not this hub's epoch any more. */
-static const char sql_journal[] = "WITH l AS (UPDATE ganymede_lease SET seq = $1 WHERE id = 1 "
-                                  "AND epoch = $2 RETURNING 1) SELECT 1 / COUNT(*) FROM l";
+/* The journal update that ends every group and renews the lease; it fails the group (division
+ * by zero) when the lease row is not this hub's epoch any more. */
+static const char sql_journal[] =
+    "WITH l AS (UPDATE ganymede_lease SET seq = $1, expires_at = (clock_timestamp() AT TIME "
+    "ZONE 'UTC') + $3::interval WHERE id = 1 AND epoch = $2 RETURNING 1) SELECT 1 / COUNT(*) "
+    "FROM l";
 
 static int group_run_sync(struct pg_db *p, struct pg_group *g)
 {
@@ -263,7 +275,7 @@ static int group_run_sync(struct pg_db *p, struct pg_group *g)
     if (r == 0) {
         struct journal_params j;
         journal_params(p, g->seq, &j);
-        r = exec_sync(p, sql_journal, 2, (char *const *)j.v, NULL, NULL, NULL);
+        r = exec_sync(p, sql_journal, 3, (char *const *)j.v, NULL, NULL, NULL);
     }
     if (r == 0)
         r = exec_sync(p, "COMMIT", 0, NULL, NULL, NULL, NULL);
@@ -326,13 +338,13 @@ static void poll_watch(struct pg_db *p, int events)
     }
 }
 
-static void settle(struct pg_db *p, uint64_t seq, bool failed)
+static void settle(struct pg_db *p, const struct pg_group *g, bool failed)
 {
     struct db *db = p->db;
-    if (seq > db->durable)
-        db->durable = seq;
-    if (failed)
-        db_note_failed(db, seq);
+    if (g->seq > db->durable)
+        db->durable = g->seq;
+    if (failed && !g->renewal)
+        db_note_failed(db, g->seq);
 }
 
 /* Send the groups from @first to @last (inclusive) as one transaction. */
@@ -350,7 +362,7 @@ static int send_batch(struct pg_db *p, struct pg_group *first, struct pg_group *
     }
     struct journal_params j;
     journal_params(p, last->seq, &j);
-    if (!PQsendQueryParams(p->conn, sql_journal, 2, NULL, j.v, NULL, NULL, 0) ||
+    if (!PQsendQueryParams(p->conn, sql_journal, 3, NULL, j.v, NULL, NULL, 0) ||
         !PQpipelineSync(p->conn))
         return -EIO;
     return 0;
@@ -358,7 +370,8 @@ static int send_batch(struct pg_db *p, struct pg_group *first, struct pg_group *
 
 static void send_waiting(struct pg_db *p)
 {
-    if (!p->async || !p->conn || p->connecting || p->resyncing || p->batch_last || !p->unsent)
+    if (!p->async || !p->conn || p->connecting || p->resyncing || p->batch_last || !p->unsent ||
+        p->db->superseded)
         return;
     struct pg_group *first = p->unsent, *last = first;
     for (size_t n = 1; !first->solo && last->next && !last->next->solo && n < PG_BATCH_MAX; n++)
@@ -369,6 +382,7 @@ static void send_waiting(struct pg_db *p)
     }
     p->batch_last = last;
     p->batch_failed = false;
+    p->batch_sent_us = time_mono_us();
     p->unsent = last->next;
     pump(p);
 }
@@ -381,20 +395,47 @@ static bool connection_error(const PGresult *res)
     return !state || strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0;
 }
 
+/* Another hub took the lease since this one did: nothing more is sent. */
+static void superseded(struct pg_db *p)
+{
+    if (p->db->superseded)
+        return;
+    p->db->superseded = true;
+    gm_log_error("Another hub took this database's lease (its epoch is newer): this hub stops, "
+                 "and its changes since are not saved");
+}
+
 static void on_resync_row(struct pg_db *p, PGresult *res)
 {
-    uint64_t done = PQntuples(res) == 1 ? strtoull(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    if (PQntuples(res) != 1 || strtoll(PQgetvalue(res, 0, 1), NULL, 10) != p->epoch) {
+        superseded(p);
+        return;
+    }
+    uint64_t done = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
     /* Groups up to @done committed before the connection went: settle them. */
     while (p->head && p->head->seq <= done) {
         struct pg_group *g = p->head;
         p->head = g->next;
-        settle(p, g->seq, false);
+        settle(p, g, false);
         group_free(g);
         p->queued--;
     }
     if (!p->head)
         p->tail = NULL;
     p->unsent = p->head;
+}
+
+static void lease_renewed(struct pg_db *p, int64_t sent_us)
+{
+    /* The server set expires_at after @sent_us by its clock: the lease is this hub's at least
+     * until then plus lease_ms by the hub's. */
+    int64_t until = sent_us + (int64_t)p->db->loc.lease_ms * 1000;
+    if (until > p->db->lease_until_us)
+        p->db->lease_until_us = until;
+    if (p->lapse_logged) {
+        p->lapse_logged = false;
+        gm_log_info("This hub renewed its lease on the database: changes are accepted again");
+    }
 }
 
 /* The batch in flight is done: committed, or refused. A refused batch of several groups is
@@ -405,6 +446,8 @@ static void settle_batch(struct pg_db *p)
     p->batch_last = NULL;
     if (!last)
         return;
+    if (!p->batch_failed)
+        lease_renewed(p, p->batch_sent_us);
     if (p->batch_failed && p->head != last) {
         for (struct pg_group *g = p->head;; g = g->next) {
             g->solo = true;
@@ -414,18 +457,46 @@ static void settle_batch(struct pg_db *p)
         p->unsent = p->head;
         return;
     }
-    if (p->batch_failed)
+    if (p->batch_failed && !p->db->superseded && !last->renewal)
         gm_log_error("The database refused a change (%s); it is not saved", p->errmsg);
     for (bool done = false; !done;) {
         struct pg_group *g = p->head;
         done = g == last;
         p->head = g->next;
-        settle(p, g->seq, p->batch_failed);
+        settle(p, g, p->batch_failed);
         group_free(g);
         p->queued--;
     }
     if (!p->head)
         p->tail = NULL;
+}
+
+static int enqueue(struct pg_db *p, struct pg_group *g);
+
+/* With nothing on its way, an empty group renews the lease (a batch renews it anyway). */
+static void renew_if_idle(struct pg_db *p)
+{
+    if (!p->async || !p->conn || p->connecting || p->resyncing || p->batch_last || p->unsent ||
+        p->db->superseded)
+        return;
+    struct pg_group *g = calloc(1, sizeof(*g));
+    if (!g)
+        return;
+    g->renewal = true;
+    enqueue(p, g);
+}
+
+static void on_renew(uv_timer_t *t)
+{
+    struct pg_db *p = t->data;
+    if (!p->lapse_logged && !p->db->superseded && time_mono_us() >= p->db->lease_until_us) {
+        p->lapse_logged = true;
+        gm_log_warn("This hub's lease on the database lapsed (no renewal confirmed for %u ms): "
+                    "it refuses changes until it renews it, and stops if another hub took over",
+                    p->db->loc.lease_ms);
+        db_settled(p->db);
+    }
+    renew_if_idle(p);
 }
 
 static void read_results(struct pg_db *p)
@@ -451,6 +522,7 @@ static void read_results(struct pg_db *p)
                 gm_log_info("The database is reachable again: %zu change(s) to send", p->queued);
                 p->db->available = true;
                 changed = true;
+                renew_if_idle(p);
                 send_waiting(p);
                 continue;
             } else if (s == PGRES_FATAL_ERROR) {
@@ -477,10 +549,8 @@ static void read_results(struct pg_db *p)
             /* The journal update divides by zero when the epoch is not this hub's any more
              * (no other statement of the hub divides). */
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            if (state && strcmp(state, "22012") == 0 && !p->db->superseded) {
-                p->db->superseded = true;
-                gm_log_error("Another hub opened this database since this one did (its epoch "
-                             "is newer): this hub stops, and its changes since are not saved");
+            if (state && strcmp(state, "22012") == 0) {
+                superseded(p);
                 changed = true;
             }
         } else if (s == PGRES_PIPELINE_SYNC) {
@@ -517,7 +587,7 @@ static void on_connected(struct pg_db *p)
         lost(p, "libpq refused pipeline mode");
         return;
     }
-    static const char sql_seq[] = "SELECT seq FROM ganymede_lease WHERE id = 1";
+    static const char sql_seq[] = "SELECT seq, epoch FROM ganymede_lease WHERE id = 1";
     if (!PQsendQueryParams(p->conn, sql_seq, 0, NULL, NULL, NULL, NULL, 0) ||
         !PQpipelineSync(p->conn)) {
         lost(p, PQerrorMessage(p->conn));
@@ -630,6 +700,13 @@ static int go_async(struct pg_db *p)
         return -ENOMEM;
     uv_timer_init(p->loop, p->retry);
     p->retry->data = p;
+    p->renew = malloc(sizeof(*p->renew));
+    if (!p->renew)
+        return -ENOMEM;
+    uv_timer_init(p->loop, p->renew);
+    p->renew->data = p;
+    unsigned every = p->db->loc.lease_ms / 3 ? p->db->loc.lease_ms / 3 : 1;
+    uv_timer_start(p->renew, on_renew, every, every);
     if (PQsetnonblocking(p->conn, 1) != 0 || !PQenterPipelineMode(p->conn)) {
         set_err(p, PQerrorMessage(p->conn));
         return -EIO;
@@ -645,10 +722,10 @@ static int enqueue(struct pg_db *p, struct pg_group *g)
         group_free(g);
         return -ENOBUFS;
     }
-    g->seq = ++db->issued;
+    g->seq = g->renewal ? db->issued : ++db->issued;
     if (!p->loop) {
         int r = group_run_sync(p, g);
-        settle(p, g->seq, r < 0);
+        settle(p, g, r < 0);
         group_free(g);
         return r;
     }
@@ -866,9 +943,19 @@ static int pg_flush(struct db *db, uint64_t timeout_ms)
     return p->head ? -ETIMEDOUT : 0;
 }
 
-static void on_retry_closed(uv_handle_t *h)
+static void on_timer_closed(uv_handle_t *h)
 {
     free(h);
+}
+
+/* A clean stop gives the lease up, so that a standby need not wait for it to lapse. */
+static void release_lease(struct pg_db *p)
+{
+    if (!p->holding || p->db->superseded || !p->conn || p->connecting || p->head)
+        return;
+    if (p->async && (!PQexitPipelineMode(p->conn) || PQsetnonblocking(p->conn, 0) != 0))
+        return;
+    pg_lease_release(p->conn, p->epoch);
 }
 
 static void pg_close(struct db *db)
@@ -882,10 +969,15 @@ static void pg_close(struct db *db)
     if (p->head)
         gm_log_warn("%zu change(s) were not written to the database before the hub stopped%s",
                     p->queued, reachable ? "" : " (it is unreachable)");
+    release_lease(p);
     poll_stop(p);
     if (p->retry) {
         uv_timer_stop(p->retry);
-        uv_close((uv_handle_t *)p->retry, on_retry_closed);
+        uv_close((uv_handle_t *)p->retry, on_timer_closed);
+    }
+    if (p->renew) {
+        uv_timer_stop(p->renew);
+        uv_close((uv_handle_t *)p->renew, on_timer_closed);
     }
     if (p->conn)
         PQfinish(p->conn);
@@ -907,8 +999,10 @@ static int pg_serve(struct db *db)
     if (!p->loop)
         return 0;
     int r = go_async(p);
-    if (r == 0)
+    if (r == 0) {
+        renew_if_idle(p); /* loading may have taken a good part of the lease */
         pump(p);
+    }
     return r;
 }
 
@@ -924,13 +1018,6 @@ static const struct db_backend pg_backend = {
     .flush = pg_flush,
     .close = pg_close,
 };
-
-/* The journal and lease row, made by every hub that opens the database. */
-static const char sql_lease_table[] =
-    "CREATE TABLE IF NOT EXISTS ganymede_lease (id INTEGER PRIMARY KEY CHECK (id = 1), "
-    "epoch BIGINT NOT NULL, holder TEXT, expires_at TIMESTAMP WITHOUT TIME ZONE, "
-    "seq BIGINT NOT NULL); "
-    "INSERT INTO ganymede_lease (id, epoch, seq) VALUES (1, 0, 0) ON CONFLICT DO NOTHING";
 
 int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen)
 {
@@ -951,29 +1038,29 @@ int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen)
         return -ECONNREFUSED;
     }
     PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
-    if (pg_exec_script(db, sql_lease_table, err, errlen) < 0) {
-        char why[512];
-        str_copy(why, sizeof(why), err);
+    char why[512];
+    if (pg_lease_setup(p->conn, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "cannot use the database %s: %s", db->loc.display, why);
         pg_close(db);
         return -EIO;
     }
-    struct db_rows *rows = NULL;
-    /* A new epoch: writes a previous hub still has in flight fail from now on (the journal
-     * update checks it), and this waits for any transaction of it that holds the row. */
-    int r = pg_query(
-        db, "UPDATE ganymede_lease SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch, seq", NULL,
-        0, &rows);
-    if (r == 0 && db_rows_next(rows)) {
-        p->epoch = db_rows_int(rows, 0);
-        db->issued = db->durable = (uint64_t)db_rows_int(rows, 1);
-    }
-    db_rows_close(rows);
-    if (r < 0) {
-        snprintf(err, errlen, "cannot read the database %s: %s", db->loc.display, p->errmsg);
+    int64_t taken_us = time_mono_us(), seq = 0, left_ms = 0;
+    char active[128] = "?";
+    int r = pg_lease_take(p->conn, db->loc.holder, db->loc.lease_ms, &p->epoch, &seq, active,
+                          sizeof(active), &left_ms, why, sizeof(why));
+    if (r <= 0) {
+        if (r == 0)
+            snprintf(err, errlen,
+                     "the database %s is in use by the hub %s (its lease runs %lld ms more)",
+                     db->loc.display, active, (long long)left_ms);
+        else
+            snprintf(err, errlen, "cannot read the database %s: %s", db->loc.display, why);
         pg_close(db);
-        return r;
+        return r == 0 ? -EBUSY : -EIO;
     }
+    p->holding = true;
+    db->issued = db->durable = (uint64_t)seq;
+    db->lease_until_us = taken_us + (int64_t)db->loc.lease_ms * 1000;
     return 0;
 }
 

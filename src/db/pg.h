@@ -3,6 +3,20 @@
 
 #include "db/db.h"
 
+#include <libpq-fe.h>
+
 /** After a load: move each table's id sequence past the largest id, so that JupyterHub,
  * which lets PostgreSQL give ids, can open the database again. Start-up only. */
 void db_pg_set_sequences(struct db *db);
+
+/* The lease row (db/pg_lease.c): who writes, under which epoch, and until when. */
+
+/** Make the row if it is missing (several hubs may start at once). */
+int pg_lease_setup(PGconn *conn, char *err, size_t errlen);
+/** Take the lease for @holder for @lease_ms and start a new epoch. Returns 1 with the epoch and
+ * the journal's last group number, 0 when another holder's lease runs (@active, @left_ms may be
+ * NULL), or -EIO with @err. */
+int pg_lease_take(PGconn *conn, const char *holder, unsigned lease_ms, int64_t *epoch, int64_t *seq,
+                  char *active, size_t activelen, int64_t *left_ms, char *err, size_t errlen);
+/** Give the lease up at a clean stop, so that a standby takes over at once. */
+void pg_lease_release(PGconn *conn, int64_t epoch);

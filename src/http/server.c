@@ -473,7 +473,9 @@ static void log_access(struct http_request *req)
     enum gm_log_level level = status >= 500   ? GM_LOG_ERROR
                               : status >= 400 ? GM_LOG_WARNING
                                               : GM_LOG_INFO;
-    if ((status < 300 && req->route && (req->route->flags & HTTP_ROUTE_QUIET)) || status == 304)
+    /* Quiet routes: probes, whose 503 is an answer too (a standby's). */
+    if (((status < 300 || status == 503) && req->route && (req->route->flags & HTTP_ROUTE_QUIET)) ||
+        status == 304)
         level = GM_LOG_DEBUG;
     double ms = (double)(time_mono_us() - req->start_us) / 1000.0;
     if (ms >= 1000 && level < GM_LOG_INFO)

@@ -45,7 +45,7 @@ typedef int (*http_handler_fn)(struct http_request *req);
 
 enum http_route_flags {
     HTTP_ROUTE_API = 1 << 0,         /* JSON errors, OPTIONS answered, CORS headers */
-    HTTP_ROUTE_QUIET = 1 << 1,       /* successful requests logged at debug level (health) */
+    HTTP_ROUTE_QUIET = 1 << 1,       /* 2xx and 503 logged at debug level (health probes) */
     HTTP_ROUTE_HEAD_AS_GET = 1 << 2, /* HEAD runs the GET handler (body dropped) */
     HTTP_ROUTE_FALLBACK = 1 << 3,    /* only for paths no earlier route has (the 404 handlers):
                                         a known path with another method gets 405 */

@@ -2,6 +2,7 @@
  * table in line with the hub (check_routes), plus the activity CHP records per route
  * (update_last_activity) — as JupyterHub's proxy.py and app.py do. */
 #include "core/hub.h"
+#include "db/db.h"
 #include "proxy/proxy_impl.h"
 #include "services/services.h"
 #include "spawn/spawn.h"
@@ -320,6 +321,11 @@ static void on_check_routes(void *data, int status, const char *message, json_t 
     if (status < 0) {
         gm_log_error("Cannot read the proxy's routes: %s", message);
         check_finished(p, status, message);
+        return;
+    }
+    /* A hub whose lease lapsed may have been replaced: the routes are the new hub's now. */
+    if (!db_available(p->hub->db)) {
+        check_finished(p, -EAGAIN, "the routes are not checked while the database is unavailable");
         return;
     }
     if (activity)
