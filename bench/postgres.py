@@ -6,7 +6,9 @@ and synchronous_commit on), driven by wrk straight at the hub's port:
 - POST /hub/api/users/{new name}: every request is a write the hub holds until it is durable;
   one client (latency) and 32 (throughput, writes pipelined to PostgreSQL);
 - GET /hub/api/users/{name}: a read, served from memory on both;
-- the hub's CPU per request and RSS, and PostgreSQL's CPU per write.
+- the hub's CPU per request and RSS, and PostgreSQL's CPU per write;
+- the takeover: two hubs on one database, the active one killed (kill -9) 20 times, the time
+  until the standby answers (median and worst).
 
     bench/postgres.py --bin build-bench/ganymede --out bench/results/postgres-<stamp>.json"""
 import argparse
@@ -153,6 +155,91 @@ def measure(binary, db_url, state, seconds, pgdir=None):
         log_file.close()
 
 
+def takeover(binary, db_url, state, rounds):
+    """Two hubs on one database (docs/database.md, "Two hubs") and one proxy run apart: kill -9
+    the active hub and time until the standby answers /hub/health with 200 (it has the lease
+    and its state) and until its log says it runs (the proxy's routes checked). The killed hub
+    comes back as the next standby."""
+    import shutil
+    token = "bench-proxy-token-0123456789"
+    env = dict(os.environ, CONFIGPROXY_AUTH_TOKEN=token)
+    proxy = subprocess.Popen([shutil.which("configurable-http-proxy"), "--ip", "127.0.0.1",
+                              "--port", "18020", "--api-ip", "127.0.0.1", "--api-port", "18021"],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ports = [18011, 18012]
+    hubs = [None, None]
+
+    def start(i):
+        d = state / f"hub{i}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "config.json").write_text(json.dumps({
+            "JupyterHub": {"hub_bind_url": f"http://127.0.0.1:{ports[i]}",
+                           "bind_url": "http://127.0.0.1:18020", "db_url": db_url,
+                           "api_tokens": {TOKEN: "benchadmin"}, "authenticator_class": "dummy"},
+            "ConfigurableHTTPProxy": {"api_url": "http://127.0.0.1:18021",
+                                      "should_start": False},
+            "Authenticator": {"admin_users": ["benchadmin"]},
+        }))
+        log_path = d / f"hub-{time.monotonic_ns()}.log"
+        hubs[i] = (subprocess.Popen([str(binary), "-f", "config.json"], cwd=d, env=env,
+                                    stdout=open(log_path, "w"), stderr=subprocess.STDOUT),
+                   log_path)
+
+    def health(i):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{ports[i]}/hub/health", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def wait(pred, timeout, what):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if pred():
+                return time.monotonic()
+            time.sleep(0.005)
+        raise SystemExit(f"takeover benchmark: timed out waiting for {what}")
+
+    try:
+        start(0)
+        wait(lambda: health(0), 60, "the first hub")
+        start(1)
+        wait(lambda: "Standing by" in hubs[1][1].read_text(), 60, "the standby")
+        healthy, running = [], []
+        active = 0
+        for n in range(rounds):
+            standby = 1 - active
+            # Some users and a change just before the kill, as a hub at work has.
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{ports[active]}/hub/api/users/u{n}", method="POST",
+                headers={"Authorization": f"token {TOKEN}"}), timeout=10)
+            t0 = time.monotonic()
+            hubs[active][0].kill()
+            hubs[active][0].wait()
+            t1 = wait(lambda: health(standby), 60, "the takeover")
+            t2 = wait(lambda: "Ganymede is running at" in hubs[standby][1].read_text(), 60,
+                      "the new hub's proxy check")
+            healthy.append(t1 - t0)
+            running.append(t2 - t0)
+            log(f"takeover {n + 1}/{rounds}: answering after {t1 - t0:.2f} s, "
+                f"running after {t2 - t0:.2f} s")
+            start(active)
+            wait(lambda: "Standing by" in hubs[active][1].read_text(), 60, "the next standby")
+            active = standby
+    finally:
+        for h in hubs:
+            if h and h[0].poll() is None:
+                h[0].send_signal(signal.SIGTERM)
+                h[0].wait(30)
+        proxy.terminate()
+        proxy.wait(10)
+    healthy.sort()
+    running.sort()
+    return {"rounds": rounds, "lease_s": 3.0,
+            "answering_median_s": healthy[len(healthy) // 2], "answering_worst_s": healthy[-1],
+            "running_median_s": running[len(running) // 2], "running_worst_s": running[-1]}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -178,6 +265,9 @@ def main():
             "postgres": measure(Path(a.bin).resolve(), url.rsplit("/", 1)[0] + "/bench",
                                 work / "postgres", seconds, pgdir=work / "pg"),
         }
+        subprocess.run(["psql", url, "-qc", "CREATE DATABASE takeover"], check=True)
+        results["takeover"] = takeover(Path(a.bin).resolve(), url.rsplit("/", 1)[0] + "/takeover",
+                                       work / "takeover", 3 if a.quick else 20)
     finally:
         subprocess.run(["bash", str(script), "stop", str(work / "pg")], capture_output=True)
         subprocess.run(["rm", "-rf", str(work)])

@@ -244,6 +244,19 @@ def postgres_section(index):
         else:
             sv, pv = get(s, *path), get(p, *path)
         out.append(f"| {label} | {fmt(sv)} | {fmt(pv)} |")
+    t = r.get("takeover")
+    if t:
+        out += ["", "### Standby takeover", "",
+                f"Two hubs on the PostgreSQL database and one configurable-http-proxy run apart "
+                f"(docs/database.md, \"Two hubs\"), the default lease of {t['lease_s']:g} s. The "
+                f"active hub is killed with `kill -9` {t['rounds']} times, each time just after "
+                "a change; the killed hub comes back as the next standby. JupyterHub cannot run "
+                "a second hub on its database: its downtime is the hub's restart.", "",
+                "| from `kill -9` until the standby | median | worst |", "|---|---:|---:|",
+                f"| answers `/hub/health` with 200 | {t['answering_median_s']:.2f} s | "
+                f"{t['answering_worst_s']:.2f} s |",
+                f"| has checked the proxy's routes (\"Ganymede is running\") | "
+                f"{t['running_median_s']:.2f} s | {t['running_worst_s']:.2f} s |"]
     return out
 
 
