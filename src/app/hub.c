@@ -228,6 +228,48 @@ static int read_logo(struct hub *hub, char *err, size_t errlen)
     return 0;
 }
 
+/* JupyterHub.db_kwargs are SQLAlchemy's create_engine arguments: connect_args reach the
+ * driver, which here is libpq; the engine's own (pool_size, pool_pre_ping, echo, ...) mean
+ * nothing to a hub with one connection. */
+static int apply_db_kwargs(const json_t *kwargs, struct db_location *loc, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)kwargs, key, v)
+    {
+        if (strcmp(key, "connect_args") != 0) {
+            gm_log_info("JupyterHub.db_kwargs: %s is an SQLAlchemy engine setting; Ganymede keeps "
+                        "one connection and ignores it",
+                        key);
+            continue;
+        }
+        const char *arg;
+        json_t *x;
+        json_object_foreach(v, arg, x)
+        {
+            char text[1024];
+            if (json_is_string(x))
+                str_copy(text, sizeof(text), json_string_value(x));
+            else if (json_is_boolean(x))
+                str_copy(text, sizeof(text), json_is_true(x) ? "1" : "0");
+            else if (json_is_integer(x))
+                snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(x));
+            else
+                snprintf(text, sizeof(text), "%g", json_number_value(x));
+            int r = db_location_set_option(loc, arg, text, err, errlen);
+            if (r == -ENOTSUP) {
+                gm_log_info("JupyterHub.db_kwargs: connect_args are for PostgreSQL; %s is "
+                            "ignored on SQLite",
+                            arg);
+                continue;
+            }
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
 /* The database's directory, made absolute: files that must outlive the hub (servers' output)
  * go beside the database, which is where an admin looks for the hub's state. */
 static int find_state_dir(struct hub *hub, const struct db_location *loc, char *err, size_t errlen)
@@ -294,6 +336,9 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
         goto fail;
     struct db_location loc;
     r = db_parse_url(hub->conf.db_url, NULL, &loc, err, errlen);
+    if (r < 0)
+        goto fail;
+    r = apply_db_kwargs(hub->conf.db_kwargs, &loc, err, errlen);
     if (r < 0)
         goto fail;
     loc.lease_ms = (unsigned)(hub->conf.db_lease_seconds * 1000);

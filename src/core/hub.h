@@ -27,6 +27,7 @@ struct hub_config {
     char *hub_connect_url;
     char *hub_connect_ip;
     char *db_url;
+    json_t *db_kwargs;
     bool upgrade_db;
     char *cookie_secret;
     char *cookie_secret_file;

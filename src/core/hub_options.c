@@ -57,6 +57,26 @@ static int check_roles(const json_t *v, const char **why)
     return 0;
 }
 
+static int check_db_kwargs(const json_t *v, const char **why)
+{
+    *why = "a dict, with connect_args a dict of strings, numbers and booleans";
+    if (!json_is_object(v))
+        return -EINVAL;
+    const json_t *args = json_object_get(v, "connect_args");
+    if (!args)
+        return 0;
+    if (!json_is_object(args))
+        return -EINVAL;
+    const char *k;
+    const json_t *x;
+    json_object_foreach((json_t *)args, k, x)
+    {
+        if (!json_is_string(x) && !json_is_number(x) && !json_is_boolean(x))
+            return -EINVAL;
+    }
+    return 0;
+}
+
 static int check_groups(const json_t *v, const char **why)
 {
     *why = "a dict of groups: {\"name\": {\"users\": [str], \"properties\": {...}}}";
@@ -145,7 +165,12 @@ static const struct gm_option jupyterhub_options[] = {
         "set)."),
     GM_OPTION(
         "db_url", GM_OPTION_STRING, OPT(db_url), "\"sqlite:///jupyterhub.sqlite\"",
-        "The database: sqlite:///relative/path, sqlite:////absolute/path or sqlite:// (memory)."),
+        "The database: sqlite:///relative/path, sqlite:////absolute/path, sqlite:// (memory) or "
+        "postgresql://user:password@host:port/dbname?sslmode=..."),
+    GM_OPTION_X("db_kwargs", GM_OPTION_JSON, OPT(db_kwargs), "{}",
+                "SQLAlchemy's engine arguments: on PostgreSQL, connect_args are libpq connection "
+                "options (as in the URL's query); pool and echo settings are ignored.",
+                .check = check_db_kwargs),
     GM_OPTION("upgrade_db", GM_OPTION_BOOL, OPT(upgrade_db), "false",
               "Upgrade a database made by JupyterHub 3.x or 4.x at start (a backup copy is written "
               "first)."),

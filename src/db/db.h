@@ -46,6 +46,12 @@ struct db_location {
 int db_parse_url(const char *url, const char *password, struct db_location *ret, char *err,
                  size_t errlen);
 
+/** Add the libpq connection option @key=@value (JupyterHub.db_kwargs' connect_args) after
+ * those of the URL, which it overrides. Returns 0, -ENOTSUP on SQLite, or -EINVAL with @err
+ * for a key libpq does not know. */
+int db_location_set_option(struct db_location *loc, const char *key, const char *value, char *err,
+                           size_t errlen);
+
 /** Open (a SQLite file is created with mode 0600). @loop may be NULL for a command that only
  * migrates; PostgreSQL then writes synchronously. Connecting blocks (start-up only), bounded by
  * libpq's connect_timeout (10 s unless the URL says otherwise). Returns 0 or a negative errno

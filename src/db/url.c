@@ -250,3 +250,30 @@ int db_url_parse_postgres(const char *url, const char *password, struct db_locat
     *ret = loc;
     return 0;
 }
+
+int db_location_set_option(struct db_location *loc, const char *key, const char *value, char *err,
+                           size_t errlen)
+{
+    if (loc->kind != DB_POSTGRES)
+        return -ENOTSUP;
+    if (!known_keyword(key)) {
+        snprintf(err, errlen,
+                 "JupyterHub.db_kwargs: connect_args '%.60s' is not a PostgreSQL connection option "
+                 "(libpq's keywords: sslmode, connect_timeout, ...)",
+                 key);
+        return -EINVAL;
+    }
+    struct gm_buf ci;
+    gm_buf_init(&ci, sizeof(loc->conninfo) - 1);
+    gm_buf_puts(&ci, loc->conninfo);
+    add_kw(&ci, key, value); /* libpq takes the last value of a keyword */
+    int r = 0;
+    if (ci.error || !ci.data) {
+        snprintf(err, errlen, "JupyterHub.db_kwargs: the connection options are too long");
+        r = -EINVAL;
+    } else {
+        str_copy(loc->conninfo, sizeof(loc->conninfo), ci.data);
+    }
+    gm_buf_free(&ci);
+    return r;
+}

@@ -254,6 +254,30 @@ def test_bad_passwords_and_urls_are_named_without_the_password(server, tmp_path)
     assert parts.password not in p.stderr
 
 
+def test_db_kwargs_connect_args_reach_libpq(hub_factory, server, tmp_path):
+    """JupyterHub.db_kwargs: connect_args are libpq options (they override the URL's), engine
+    settings are ignored with a word, a key libpq does not know is refused by name."""
+    url = server.database()
+    cfg = dict(API_CONFIG)
+    cfg["JupyterHub"] = dict(cfg["JupyterHub"], db_kwargs={
+        "pool_pre_ping": True,
+        "connect_args": {"application_name": "from-kwargs", "connect_timeout": 7,
+                         "keepalives": True}})
+    h = pg_hub(hub_factory, f"{url}?application_name=from-url", config=cfg)
+    assert h.api("POST", "/users/kw").status_code == 201
+    names = {n for (n,) in query(url, "SELECT application_name FROM pg_stat_activity "
+                                      "WHERE datname = current_database()")}
+    assert "from-kwargs" in names and "from-url" not in names, names
+    assert "db_kwargs: pool_pre_ping is an SQLAlchemy engine setting" in h.log()
+    h.stop()
+    p = run_ganymede([f"--db={url}", "--JupyterHub.db_kwargs={\"connect_args\": {\"sslmod\": 1}}"],
+                     tmp_path)
+    assert p.returncode == 1
+    assert "connect_args 'sslmod' is not a PostgreSQL connection option" in p.stderr, p.stderr
+    p = run_ganymede([f"--db={url}", "--JupyterHub.db_kwargs=[1]"], tmp_path)
+    assert p.returncode == 1 and "JupyterHub.db_kwargs" in p.stderr, p.stderr
+
+
 def test_a_jupyterhub_3_database_is_upgraded_in_place(hub_factory, server, tmp_path):
     url = server.database()
     made = make_jupyterhub_3_db(url, users={"alice": True, "bob": False},
