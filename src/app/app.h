@@ -9,6 +9,7 @@
 #include "core/hub.h"
 #include "db/db.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <uv.h>
@@ -48,6 +49,11 @@ int hub_resolve_listen(const char *bind_url, const char *what, struct sockaddr_s
  * (-ECANCELED), or the database cannot be used (a negative errno; @err says why).
  * app/standby.c. */
 int hub_standby_wait(struct hub *hub, const struct db_location *loc, char *err, size_t errlen);
+
+/** Block (@hold) or unblock SIGTERM and SIGINT: between a standby's takeover and hub_start,
+ * which unblocks them once the loop watches them, so that a stop asked meanwhile is a clean
+ * one. */
+void hub_hold_stop_signals(bool hold);
 
 /** On PostgreSQL, hold responses until their writes are durable (app/db_gate.c). */
 void hub_db_gate_start(struct hub *hub);

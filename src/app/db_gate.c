@@ -33,11 +33,13 @@ static void on_settled(void *ctx)
     struct hub *hub = ctx;
     if (hub->http)
         http_server_gate_moved(hub->http);
-    /* Superseded: the hub that took over owns the servers and the proxy's routes now. */
-    if (db_superseded(hub->db) && !hub->stopping) {
+    /* Superseded: the hub that took over owns the servers and the proxy's routes now, also
+     * when this one was already stopping. */
+    if (db_superseded(hub->db)) {
         hub->conf.cleanup_servers = false;
         hub->conf.cleanup_proxy = false;
-        hub_stop_soon(hub, 1);
+        if (!hub->stopping)
+            hub_stop_soon(hub, 1);
     }
 }
 

@@ -40,6 +40,8 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +272,18 @@ static int apply_db_kwargs(const json_t *kwargs, struct db_location *loc, char *
     return 0;
 }
 
+/* Start-up holds the loop: the lease is renewed by hand between its long steps. */
+static int renew_lease(struct hub *hub, char *err, size_t errlen)
+{
+    int r = db_renew_lease(hub->db);
+    if (r < 0)
+        snprintf(err, errlen,
+                 "another hub took the lease of the database %s while this one was starting "
+                 "(Ganymede.db_lease_seconds is %g s)",
+                 db_display(hub->db), hub->conf.db_lease_seconds);
+    return r;
+}
+
 /* The database's directory, made absolute: files that must outlive the hub (servers' output)
  * go beside the database, which is where an admin looks for the hub's state. */
 static int find_state_dir(struct hub *hub, const struct db_location *loc, char *err, size_t errlen)
@@ -355,6 +369,8 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
         goto fail;
     struct db_migrate_result mig;
     r = db_migrate(hub->db, hub->conf.upgrade_db, &mig, err, errlen);
+    if (r == 0)
+        r = renew_lease(hub, err, errlen);
     if (r < 0)
         goto fail;
     if (mig.created)
@@ -385,6 +401,8 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
     if (r == 0)
         r = hub_state_init(hub, err, errlen);
     if (r == 0)
+        r = renew_lease(hub, err, errlen);
+    if (r == 0)
         r = auth_host_start(hub, err, errlen);
     if (r == 0)
         r = spawn_host_init(hub, err, errlen);
@@ -401,6 +419,15 @@ int hub_create(uv_loop_t *loop, const struct config *cfg, struct hub **ret, char
 fail:
     hub_free(hub);
     return r;
+}
+
+void hub_hold_stop_signals(bool hold)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
 /* Whether a jupyter_server package is installed where Debian's python3 finds packages. */
@@ -623,6 +650,7 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
     hub->sigterm.data = hub->sigint.data = hub;
     uv_signal_start(&hub->sigterm, on_signal, SIGTERM);
     uv_signal_start(&hub->sigint, on_signal, SIGINT);
+    hub_hold_stop_signals(false); /* a stop asked during a takeover arrives now */
     hub->started = true;
     write_pid_file(hub);
     /* Listening on port 0 (tests): servers and the proxy reach the port actually bound. */
@@ -708,6 +736,14 @@ void hub_stop(struct hub *hub, int exit_code)
     hub->stopping = true;
     hub->exit_code = exit_code;
     sd_notify_send("STOPPING=1");
+    /* Cut off from the database, or its lease lapsed: another hub may own the servers now. */
+    if (hub->db && !db_available(hub->db) &&
+        (hub->conf.cleanup_servers || hub->conf.cleanup_proxy)) {
+        gm_log_warn("Leaving the servers and the proxy running: this hub cannot reach its "
+                    "database or its lease lapsed, so another hub may own them");
+        hub->conf.cleanup_servers = false;
+        hub->conf.cleanup_proxy = false;
+    }
     if (!hub->http) {
         on_http_closed(hub);
         return;

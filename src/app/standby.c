@@ -73,13 +73,17 @@ static void finish(struct hub_standby *s, int result)
 static void on_poll(uv_timer_t *t)
 {
     struct hub_standby *s = t->data;
-    char active[sizeof(s->active)] = "?", err[512] = "";
+    char active[sizeof(s->active)], err[512] = "";
+    str_copy(active, sizeof(active), s->active);
     int64_t left_ms = 0;
     int r = db_lease_try(s->probe, active, sizeof(active), &left_ms, err, sizeof(err));
     if (r == 1) {
         gm_log_info("This hub took the database's lease (the hub %s stopped renewing it): "
                     "taking over",
                     s->active);
+        /* Until hub_start watches them again, a SIGTERM waits instead of killing a hub that
+         * holds the lease without a clean stop. */
+        hub_hold_stop_signals(true);
         finish(s, 0);
         return;
     }
@@ -109,6 +113,7 @@ int hub_standby_wait(struct hub *hub, const struct db_location *loc, char *err, 
     if (!s)
         return -ENOMEM;
     s->hub = hub;
+    str_copy(s->active, sizeof(s->active), "?");
     struct sockaddr_storage ss;
     socklen_t sl;
     int64_t left_ms = 0;

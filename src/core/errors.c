@@ -24,6 +24,7 @@ static const struct {
     {ENOMEM, 500, "Out of memory"},
     {EIO, 500, "Internal error"},
     {ECONNREFUSED, 502, "A service the hub needs is not answering"},
+    {ENOTCONN, 503, "The hub cannot save changes right now: try again in a moment"},
     {ESHUTDOWN, 503, "The hub is shutting down"},
     {ETIMEDOUT, 504, "Timed out"},
 };

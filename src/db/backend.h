@@ -67,7 +67,7 @@ extern const char *const db_id_tables[DB_ID_TABLES];
 int db_sqlite_open(struct db *db, char *err, size_t errlen);
 int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen);
 
-/** Fill what @loc leaves out of the lease: the holder ("hostname:pid") and lease_ms. */
+/** Fill what @loc leaves out of the lease: the holder ("hostname:pid:random") and lease_ms. */
 void db_lease_defaults(struct db_location *loc);
 
 /** Remember that the group @seq was refused. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 const char *const db_id_tables[DB_ID_TABLES] = {
@@ -53,14 +54,25 @@ void db_close(struct db *db)
 
 void db_lease_defaults(struct db_location *loc)
 {
+    /* Host and pid say who it is; the random part tells apart two processes with the same name
+     * and pid (containers with a fixed host name). It is the same for the whole process, so
+     * that the standby's probe and the hub's open are one holder. */
+    static unsigned nonce;
+    if (!nonce && (getrandom(&nonce, sizeof(nonce), 0) != sizeof(nonce) || !nonce))
+        nonce = (unsigned)time_mono_us() | 1u;
     if (!loc->holder[0]) {
         char host[64] = "";
         gethostname(host, sizeof(host) - 1);
-        snprintf(loc->holder, sizeof(loc->holder), "%s:%d", host[0] ? host : "localhost",
-                 (int)getpid());
+        snprintf(loc->holder, sizeof(loc->holder), "%s:%d:%08x", host[0] ? host : "localhost",
+                 (int)getpid(), nonce);
     }
     if (!loc->lease_ms)
         loc->lease_ms = DB_LEASE_MS_DEFAULT;
+}
+
+int db_renew_lease(struct db *db)
+{
+    return db->loc.kind == DB_POSTGRES ? db_pg_renew(db) : 0;
 }
 
 enum db_kind db_kind(const struct db *db)

@@ -30,8 +30,8 @@ struct db_location {
     bool memory;         /* SQLite in memory */
     char conninfo[4096]; /* PostgreSQL: libpq keyword=value connection string */
     char display[512];   /* the URL without its password, for messages */
-    /* PostgreSQL: who opens it (default "hostname:pid") and how long its lease lasts without a
-     * renewal (default 3000 ms); see db_open. */
+    /* PostgreSQL: who opens it (default "hostname:pid:random") and how long its lease lasts without
+     * a renewal (default 3000 ms); see db_open. */
     char holder[128];
     unsigned lease_ms;
 };
@@ -159,6 +159,10 @@ int db_serve(struct db *db);
 /** True once a write failed the epoch check: another hub opened the database since this one
  * did, and this one must stop. */
 bool db_superseded(const struct db *db);
+/** Start-up (before db_serve): renew the lease now, so that a slow migration or load does not
+ * lose it. Returns 0 (always on SQLite) or -ESTALE when another hub took it meanwhile. */
+int db_renew_lease(struct db *db);
+
 /* The standby's view of the lease (PostgreSQL): a connection that tries to take it. */
 struct db_lease_probe;
 /** Connect (blocks, bounded by connect_timeout). Returns 0 or a negative errno with @err. */
@@ -166,8 +170,8 @@ int db_lease_probe_open(const struct db_location *loc, struct db_lease_probe **r
                         size_t errlen);
 /** Try to take the lease for loc->holder; blocks for one round trip (reconnecting first if the
  * connection was lost). Returns 1 when taken (db_open then succeeds for the same holder), 0
- * when another holds it (its name in @active, and the milliseconds its lease still runs in
- * @left_ms), or a negative errno with @err. */
+ * when another holds it (its name in @active, left as it was when the holder keeps the row
+ * busy, and the milliseconds its lease still runs in @left_ms), or a negative errno with @err. */
 int db_lease_try(struct db_lease_probe *probe, char *active, size_t activelen, int64_t *left_ms,
                  char *err, size_t errlen);
 void db_lease_probe_close(struct db_lease_probe *probe);

@@ -376,13 +376,14 @@ static void send_waiting(struct pg_db *p)
     struct pg_group *first = p->unsent, *last = first;
     for (size_t n = 1; !first->solo && last->next && !last->next->solo && n < PG_BATCH_MAX; n++)
         last = last->next;
+    int64_t now = time_mono_us(); /* before the bytes leave: the lease counts from here */
     if (send_batch(p, first, last) < 0) {
         lost(p, PQerrorMessage(p->conn));
         return;
     }
     p->batch_last = last;
     p->batch_failed = false;
-    p->batch_sent_us = time_mono_us();
+    p->batch_sent_us = now;
     p->unsent = last->next;
     pump(p);
 }
@@ -395,14 +396,26 @@ static bool connection_error(const PGresult *res)
     return !state || strncmp(state, "08", 2) == 0 || strncmp(state, "57", 2) == 0;
 }
 
-/* Another hub took the lease since this one did: nothing more is sent. */
+/* Another hub took the lease since this one did: nothing more is sent, and what waits fails
+ * now (its responses say so, and the stop does not wait for it). */
 static void superseded(struct pg_db *p)
 {
     if (p->db->superseded)
         return;
     p->db->superseded = true;
+    size_t lost = 0;
+    while (p->head) {
+        struct pg_group *g = p->head;
+        p->head = g->next;
+        settle(p, g, true);
+        lost += !g->renewal;
+        group_free(g);
+        p->queued--;
+    }
+    p->tail = p->unsent = p->batch_last = NULL;
     gm_log_error("Another hub took this database's lease (its epoch is newer): this hub stops, "
-                 "and its changes since are not saved");
+                 "and %zu change(s) it had not saved are lost",
+                 lost);
 }
 
 static void on_resync_row(struct pg_db *p, PGresult *res)
@@ -457,8 +470,12 @@ static void settle_batch(struct pg_db *p)
         p->unsent = p->head;
         return;
     }
-    if (p->batch_failed && !p->db->superseded && !last->renewal)
-        gm_log_error("The database refused a change (%s); it is not saved", p->errmsg);
+    if (p->batch_failed && !p->db->superseded) {
+        if (last->renewal)
+            gm_log_error("The database refused to renew this hub's lease (%s)", p->errmsg);
+        else
+            gm_log_error("The database refused a change (%s); it is not saved", p->errmsg);
+    }
     for (bool done = false; !done;) {
         struct pg_group *g = p->head;
         done = g == last;
@@ -519,7 +536,9 @@ static void read_results(struct pg_db *p)
             } else if (s == PGRES_PIPELINE_SYNC) {
                 p->resyncing = false;
                 PQclear(res);
-                gm_log_info("The database is reachable again: %zu change(s) to send", p->queued);
+                if (!p->db->superseded)
+                    gm_log_info("The database is reachable again: %zu change(s) to send",
+                                p->queued);
                 p->db->available = true;
                 changed = true;
                 renew_if_idle(p);
@@ -695,23 +714,27 @@ static int go_async(struct pg_db *p)
 {
     if (p->async)
         return 0;
-    p->retry = malloc(sizeof(*p->retry));
-    if (!p->retry)
-        return -ENOMEM;
-    uv_timer_init(p->loop, p->retry);
-    p->retry->data = p;
-    p->renew = malloc(sizeof(*p->renew));
-    if (!p->renew)
-        return -ENOMEM;
-    uv_timer_init(p->loop, p->renew);
-    p->renew->data = p;
-    unsigned every = p->db->loc.lease_ms / 3 ? p->db->loc.lease_ms / 3 : 1;
-    uv_timer_start(p->renew, on_renew, every, every);
+    if (!p->retry) {
+        p->retry = malloc(sizeof(*p->retry));
+        if (!p->retry)
+            return -ENOMEM;
+        uv_timer_init(p->loop, p->retry);
+        p->retry->data = p;
+    }
+    if (!p->renew) {
+        p->renew = malloc(sizeof(*p->renew));
+        if (!p->renew)
+            return -ENOMEM;
+        uv_timer_init(p->loop, p->renew);
+        p->renew->data = p;
+    }
     if (PQsetnonblocking(p->conn, 1) != 0 || !PQenterPipelineMode(p->conn)) {
         set_err(p, PQerrorMessage(p->conn));
         return -EIO;
     }
     p->async = true;
+    unsigned every = p->db->loc.lease_ms / 3 ? p->db->loc.lease_ms / 3 : 1;
+    uv_timer_start(p->renew, on_renew, every, every);
     return 0;
 }
 
@@ -955,6 +978,7 @@ static void release_lease(struct pg_db *p)
         return;
     if (p->async && (!PQexitPipelineMode(p->conn) || PQsetnonblocking(p->conn, 0) != 0))
         return;
+    pg_lease_bound(p->conn, p->db->loc.lease_ms);
     pg_lease_release(p->conn, p->epoch);
 }
 
@@ -1046,8 +1070,10 @@ int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen)
     }
     int64_t taken_us = time_mono_us(), seq = 0, left_ms = 0;
     char active[128] = "?";
+    pg_lease_bound(p->conn, db->loc.lease_ms);
     int r = pg_lease_take(p->conn, db->loc.holder, db->loc.lease_ms, &p->epoch, &seq, active,
                           sizeof(active), &left_ms, why, sizeof(why));
+    PQclear(PQexec(p->conn, "RESET lock_timeout; RESET statement_timeout")); /* migrations */
     if (r <= 0) {
         if (r == 0)
             snprintf(err, errlen,
@@ -1061,6 +1087,20 @@ int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen)
     p->holding = true;
     db->issued = db->durable = (uint64_t)seq;
     db->lease_until_us = taken_us + (int64_t)db->loc.lease_ms * 1000;
+    return 0;
+}
+
+int db_pg_renew(struct db *db)
+{
+    struct pg_db *p = impl(db);
+    if (p->async)
+        return 0; /* the loop renews it */
+    int64_t now = time_mono_us();
+    if (pg_lease_renew(p->conn, p->epoch, db->loc.lease_ms, p->errmsg, sizeof(p->errmsg)) <= 0) {
+        db->superseded = true;
+        return -ESTALE;
+    }
+    db->lease_until_us = now + (int64_t)db->loc.lease_ms * 1000;
     return 0;
 }
 

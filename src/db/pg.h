@@ -9,6 +9,10 @@
  * which lets PostgreSQL give ids, can open the database again. Start-up only. */
 void db_pg_set_sequences(struct db *db);
 
+/** Start-up only: renew the lease now (loading may take a good part of it). Returns 0, or
+ * -ESTALE when another hub took it (db_superseded is then true). */
+int db_pg_renew(struct db *db);
+
 /* The lease row (db/pg_lease.c): who writes, under which epoch, and until when. */
 
 /** Make the row if it is missing (several hubs may start at once). */
@@ -18,5 +22,10 @@ int pg_lease_setup(PGconn *conn, char *err, size_t errlen);
  * NULL), or -EIO with @err. */
 int pg_lease_take(PGconn *conn, const char *holder, unsigned lease_ms, int64_t *epoch, int64_t *seq,
                   char *active, size_t activelen, int64_t *left_ms, char *err, size_t errlen);
+/** Renew the lease of @epoch (start-up, before the loop renews it). Returns 1, 0 when another
+ * hub took it, or -EIO with @err. */
+int pg_lease_renew(PGconn *conn, int64_t epoch, unsigned lease_ms, char *err, size_t errlen);
+/** Bound the waits of the session's statements by the lease (lock_timeout, statement_timeout). */
+void pg_lease_bound(PGconn *conn, unsigned lease_ms);
 /** Give the lease up at a clean stop, so that a standby takes over at once. */
 void pg_lease_release(PGconn *conn, int64_t epoch);

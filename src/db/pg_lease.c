@@ -24,6 +24,16 @@ static void copy_error(char *err, size_t errlen, const char *msg)
         err[--len] = '\0';
 }
 
+void pg_lease_bound(PGconn *conn, unsigned lease_ms)
+{
+    /* A try waits for the row while the active hub's transaction holds it: never longer than a
+     * lease, so that a standby goes on answering and a stop goes on. */
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SET lock_timeout = %u; SET statement_timeout = %u", lease_ms,
+             lease_ms * 2);
+    PQclear(PQexec(conn, sql));
+}
+
 int pg_lease_setup(PGconn *conn, char *err, size_t errlen)
 {
     /* CREATE TABLE IF NOT EXISTS is not safe against itself: hubs started at once queue on an
@@ -61,6 +71,14 @@ int pg_lease_take(PGconn *conn, const char *holder, unsigned lease_ms, int64_t *
     snprintf(interval, sizeof(interval), "%u milliseconds", lease_ms);
     const char *values[2] = {holder, interval};
     PGresult *res = PQexecParams(conn, take, 2, NULL, values, NULL, NULL, 0);
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (state && (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)) {
+        /* lock_timeout or statement_timeout (pg_lease_bound): the holder is busy with the row. */
+        PQclear(res); /* @active is left as it was */
+        if (left_ms)
+            *left_ms = lease_ms;
+        return 0;
+    }
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         copy_error(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
         PQclear(res);
@@ -82,6 +100,27 @@ int pg_lease_take(PGconn *conn, const char *holder, unsigned lease_ms, int64_t *
     }
     PQclear(res);
     return 0;
+}
+
+int pg_lease_renew(PGconn *conn, int64_t epoch, unsigned lease_ms, char *err, size_t errlen)
+{
+    char e[24], interval[32];
+    snprintf(e, sizeof(e), "%lld", (long long)epoch);
+    snprintf(interval, sizeof(interval), "%u milliseconds", lease_ms);
+    const char *values[2] = {e, interval};
+    PGresult *res = PQexecParams(conn,
+                                 "UPDATE ganymede_lease SET expires_at = " PG_NOW_UTC
+                                 " + $2::interval WHERE id = 1 AND epoch = $1 RETURNING 1",
+                                 2, NULL, values, NULL, NULL, 0);
+    int r = -EIO;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        r = PQntuples(res) == 1;
+    else
+        copy_error(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+    if (r == 0)
+        str_copy(err, errlen, "another hub took the database's lease");
+    PQclear(res);
+    return r;
 }
 
 void pg_lease_release(PGconn *conn, int64_t epoch)
@@ -113,6 +152,7 @@ static int probe_connect(struct db_lease_probe *p, char *err, size_t errlen)
         return -ECONNREFUSED;
     }
     PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
+    pg_lease_bound(p->conn, p->loc.lease_ms);
     if (pg_lease_setup(p->conn, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "cannot use the database %s: %s", p->loc.display, why);
         return -EIO;

@@ -292,8 +292,8 @@ static bool refused_at_gate(struct http_request *req)
         return false;
     http_set_header(req, "Retry-After", "5");
     http_error(req, 503,
-               "The hub's database is unreachable; the hub is reconnecting. Try again in a "
-               "moment.");
+               "The hub cannot save changes right now: its database is unreachable (it is "
+               "reconnecting), or its lease on it lapsed. Try again in a moment.");
     req->gate_passed = true;
     return true;
 }

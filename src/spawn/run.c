@@ -17,6 +17,7 @@
 #include "auth/hooks.h"
 #include "auth/token_hash.h"
 #include "core/hub.h"
+#include "db/db.h"
 #include "http/metrics.h"
 #include "spawn/launch.h"
 #include <ganymede/buf.h>
@@ -659,6 +660,15 @@ int spawn_start(struct hub *hub, struct hub_spawner *sp, json_t *user_options, c
         json_decref(user_options);
         snprintf(err, errlen, "The hub is shutting down");
         return -ESHUTDOWN;
+    }
+    /* A start writes; and a hub whose lease lapsed may have been replaced by another, which
+     * owns the servers now (GET /hub/spawn starts one too, past the HTTP gate). */
+    if (!db_available(hub->db)) {
+        json_decref(user_options);
+        snprintf(err, errlen,
+                 "The hub cannot save changes right now (its database is "
+                 "unreachable, or its lease on it lapsed); try again in a moment");
+        return -ENOTCONN;
     }
     if (state == SPAWN_STARTING || state == SPAWN_READY) {
         json_decref(user_options);
