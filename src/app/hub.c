@@ -619,6 +619,7 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
         .max_json_depth = (unsigned)hub->conf.max_json_depth,
         .connection_limit = (unsigned)hub->conf.max_connections,
         .connection_timeout = (unsigned)hub->conf.connection_timeout,
+        .header_timeout = (unsigned)hub->conf.header_timeout,
         .observe = observe_request,
         .render_error = page_render_error,
         .headers = hub->page_headers,

@@ -136,6 +136,7 @@ int hub_standby_wait(struct hub *hub, const struct db_location *loc, char *err, 
         .max_json_depth = (unsigned)hub->conf.max_json_depth,
         .connection_limit = (unsigned)hub->conf.max_connections,
         .connection_timeout = (unsigned)hub->conf.connection_timeout,
+        .header_timeout = (unsigned)hub->conf.header_timeout,
     };
     if (r == 0)
         r = http_server_create(hub->loop, (struct sockaddr *)&ss, sl, &opts, standby_routes, hub,

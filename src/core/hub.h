@@ -74,6 +74,7 @@ struct hub_config {
     int64_t max_json_depth;
     int64_t max_connections;
     int64_t connection_timeout;
+    int64_t header_timeout;
     double shutdown_timeout;
     double db_lease_seconds;
 };

@@ -291,6 +291,10 @@ static const struct gm_option ganymede_options[] = {
                 "Most HTTP connections open at once.", .check = gm_check_positive),
     GM_OPTION_X("connection_timeout", GM_OPTION_INT, OPT(connection_timeout), "120",
                 "Seconds an idle HTTP connection stays open.", .check = gm_check_positive),
+    GM_OPTION_X("header_timeout", GM_OPTION_INT, OPT(header_timeout), "30",
+                "Seconds a client gets to send a request line and its headers, however "
+                "steadily it sends them (slow clients); 0: no limit.",
+                .check = check_nonnegative),
     GM_OPTION_X("shutdown_timeout", GM_OPTION_FLOAT, OPT(shutdown_timeout), "5",
                 "Seconds requests in progress get to finish when the hub stops.",
                 .check = gm_check_positive),

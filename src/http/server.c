@@ -4,6 +4,7 @@
 #include "http/server.h"
 #include "core/errors.h"
 #include "http/router.h"
+#include "http/slow_clients.h"
 #include "loop/mhd.h"
 #include "util/str.h"
 #include "util/time.h"
@@ -24,6 +25,7 @@ struct http_server {
     struct MHD_Daemon *daemon;
     struct loop_mhd driver;
     struct http_router *router;
+    struct http_slow_clients *slow;
     struct http_server_options opts;
     struct hub *hub;
     int listen_fd;
@@ -75,6 +77,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     req->server = s;
     req->hub = s->hub;
     req->conn = conn;
+    http_slow_clients_request(s->slow, conn);
     req->start_us = time_mono_us();
     req->status = 0;
     arena_init(&req->arena, req->arena_initial, sizeof(req->arena_initial),
@@ -440,6 +443,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     if (!req->first_call_done) {
         req->first_call_done = true;
+        http_slow_clients_headers_done(req->server->slow, conn);
         req->conn = conn;
         req->method_name = arena_strdup(&req->arena, method);
         req->method = parse_method(method);
@@ -625,12 +629,18 @@ int http_server_create(uv_loop_t *loop, const struct sockaddr *addr, socklen_t a
         snprintf(err, errlen, "cannot listen on %s:%d: %s", host, port, strerror(-r));
         goto fail;
     }
+    r = http_slow_clients_start(loop, (uint64_t)opts->header_timeout * 1000, &s->slow);
+    if (r < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_LISTEN_SOCKET, s->listen_fd, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape,
-        NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_header + opts->max_url + 4096),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+        http_slow_clients_notify, s->slow, MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(opts->max_header + opts->max_url + 4096),
         MHD_OPTION_CONNECTION_LIMIT, opts->connection_limit ? opts->connection_limit : 1000u,
         MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, MHD_OPTION_END);
     if (!s->daemon) {
@@ -654,6 +664,7 @@ int http_server_create(uv_loop_t *loop, const struct sockaddr *addr, socklen_t a
 fail:
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    http_slow_clients_stop(s->slow);
     http_router_free(s->router);
     free(s);
     return r;
@@ -702,6 +713,8 @@ static void finish_shutdown(struct http_server *s)
     struct MHD_Daemon *d = s->daemon;
     MHD_stop_daemon(d);
     s->daemon = NULL;
+    http_slow_clients_stop(s->slow); /* its records went with the connections */
+    s->slow = NULL;
     if (s->listen_fd >= 0) {
         close(s->listen_fd);
         s->listen_fd = -1;

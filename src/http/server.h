@@ -163,6 +163,7 @@ struct http_server_options {
     unsigned max_json_depth;        /* nesting of JSON bodies */
     unsigned connection_limit;      /* open connections */
     unsigned connection_timeout;    /* seconds of idleness before a connection is closed */
+    unsigned header_timeout;        /* seconds to send a request line and headers (0: none) */
     const char *const *headers;     /* NULL-terminated name, value pairs for non-API responses */
     const char *const *api_headers; /* the same for API routes (HTTP_ROUTE_API) */
     /** Called once per completed request with its duration (metrics). */
