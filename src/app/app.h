@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/hub.h"
 #include "db/db.h"
+#include "http/server.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -39,6 +40,10 @@ int hub_builtin_defaults(struct config *cfg, char *err, size_t errlen);
  * services, roles, config tokens). app/hub_state.c. */
 int hub_state_init(struct hub *hub, char *err, size_t errlen);
 void hub_state_release(struct hub *hub);
+
+/** The HTTP server's base URL and limits from the settings (Ganymede.max_*, timeouts): the
+ * hub's server and a standby's serve under the same ones. */
+struct http_server_options hub_http_limits(const struct hub *hub);
 
 /** Resolve a listening URL (http://ip:port) for @what (the setting's name, for messages). */
 int hub_resolve_listen(const char *bind_url, const char *what, struct sockaddr_storage *ss,

@@ -165,6 +165,20 @@ static int derive_urls(struct hub *hub, char *err, size_t errlen)
     return 0;
 }
 
+struct http_server_options hub_http_limits(const struct hub *hub)
+{
+    return (struct http_server_options){
+        .base_url = hub->base_url,
+        .max_body = (size_t)hub->conf.max_body_size,
+        .max_url = (size_t)hub->conf.max_url_length,
+        .max_header = (size_t)hub->conf.max_header_size,
+        .max_json_depth = (unsigned)hub->conf.max_json_depth,
+        .connection_limit = (unsigned)hub->conf.max_connections,
+        .connection_timeout = (unsigned)hub->conf.connection_timeout,
+        .header_timeout = (unsigned)hub->conf.header_timeout,
+    };
+}
+
 int hub_resolve_listen(const char *bind_url, const char *what, struct sockaddr_storage *ss,
                        socklen_t *len, char *err, size_t errlen)
 {
@@ -611,20 +625,11 @@ int hub_start(struct hub *hub, char *err, size_t errlen)
                                  "Content-Security-Policy", hub->api_csp, NULL};
     memcpy(hub->page_headers, page_headers, sizeof(page_headers));
     memcpy(hub->api_headers, api_headers, sizeof(api_headers));
-    struct http_server_options opts = {
-        .base_url = hub->base_url,
-        .max_body = (size_t)hub->conf.max_body_size,
-        .max_url = (size_t)hub->conf.max_url_length,
-        .max_header = (size_t)hub->conf.max_header_size,
-        .max_json_depth = (unsigned)hub->conf.max_json_depth,
-        .connection_limit = (unsigned)hub->conf.max_connections,
-        .connection_timeout = (unsigned)hub->conf.connection_timeout,
-        .header_timeout = (unsigned)hub->conf.header_timeout,
-        .observe = observe_request,
-        .render_error = page_render_error,
-        .headers = hub->page_headers,
-        .api_headers = hub->api_headers,
-    };
+    struct http_server_options opts = hub_http_limits(hub);
+    opts.observe = observe_request;
+    opts.render_error = page_render_error;
+    opts.headers = hub->page_headers;
+    opts.api_headers = hub->api_headers;
     struct http_route extra[APP_AUTH_ROUTES_MAX];
     size_t n_extra = 0;
     r = page_auth_routes_build(hub, app_routes, extra, APP_AUTH_ROUTES_MAX, &n_extra, err, errlen);

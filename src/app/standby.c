@@ -128,16 +128,7 @@ int hub_standby_wait(struct hub *hub, const struct db_location *loc, char *err, 
         free(s);
         return 0;
     }
-    struct http_server_options opts = {
-        .base_url = hub->base_url,
-        .max_body = (size_t)hub->conf.max_body_size,
-        .max_url = (size_t)hub->conf.max_url_length,
-        .max_header = (size_t)hub->conf.max_header_size,
-        .max_json_depth = (unsigned)hub->conf.max_json_depth,
-        .connection_limit = (unsigned)hub->conf.max_connections,
-        .connection_timeout = (unsigned)hub->conf.connection_timeout,
-        .header_timeout = (unsigned)hub->conf.header_timeout,
-    };
+    struct http_server_options opts = hub_http_limits(hub);
     if (r == 0)
         r = http_server_create(hub->loop, (struct sockaddr *)&ss, sl, &opts, standby_routes, hub,
                                &s->http, err, errlen);

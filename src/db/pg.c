@@ -98,8 +98,7 @@ static struct pg_db *impl(struct db *db)
     return db->impl;
 }
 
-/* libpq's messages end with a newline: copy @msg without it. */
-static void copy_message(char *out, size_t n, const char *msg, const char *fallback)
+void pg_copy_message(char *out, size_t n, const char *msg, const char *fallback)
 {
     str_copy(out, n, msg && msg[0] ? msg : fallback);
     for (size_t len = strlen(out); len && (out[len - 1] == '\n' || out[len - 1] == ' ');)
@@ -108,7 +107,7 @@ static void copy_message(char *out, size_t n, const char *msg, const char *fallb
 
 static void set_err(struct pg_db *p, const char *msg)
 {
-    copy_message(p->errmsg, sizeof(p->errmsg), msg, "unknown error");
+    pg_copy_message(p->errmsg, sizeof(p->errmsg), msg, "unknown error");
 }
 
 /* The journal update's parameters for the group numbered @seq. */
@@ -685,7 +684,7 @@ static void start_connect(struct pg_db *p)
 static void lost(struct pg_db *p, const char *why)
 {
     char msg[300];
-    copy_message(msg, sizeof(msg), why, "connection lost");
+    pg_copy_message(msg, sizeof(msg), why, "connection lost");
     poll_stop(p);
     if (p->conn)
         PQfinish(p->conn);
@@ -710,24 +709,22 @@ static void lost(struct pg_db *p, const char *why)
         uv_timer_start(p->retry, on_retry, p->backoff_ms, 0);
 }
 
+static uv_timer_t *timer_new(struct pg_db *p)
+{
+    uv_timer_t *t = malloc(sizeof(*t));
+    if (t) {
+        uv_timer_init(p->loop, t);
+        t->data = p;
+    }
+    return t;
+}
+
 static int go_async(struct pg_db *p)
 {
     if (p->async)
         return 0;
-    if (!p->retry) {
-        p->retry = malloc(sizeof(*p->retry));
-        if (!p->retry)
-            return -ENOMEM;
-        uv_timer_init(p->loop, p->retry);
-        p->retry->data = p;
-    }
-    if (!p->renew) {
-        p->renew = malloc(sizeof(*p->renew));
-        if (!p->renew)
-            return -ENOMEM;
-        uv_timer_init(p->loop, p->renew);
-        p->renew->data = p;
-    }
+    if ((!p->retry && !(p->retry = timer_new(p))) || (!p->renew && !(p->renew = timer_new(p))))
+        return -ENOMEM;
     if (PQsetnonblocking(p->conn, 1) != 0 || !PQenterPipelineMode(p->conn)) {
         set_err(p, PQerrorMessage(p->conn));
         return -EIO;
@@ -1053,26 +1050,17 @@ int db_pg_open(struct db *db, uv_loop_t *loop, char *err, size_t errlen)
     p->poll_fd = -1;
     db->impl = p;
     db->be = &pg_backend;
-    p->conn = PQconnectdb(db->loc.conninfo);
-    if (PQstatus(p->conn) != CONNECTION_OK) {
-        set_err(p, PQerrorMessage(p->conn));
-        /* libpq's messages name the host and port, never the password. */
-        snprintf(err, errlen, "cannot connect to the database %s: %s", db->loc.display, p->errmsg);
+    int r = pg_lease_connect(&db->loc, &p->conn, err, errlen);
+    if (r < 0) {
         pg_close(db);
-        return -ECONNREFUSED;
+        return r;
     }
-    PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
     char why[512];
-    if (pg_lease_setup(p->conn, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "cannot use the database %s: %s", db->loc.display, why);
-        pg_close(db);
-        return -EIO;
-    }
     int64_t taken_us = time_mono_us(), seq = 0, left_ms = 0;
     char active[128] = "?";
     pg_lease_bound(p->conn, db->loc.lease_ms);
-    int r = pg_lease_take(p->conn, db->loc.holder, db->loc.lease_ms, &p->epoch, &seq, active,
-                          sizeof(active), &left_ms, why, sizeof(why));
+    r = pg_lease_take(p->conn, db->loc.holder, db->loc.lease_ms, &p->epoch, &seq, active,
+                      sizeof(active), &left_ms, why, sizeof(why));
     PQclear(PQexec(p->conn, "RESET lock_timeout; RESET statement_timeout")); /* migrations */
     if (r <= 0) {
         if (r == 0)

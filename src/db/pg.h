@@ -13,8 +13,15 @@ void db_pg_set_sequences(struct db *db);
  * -ESTALE when another hub took it (db_superseded is then true). */
 int db_pg_renew(struct db *db);
 
+/** libpq's messages end with a newline: copy @msg (or @fallback when empty) without it. */
+void pg_copy_message(char *out, size_t n, const char *msg, const char *fallback);
+
 /* The lease row (db/pg_lease.c): who writes, under which epoch, and until when. */
 
+/** Connect to @loc (blocking; *@conn, if any, is closed first) and make the lease row if it is
+ * missing. Returns 0, or -ECONNREFUSED / -EIO with a message naming the database without its
+ * password; *@conn is then to be closed by the caller. */
+int pg_lease_connect(const struct db_location *loc, PGconn **conn, char *err, size_t errlen);
 /** Make the row if it is missing (several hubs may start at once). */
 int pg_lease_setup(PGconn *conn, char *err, size_t errlen);
 /** Take the lease for @holder for @lease_ms and start a new epoch. Returns 1 with the epoch and

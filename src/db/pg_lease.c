@@ -16,14 +16,6 @@
 /* The server's clock, as the timestamps in the row. */
 #define PG_NOW_UTC "(clock_timestamp() AT TIME ZONE 'UTC')"
 
-/* libpq's messages end with a newline. */
-static void copy_error(char *err, size_t errlen, const char *msg)
-{
-    str_copy(err, errlen, msg && msg[0] ? msg : "unknown error");
-    for (size_t len = strlen(err); len && (err[len - 1] == '\n' || err[len - 1] == ' ');)
-        err[--len] = '\0';
-}
-
 void pg_lease_bound(PGconn *conn, unsigned lease_ms)
 {
     /* A try waits for the row while the active hub's transaction holds it: never longer than a
@@ -48,7 +40,8 @@ int pg_lease_setup(PGconn *conn, char *err, size_t errlen)
     ExecStatusType s = PQresultStatus(res);
     int r = 0;
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-        copy_error(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        pg_copy_message(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn),
+                        "unknown error");
         r = -EIO;
     }
     PQclear(res);
@@ -80,7 +73,8 @@ int pg_lease_take(PGconn *conn, const char *holder, unsigned lease_ms, int64_t *
         return 0;
     }
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        copy_error(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        pg_copy_message(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn),
+                        "unknown error");
         PQclear(res);
         return -EIO;
     }
@@ -116,7 +110,8 @@ int pg_lease_renew(PGconn *conn, int64_t epoch, unsigned lease_ms, char *err, si
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
         r = PQntuples(res) == 1;
     else
-        copy_error(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+        pg_copy_message(err, errlen, res ? PQresultErrorMessage(res) : PQerrorMessage(conn),
+                        "unknown error");
     if (r == 0)
         str_copy(err, errlen, "another hub took the database's lease");
     PQclear(res);
@@ -138,26 +133,33 @@ struct db_lease_probe {
     PGconn *conn;
 };
 
+int pg_lease_connect(const struct db_location *loc, PGconn **conn, char *err, size_t errlen)
+{
+    PQfinish(*conn);
+    *conn = PQconnectdb(loc->conninfo);
+    char why[512];
+    if (PQstatus(*conn) != CONNECTION_OK) {
+        /* libpq's messages name the host and port, never the password. */
+        pg_copy_message(why, sizeof(why), PQerrorMessage(*conn), "unknown error");
+        snprintf(err, errlen, "cannot connect to the database %s: %s", loc->display, why);
+        return -ECONNREFUSED;
+    }
+    PQclear(PQexec(*conn, "SET client_min_messages = warning"));
+    if (pg_lease_setup(*conn, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "cannot use the database %s: %s", loc->display, why);
+        return -EIO;
+    }
+    return 0;
+}
+
 static int probe_connect(struct db_lease_probe *p, char *err, size_t errlen)
 {
     if (p->conn && PQstatus(p->conn) == CONNECTION_OK)
         return 0;
-    PQfinish(p->conn);
-    p->conn = PQconnectdb(p->loc.conninfo);
-    char why[512];
-    if (PQstatus(p->conn) != CONNECTION_OK) {
-        /* libpq's messages name the host and port, never the password. */
-        copy_error(why, sizeof(why), PQerrorMessage(p->conn));
-        snprintf(err, errlen, "cannot connect to the database %s: %s", p->loc.display, why);
-        return -ECONNREFUSED;
-    }
-    PQclear(PQexec(p->conn, "SET client_min_messages = warning"));
-    pg_lease_bound(p->conn, p->loc.lease_ms);
-    if (pg_lease_setup(p->conn, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "cannot use the database %s: %s", p->loc.display, why);
-        return -EIO;
-    }
-    return 0;
+    int r = pg_lease_connect(&p->loc, &p->conn, err, errlen);
+    if (r == 0)
+        pg_lease_bound(p->conn, p->loc.lease_ms);
+    return r;
 }
 
 int db_lease_probe_open(const struct db_location *loc, struct db_lease_probe **ret, char *err,
